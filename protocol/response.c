@@ -1,0 +1,333 @@
+/*
+ * response.c - the command response state machine (see response.h).
+ */
+#include "config.h"
+#include "protocol/response.h"
+#include "protocol/mysql.h"
+#include "protocol/packet.h"
+
+#include <string.h>
+
+void resp_init(struct resp_parser *rp, enum resp_kind kind, uint32_t caps)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->kind = kind;
+	rp->caps = caps;
+	switch (kind) {
+	case RESP_KIND_FETCH:
+		rp->state = RS_ROWS;
+		break;
+	case RESP_KIND_FIELD_LIST:
+		rp->state = RS_FIELDS;
+		break;
+	default:
+		rp->state = RS_FIRST;
+		break;
+	}
+}
+
+enum resp_kind resp_kind_for_command(uint8_t cmd)
+{
+	switch (cmd) {
+	case COM_QUERY:
+		return RESP_KIND_QUERY;
+	case COM_STMT_EXECUTE:
+		return RESP_KIND_EXECUTE;
+	case COM_STMT_PREPARE:
+		return RESP_KIND_PREPARE;
+	case COM_STMT_FETCH:
+		return RESP_KIND_FETCH;
+	case COM_FIELD_LIST:
+		return RESP_KIND_FIELD_LIST;
+	case COM_STATISTICS:
+		return RESP_KIND_STRING;
+	case COM_STMT_CLOSE:
+	case COM_STMT_SEND_LONG_DATA:
+	case COM_QUIT:
+		return RESP_KIND_NONE;
+	default:
+		return RESP_KIND_SIMPLE;
+	}
+}
+
+/*
+ * OK-packet head: header, affected rows, insert id, status, warnings.
+ * The info string may lie beyond `head`; it is not needed here.
+ */
+static bool parse_ok_head(struct resp_parser *rp, const uint8_t *p, size_t len)
+{
+	struct pkt_reader r;
+
+	pkt_reader_init(&r, p, len);
+	pkt_skip(&r, 1);
+	rp->affected_rows = pkt_get_lenenc(&r, NULL);
+	rp->last_insert_id = pkt_get_lenenc(&r, NULL);
+	rp->last_status_off = r.pos;
+	rp->status = pkt_get_u16(&r);
+	rp->warnings = pkt_get_u16(&r);
+	if (r.err)
+		return false;
+	rp->have_status = true;
+	rp->last = p[0] == PKT_OK ? RP_OK : RP_EOF;
+	return true;
+}
+
+static bool parse_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
+{
+	struct pkt_eof e;
+
+	if (rp->caps & CAP_DEPRECATE_EOF)
+		return parse_ok_head(rp, p, len);
+	if (len != total || !pkt_parse_eof(p, len, &e))
+		return false;
+	rp->last = RP_EOF;
+	rp->last_status_off = e.status_offset;
+	rp->status = e.status;
+	rp->warnings = e.warnings;
+	rp->have_status = len >= 5;
+	return true;
+}
+
+static enum resp_ev parse_err(struct resp_parser *rp, const uint8_t *p, size_t len)
+{
+	rp->last = RP_ERR;
+	rp->last_status_off = 0;
+	rp->is_err = true;
+	rp->err_code = len >= 3 ? (uint16_t)(p[1] | (p[2] << 8)) : 0;
+	rp->state = RS_DONE;
+	return RESP_EV_END;
+}
+
+/* A result set ended with this EOF/OK: another one follows or we are done. */
+static enum resp_ev end_of_result(struct resp_parser *rp)
+{
+	if (rp->status & SERVER_MORE_RESULTS_EXISTS) {
+		rp->state = RS_FIRST;
+		return RESP_EV_MORE;
+	}
+	rp->state = RS_DONE;
+	return RESP_EV_END;
+}
+
+static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
+{
+	struct pkt_reader r;
+	uint64_t ncols;
+
+	switch (p[0]) {
+	case PKT_OK:
+		if (!parse_ok_head(rp, p, len))
+			return RESP_EV_BAD;
+		return end_of_result(rp);
+	case PKT_ERR:
+		return parse_err(rp, p, len);
+	case PKT_INFILE:
+		if (rp->kind != RESP_KIND_QUERY)
+			return RESP_EV_BAD;
+		rp->last = RP_INFILE;
+		rp->last_status_off = 0;
+		return RESP_EV_INFILE;   /* state stays RS_FIRST: OK/ERR follows */
+	default:
+		break;
+	}
+	pkt_reader_init(&r, p, len);
+	ncols = pkt_get_lenenc(&r, NULL);
+	if (r.err || ncols == 0 || ncols > 4096 || r.pos != total)
+		return RESP_EV_BAD;
+	rp->last = RP_COLCOUNT;
+	rp->last_status_off = 0;
+	rp->left = ncols;
+	rp->result_sets++;
+	rp->state = RS_COLS;
+	return RESP_EV_MORE;
+}
+
+static enum resp_ev feed_prepare_ok(struct resp_parser *rp, const uint8_t *p, size_t len)
+{
+	struct pkt_reader r;
+
+	if (p[0] == PKT_ERR)
+		return parse_err(rp, p, len);
+	if (p[0] != PKT_OK)
+		return RESP_EV_BAD;
+	pkt_reader_init(&r, p, len);
+	pkt_skip(&r, 1);
+	rp->stmt_id = pkt_get_u32(&r);
+	rp->num_columns = pkt_get_u16(&r);
+	rp->num_params = pkt_get_u16(&r);
+	if (r.err)
+		return RESP_EV_BAD;
+	pkt_skip(&r, 1);
+	if (pkt_remaining(&r) >= 2)
+		rp->warnings = pkt_get_u16(&r);
+	rp->last = RP_PREPARE_OK;
+	rp->last_status_off = 0;
+	rp->pcols = rp->num_columns;
+	if (rp->num_params > 0) {
+		rp->left = rp->num_params;
+		rp->state = RS_PARAMS;
+		return RESP_EV_MORE;
+	}
+	if (rp->num_columns > 0) {
+		rp->left = rp->num_columns;
+		rp->state = RS_PCOLS;
+		return RESP_EV_MORE;
+	}
+	rp->state = RS_DONE;
+	return RESP_EV_END;
+}
+
+/* After a section of definitions: the EOF, or (DEPRECATE_EOF) what follows. */
+static enum resp_ev defs_done(struct resp_parser *rp, enum resp_state eof_state,
+			      enum resp_state next)
+{
+	if (!(rp->caps & CAP_DEPRECATE_EOF)) {
+		rp->state = eof_state;
+		return RESP_EV_MORE;
+	}
+	if (next == RS_DONE) {
+		rp->state = RS_DONE;
+		return RESP_EV_END;
+	}
+	rp->state = next;
+	return RESP_EV_MORE;
+}
+
+static enum resp_state prepare_next(struct resp_parser *rp)
+{
+	if (rp->state == RS_PARAMS || rp->state == RS_PARAMS_EOF) {
+		if (rp->pcols > 0) {
+			rp->left = rp->pcols;
+			return RS_PCOLS;
+		}
+	}
+	return RS_DONE;
+}
+
+enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
+{
+	enum resp_state next;
+
+	if (len == 0 || len > total) {
+		if (rp->kind == RESP_KIND_STRING && total == 0) {
+			rp->last = RP_OTHER;
+			rp->state = RS_DONE;
+			return RESP_EV_END;
+		}
+		return RESP_EV_BAD;
+	}
+	switch (rp->kind) {
+	case RESP_KIND_NONE:
+		return RESP_EV_BAD;
+	case RESP_KIND_STRING:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		rp->last = RP_OTHER;
+		rp->last_status_off = 0;
+		rp->state = RS_DONE;
+		return RESP_EV_END;
+	case RESP_KIND_SIMPLE:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		if (p[0] == PKT_OK) {
+			if (!parse_ok_head(rp, p, len))
+				return RESP_EV_BAD;
+		} else if (p[0] == PKT_EOF) {
+			struct pkt_eof e;
+
+			/* COM_SET_OPTION / COM_DEBUG answer with EOF */
+			if (len != total || !pkt_parse_eof(p, len, &e))
+				return RESP_EV_BAD;
+			rp->last = RP_EOF;
+			rp->last_status_off = e.status_offset;
+			rp->status = e.status;
+			rp->warnings = e.warnings;
+			rp->have_status = len >= 5;
+		} else {
+			return RESP_EV_BAD;
+		}
+		rp->state = RS_DONE;
+		return RESP_EV_END;
+	default:
+		break;
+	}
+
+	switch (rp->state) {
+	case RS_FIRST:
+		if (rp->kind == RESP_KIND_PREPARE)
+			return feed_prepare_ok(rp, p, len);
+		return feed_first(rp, p, len, total);
+	case RS_COLS:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		rp->last = RP_COLDEF;
+		rp->last_status_off = 0;
+		if (--rp->left > 0)
+			return RESP_EV_MORE;
+		return defs_done(rp, RS_COLS_EOF, RS_ROWS);
+	case RS_COLS_EOF:
+		if (!pkt_is_eof(p[0], total, 0) || !parse_eof(rp, p, len, total))
+			return RESP_EV_BAD;
+		if (rp->kind == RESP_KIND_EXECUTE && (rp->status & SERVER_STATUS_CURSOR_EXISTS)) {
+			rp->cursor = true;
+			rp->state = RS_DONE;
+			return RESP_EV_END;
+		}
+		rp->state = RS_ROWS;
+		return RESP_EV_MORE;
+	case RS_ROWS:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		if (pkt_is_eof(p[0], total, rp->caps)) {
+			if (!parse_eof(rp, p, len, total))
+				return RESP_EV_BAD;
+			if (rp->kind == RESP_KIND_EXECUTE && rp->rows == 0 &&
+			    (rp->status & SERVER_STATUS_CURSOR_EXISTS)) {
+				rp->cursor = true;
+				rp->state = RS_DONE;
+				return RESP_EV_END;
+			}
+			if (rp->kind == RESP_KIND_FETCH) {
+				rp->state = RS_DONE;
+				return RESP_EV_END;
+			}
+			return end_of_result(rp);
+		}
+		rp->last = RP_ROW;
+		rp->last_status_off = 0;
+		rp->rows++;
+		return RESP_EV_MORE;
+	case RS_PARAMS:
+	case RS_PCOLS:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		rp->last = RP_COLDEF;
+		rp->last_status_off = 0;
+		if (--rp->left > 0)
+			return RESP_EV_MORE;
+		next = prepare_next(rp);
+		return defs_done(rp, rp->state == RS_PARAMS ? RS_PARAMS_EOF : RS_PCOLS_EOF, next);
+	case RS_PARAMS_EOF:
+	case RS_PCOLS_EOF:
+		if (!pkt_is_eof(p[0], total, 0) || !parse_eof(rp, p, len, total))
+			return RESP_EV_BAD;
+		next = prepare_next(rp);
+		rp->state = next;
+		return next == RS_DONE ? RESP_EV_END : RESP_EV_MORE;
+	case RS_FIELDS:
+		if (p[0] == PKT_ERR)
+			return parse_err(rp, p, len);
+		if (pkt_is_eof(p[0], total, rp->caps)) {
+			if (!parse_eof(rp, p, len, total))
+				return RESP_EV_BAD;
+			rp->state = RS_DONE;
+			return RESP_EV_END;
+		}
+		rp->last = RP_COLDEF;
+		rp->last_status_off = 0;
+		return RESP_EV_MORE;
+	case RS_DONE:
+		return RESP_EV_BAD;
+	}
+	return RESP_EV_BAD;
+}

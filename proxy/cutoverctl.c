@@ -1,0 +1,581 @@
+/*
+ * cutoverctl.c - the admin client of cutoverd.
+ *
+ * Sends one command line to cutoverd's admin Unix socket and prints the one
+ * line of JSON that comes back ({"ok":true,...} or {"ok":false,"error":...}).
+ * With --json the line is printed as it came; otherwise readably:
+ *   - scalar members as "key: value" lines,
+ *   - nested objects flattened as "section.key: value" lines,
+ *   - arrays as aligned tables: one row per element, one column per key
+ *     (in the key order of the first element, then keys that only later
+ *     elements have, in order of appearance); nested values in a cell are
+ *     compact JSON; columns that hold only numbers are right-aligned.
+ * Control characters in strings are shown escaped (\n, \t, \u001b), so a
+ * reply can never break the layout or drive the terminal.
+ *
+ * Exit status: 0 success, 1 cutoverd refused the command, 2 anything else
+ * (usage, no connection, a reply that is not a JSON object with "ok").
+ */
+#include "config.h"
+#include "conf/conf.h"
+
+#include <jansson.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum ctl_exit {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_REFUSED = 1,  /* {"ok":false}: the daemon said no */
+	CTL_EXIT_TROUBLE = 2,  /* usage, connection, malformed reply */
+};
+
+#define CTL_MAX_REPLY (64u * 1024 * 1024) /* refuse replies larger than this */
+#define CTL_JSON_FLAGS (JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+
+static void ctl_out_of_memory(void) __attribute__((noreturn));
+
+static void ctl_out_of_memory(void)
+{
+	fputs("cutoverctl: out of memory\n", stderr);
+	exit(CTL_EXIT_TROUBLE);
+}
+
+/* calloc() that does not fail: cutoverctl gives up when memory runs out. */
+static void *ctl_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n > 0 ? n : 1, size);
+
+	if (p == NULL)
+		ctl_out_of_memory();
+	return p;
+}
+
+static void ctl_usage(FILE *fp)
+{
+	fprintf(fp,
+		"Usage: cutoverctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
+		"       cutoverctl --help | --version\n"
+		"\n"
+		"Send COMMAND to cutoverd over its admin socket and print the reply.\n"
+		"Options come before COMMAND; the words after it are sent as they are.\n"
+		"\n"
+		"  -s, --socket=PATH  admin socket (default: $CUTOVER_ADMIN_SOCKET,\n"
+		"                     else %s)\n"
+		"  -j, --json         print the reply as the raw JSON line\n"
+		"  -h, --help         show this help and exit\n"
+		"  -V, --version      show the version and exit\n"
+		"\n"
+		"Exit status: 0 success; 1 cutoverd refused the command; 2 usage error,\n"
+		"no connection, or a malformed reply.\n",
+		CONF_DEFAULT_ADMIN_SOCKET);
+}
+
+/* Connect to the Unix socket `path`.  Returns the fd, or -1 with errno set. */
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un addr;
+	int fd, saved;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static bool ctl_send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * Read one line from `fd` into a new NUL-terminated string (*out, without
+ * the newline; the caller frees it).  A last line without a newline counts.
+ * Returns false with *why set to a static description on failure.
+ */
+static bool ctl_read_line(int fd, char **out, const char **why)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nl;
+
+	*why = NULL;
+	if (buf == NULL) {
+		*why = "out of memory";
+		return false;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2) {
+			char *bigger;
+
+			if (cap >= CTL_MAX_REPLY) {
+				*why = "reply is too large";
+				break;
+			}
+			bigger = realloc(buf, cap * 2);
+			if (bigger == NULL) {
+				*why = "out of memory";
+				break;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			*why = strerror(errno);
+			break;
+		}
+		if (n == 0) {
+			if (len == 0)
+				*why = "the connection closed without a reply";
+			break;
+		}
+		nl = memchr(buf + len, '\n', (size_t)n);
+		len += (size_t)n;
+		if (nl != NULL) {
+			len = (size_t)(nl - buf);
+			break;
+		}
+	}
+	if (*why != NULL) {
+		free(buf);
+		return false;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return true;
+}
+
+/* Append `s` to the string being built in *buf (size *cap, used *len). */
+static void ctl_grow_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t want = (*len + n + 1) * 2;
+		char *bigger = realloc(*buf, want);
+
+		if (bigger == NULL)
+			ctl_out_of_memory();
+		*buf = bigger;
+		*cap = want;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+}
+
+/* A copy of `s` with control characters escaped.  The caller frees it. */
+static char *ctl_escape(const char *s)
+{
+	size_t len = 0, cap = strlen(s) + 1;
+	char *buf = ctl_calloc(cap, 1);
+
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[8];
+
+		if (ch == '\n')
+			ctl_grow_append(&buf, &len, &cap, "\\n", 2);
+		else if (ch == '\t')
+			ctl_grow_append(&buf, &len, &cap, "\\t", 2);
+		else if (ch == '\r')
+			ctl_grow_append(&buf, &len, &cap, "\\r", 2);
+		else if (ch < 0x20 || ch == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", ch);
+			ctl_grow_append(&buf, &len, &cap, esc, strlen(esc));
+		} else {
+			ctl_grow_append(&buf, &len, &cap, s, 1);
+		}
+	}
+	return buf;
+}
+
+/*
+ * `v` as people read it: strings without quotes, everything else as compact
+ * JSON.  Returns a new string the caller frees.
+ */
+static char *ctl_text(const json_t *v)
+{
+	char *dump, *text;
+
+	if (json_is_string(v))
+		return ctl_escape(json_string_value(v));
+	dump = json_dumps(v, CTL_JSON_FLAGS);
+	if (dump == NULL)
+		ctl_out_of_memory();
+	text = ctl_escape(dump);
+	free(dump);
+	return text;
+}
+
+/* Columns a terminal gives `s`: one per UTF-8 character. */
+static size_t ctl_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	}
+	return w;
+}
+
+/*
+ * Print one table row: cells[c] padded to widths[c], two spaces between
+ * columns, no trailing white space.  A NULL cell is empty.
+ */
+static void ctl_print_row(const char *const *cells, const size_t *widths,
+			  const bool *right, size_t ncols)
+{
+	size_t len = 0, cap = 256, c;
+	char *line = ctl_calloc(cap, 1);
+
+	for (c = 0; c < ncols; c++) {
+		const char *cell = cells[c] != NULL ? cells[c] : "";
+		size_t pad = widths[c] - ctl_width(cell), i;
+
+		if (c > 0)
+			ctl_grow_append(&line, &len, &cap, "  ", 2);
+		for (i = 0; right[c] && i < pad; i++)
+			ctl_grow_append(&line, &len, &cap, " ", 1);
+		ctl_grow_append(&line, &len, &cap, cell, strlen(cell));
+		for (i = 0; !right[c] && i < pad; i++)
+			ctl_grow_append(&line, &len, &cap, " ", 1);
+	}
+	while (len > 0 && line[len - 1] == ' ')
+		line[--len] = '\0';
+	puts(line);
+	free(line);
+}
+
+/* A table being built: cells[row * ncols + col]. */
+struct ctl_table {
+	const char **cols;   /* column names (borrowed from the JSON) */
+	char **headers;      /* cols, escaped for printing */
+	size_t ncols;
+	size_t nrows;
+	char **cells;        /* NULL = the element had no such key */
+	size_t *widths;      /* per column, in terminal columns */
+	bool *numeric;       /* per column: only numbers, so right-aligned */
+};
+
+/* Add column `key` unless the table has it already. */
+static void ctl_table_add_col(struct ctl_table *t, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < t->ncols; i++) {
+		if (strcmp(t->cols[i], key) == 0)
+			return;
+	}
+	t->cols[t->ncols++] = key;
+}
+
+/*
+ * Print array `arr` (member `name` of the reply) as a table.  Elements that
+ * are objects give one column per key; if any element is not an object,
+ * the table has one column, titled `name`, holding each element.
+ */
+static void ctl_print_table(const char *name, const json_t *arr)
+{
+	struct ctl_table t = { 0 };
+	size_t maxcols = 0, i, c;
+	bool objects = true;
+	const json_t *elem;
+
+	t.nrows = json_array_size(arr);
+	if (t.nrows == 0) {
+		char *shown = ctl_escape(name);
+
+		printf("%s: (none)\n", shown);
+		free(shown);
+		return;
+	}
+	json_array_foreach(arr, i, elem) {
+		if (!json_is_object(elem))
+			objects = false;
+		else
+			maxcols += json_object_size(elem);
+	}
+	t.cols = ctl_calloc(objects ? maxcols : 1, sizeof(*t.cols));
+	if (objects) {
+		json_array_foreach(arr, i, elem) {
+			const char *key;
+			const json_t *v;
+
+			json_object_foreach((json_t *)elem, key, v)
+				ctl_table_add_col(&t, key);
+		}
+	} else {
+		t.cols[t.ncols++] = name;
+	}
+	t.headers = ctl_calloc(t.ncols, sizeof(*t.headers));
+	t.widths = ctl_calloc(t.ncols, sizeof(*t.widths));
+	t.numeric = ctl_calloc(t.ncols, sizeof(*t.numeric));
+	t.cells = ctl_calloc(t.nrows * t.ncols, sizeof(*t.cells));
+	for (c = 0; c < t.ncols; c++) {
+		t.headers[c] = ctl_escape(t.cols[c]);
+		t.widths[c] = ctl_width(t.headers[c]);
+		t.numeric[c] = true;
+	}
+	json_array_foreach(arr, i, elem) {
+		for (c = 0; c < t.ncols; c++) {
+			const json_t *v = objects ? json_object_get(elem, t.cols[c]) : elem;
+			char *text;
+
+			if (v == NULL)
+				continue;
+			if (!json_is_number(v))
+				t.numeric[c] = false;
+			text = ctl_text(v);
+			if (ctl_width(text) > t.widths[c])
+				t.widths[c] = ctl_width(text);
+			t.cells[i * t.ncols + c] = text;
+		}
+	}
+	ctl_print_row((const char *const *)t.headers, t.widths, t.numeric, t.ncols);
+	for (i = 0; i < t.nrows; i++)
+		ctl_print_row((const char *const *)&t.cells[i * t.ncols], t.widths,
+			      t.numeric, t.ncols);
+
+	for (i = 0; i < t.nrows * t.ncols; i++)
+		free(t.cells[i]);
+	for (c = 0; c < t.ncols; c++)
+		free(t.headers[c]);
+	free(t.cells);
+	free(t.headers);
+	free(t.cols);
+	free(t.widths);
+	free(t.numeric);
+}
+
+/*
+ * Print member `key` of an object whose own name is `prefix` ("" at the
+ * top): "prefix.key: value", or one such line per member if `v` is a
+ * non-empty object.
+ */
+static void ctl_print_member(const char *prefix, const char *key, const json_t *v)
+{
+	size_t len = strlen(prefix) + strlen(key) + 2;
+	char *name = ctl_calloc(len, 1);
+
+	snprintf(name, len, "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key);
+	if (json_is_object(v) && json_object_size(v) > 0) {
+		const char *k;
+		const json_t *m;
+
+		json_object_foreach((json_t *)v, k, m)
+			ctl_print_member(name, k, m);
+	} else {
+		char *shown = ctl_escape(name), *text = ctl_text(v);
+
+		printf("%s: %s\n", shown, text);
+		free(shown);
+		free(text);
+	}
+	free(name);
+}
+
+/*
+ * Print a successful reply for people.  Members other than "ok" print in
+ * their order; an array member is a table, set off by a blank line and,
+ * when the reply has other members too, titled "name:".
+ */
+static void ctl_print_reply(const json_t *reply)
+{
+	const char *key;
+	const json_t *v;
+	size_t members = json_object_size(reply) - (json_object_get(reply, "ok") != NULL);
+	bool printed = false, after_table = false;
+
+	if (members == 0) {
+		puts("ok");
+		return;
+	}
+	json_object_foreach((json_t *)reply, key, v) {
+		if (strcmp(key, "ok") == 0)
+			continue;
+		if (json_is_array(v)) {
+			if (printed)
+				putchar('\n');
+			if (members > 1 && json_array_size(v) > 0) {
+				char *shown = ctl_escape(key);
+
+				printf("%s:\n", shown);
+				free(shown);
+			}
+			ctl_print_table(key, v);
+			after_table = true;
+		} else {
+			if (after_table)
+				putchar('\n');
+			after_table = false;
+			ctl_print_member("", key, v);
+		}
+		printed = true;
+	}
+}
+
+/* Join `argv` with spaces and a final newline.  Returns a new string. */
+static char *ctl_command_line(int argc, char **argv)
+{
+	size_t len = 1, i;
+	char *line, *p;
+
+	for (i = 0; i < (size_t)argc; i++)
+		len += strlen(argv[i]) + 1;
+	line = ctl_calloc(len, 1);
+	p = line;
+	for (i = 0; i < (size_t)argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (i > 0)
+			*p++ = ' ';
+		memcpy(p, argv[i], n);
+		p += n;
+	}
+	*p++ = '\n';
+	*p = '\0';
+	return line;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *socket_path = getenv("CUTOVER_ADMIN_SOCKET");
+	const char *why;
+	bool raw = false;
+	char *command, *reply_line;
+	json_t *reply, *ok;
+	json_error_t jerr;
+	int opt, fd, i, status;
+
+	if (socket_path == NULL || socket_path[0] == '\0')
+		socket_path = CONF_DEFAULT_ADMIN_SOCKET;
+	while ((opt = getopt_long(argc, argv, "+s:jhV", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			socket_path = optarg;
+			break;
+		case 'j':
+			raw = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("cutoverctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			ctl_usage(stderr);
+			return CTL_EXIT_TROUBLE;
+		}
+	}
+	if (optind >= argc) {
+		fputs("cutoverctl: no command given\n", stderr);
+		ctl_usage(stderr);
+		return CTL_EXIT_TROUBLE;
+	}
+	for (i = optind; i < argc; i++) {
+		if (strpbrk(argv[i], "\r\n") != NULL) {
+			fputs("cutoverctl: a command cannot contain a line break\n", stderr);
+			return CTL_EXIT_TROUBLE;
+		}
+	}
+
+	fd = ctl_connect(socket_path);
+	if (fd == -1) {
+		fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
+			socket_path, strerror(errno));
+		return CTL_EXIT_TROUBLE;
+	}
+	command = ctl_command_line(argc - optind, argv + optind);
+	if (!ctl_send_all(fd, command, strlen(command))) {
+		fprintf(stderr, "cutoverctl: cannot send to %s: %s\n", socket_path, strerror(errno));
+		free(command);
+		close(fd);
+		return CTL_EXIT_TROUBLE;
+	}
+	free(command);
+	if (!ctl_read_line(fd, &reply_line, &why)) {
+		fprintf(stderr, "cutoverctl: no reply from %s: %s\n", socket_path, why);
+		close(fd);
+		return CTL_EXIT_TROUBLE;
+	}
+	close(fd);
+
+	reply = json_loads(reply_line, 0, &jerr);
+	if (reply == NULL || !json_is_object(reply)) {
+		fprintf(stderr, "cutoverctl: malformed reply from %s: %s\n", socket_path,
+			reply == NULL ? jerr.text : "not a JSON object");
+		json_decref(reply);
+		free(reply_line);
+		return CTL_EXIT_TROUBLE;
+	}
+	ok = json_object_get(reply, "ok");
+	if (!json_is_boolean(ok)) {
+		fprintf(stderr, "cutoverctl: malformed reply from %s: no \"ok\" member\n",
+			socket_path);
+		status = CTL_EXIT_TROUBLE;
+	} else if (raw) {
+		puts(reply_line);
+		status = json_is_true(ok) ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
+	} else if (json_is_true(ok)) {
+		ctl_print_reply(reply);
+		status = CTL_EXIT_OK;
+	} else {
+		const json_t *error = json_object_get(reply, "error");
+		char *text = json_is_string(error) ? ctl_escape(json_string_value(error)) :
+			     error != NULL ? ctl_text(error) : NULL;
+
+		fprintf(stderr, "error: %s\n", text != NULL ? text : "(no message)");
+		free(text);
+		status = CTL_EXIT_REFUSED;
+	}
+	json_decref(reply);
+	free(reply_line);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		fprintf(stderr, "cutoverctl: cannot write the output: %s\n", strerror(errno));
+		return CTL_EXIT_TROUBLE;
+	}
+	return status;
+}

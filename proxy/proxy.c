@@ -1,0 +1,228 @@
+/*
+ * proxy.c - process-wide pieces: the backend address, TLS contexts, the
+ * gate (pause/resume), and reloading the configuration.
+ */
+#include "config.h"
+#include "proxy/proxy.h"
+#include "proxy/admin.h"
+#include "proxy/log.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+bool proxy_resolve_backend(struct proxy *p, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[16];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", p->conf.backend_port);
+	rc = getaddrinfo(p->conf.backend_host, port, &hints, &res);
+	if (rc != 0 || res == NULL) {
+		snprintf(err, errlen, "[backend] host '%s': %s", p->conf.backend_host, gai_strerror(rc));
+		return false;
+	}
+	memcpy(&p->backend_addr, res->ai_addr, res->ai_addrlen);
+	p->backend_addrlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return true;
+}
+
+static void ssl_err(char *err, size_t errlen, const char *what, const char *path)
+{
+	char e[256];
+
+	ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+	ERR_clear_error();
+	snprintf(err, errlen, "%s '%s': %s", what, path, e);
+}
+
+bool proxy_setup_tls(struct proxy *p, char *err, size_t errlen)
+{
+	const struct conf *c = &p->conf;
+	SSL_CTX *ctx;
+
+	if (c->client_tls != TLS_CLIENT_DISABLED) {
+		if (c->client_tls_cert[0] == '\0' || c->client_tls_key[0] == '\0') {
+			snprintf(err, errlen, "[proxy] client_tls = %s needs client_tls_cert and client_tls_key",
+				 conf_enum_name("proxy", "client_tls", (int)c->client_tls));
+			return false;
+		}
+		ctx = SSL_CTX_new(TLS_server_method());
+		if (ctx == NULL) {
+			snprintf(err, errlen, "cannot create a TLS context");
+			return false;
+		}
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		if (SSL_CTX_use_certificate_chain_file(ctx, c->client_tls_cert) != 1) {
+			ssl_err(err, errlen, "[proxy] client_tls_cert", c->client_tls_cert);
+			SSL_CTX_free(ctx);
+			return false;
+		}
+		if (SSL_CTX_use_PrivateKey_file(ctx, c->client_tls_key, SSL_FILETYPE_PEM) != 1) {
+			ssl_err(err, errlen, "[proxy] client_tls_key", c->client_tls_key);
+			SSL_CTX_free(ctx);
+			return false;
+		}
+		p->client_tls_ctx = ctx;
+	}
+	if (c->backend_tls != TLS_BACKEND_DISABLED) {
+		ctx = SSL_CTX_new(TLS_client_method());
+		if (ctx == NULL) {
+			snprintf(err, errlen, "cannot create a TLS context");
+			return false;
+		}
+		SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+		if (c->backend_tls >= TLS_BACKEND_VERIFY_CA) {
+			if (c->backend_tls_ca[0] == '\0') {
+				snprintf(err, errlen, "[backend] tls = %s needs tls_ca",
+					 conf_enum_name("backend", "tls", (int)c->backend_tls));
+				SSL_CTX_free(ctx);
+				return false;
+			}
+			if (SSL_CTX_load_verify_locations(ctx, c->backend_tls_ca, NULL) != 1) {
+				ssl_err(err, errlen, "[backend] tls_ca", c->backend_tls_ca);
+				SSL_CTX_free(ctx);
+				return false;
+			}
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		} else {
+			SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		}
+		p->backend_tls_ctx = ctx;
+	}
+	return true;
+}
+
+/* ---- the gate ---------------------------------------------------------------- */
+
+bool proxy_gate_closed(struct proxy *p, struct session *s)
+{
+	(void)s;
+	return p->paused;
+}
+
+unsigned proxy_sessions_in_trans(struct proxy *p)
+{
+	struct session *s;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(s, &p->sessions, link)
+		if (s->in_trans && s->state != SS_CLOSING)
+			n++;
+	return n;
+}
+
+static void on_pause_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+
+	(void)fd;
+	(void)what;
+	log_warning("pause timed out: resuming by itself");
+	proxy_resume(p);
+}
+
+void proxy_pause(struct proxy *p, int timeout_ms)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+
+	if (p->pause_timer == NULL)
+		p->pause_timer = evtimer_new(p->base, on_pause_timeout, p);
+	p->paused = true;
+	evtimer_add(p->pause_timer, &tv);
+	log_info("paused: holding new transactions for up to %d ms", timeout_ms);
+}
+
+void proxy_resume(struct proxy *p)
+{
+	struct session *s;
+
+	if (p->pause_timer != NULL)
+		evtimer_del(p->pause_timer);
+	if (!p->paused)
+		return;
+	p->paused = false;
+	admin_pause_ended(p);
+	log_info("resumed");
+	/* release in arrival order; a released session leaves the list */
+	while ((s = TAILQ_FIRST(&p->held)) != NULL)
+		session_release(s);
+}
+
+void proxy_session_state_changed(struct proxy *p, struct session *s)
+{
+	(void)s;
+	if (p->paused)
+		admin_pause_progress(p);
+}
+
+/* ---- reload ---------------------------------------------------------------- */
+
+bool proxy_reload(struct proxy *p, char *msg, size_t msglen)
+{
+	struct conf nc;
+	char err[512], restart[512];
+	struct sockaddr_storage old_addr = p->backend_addr;
+	socklen_t old_len = p->backend_addrlen;
+	struct conf old;
+	int n;
+
+	if (!conf_load(&nc, p->conf_path, err, sizeof(err))) {
+		conf_free(&nc);
+		snprintf(msg, msglen, "reload failed, configuration unchanged: %s", err);
+		log_error("%s", msg);
+		return false;
+	}
+	n = conf_diff_restart_only(&p->conf, &nc, restart, sizeof(restart));
+	old = p->conf;
+	p->conf = nc;
+	if (!proxy_resolve_backend(p, err, sizeof(err))) {
+		p->conf = old;
+		p->backend_addr = old_addr;
+		p->backend_addrlen = old_len;
+		conf_free(&nc);
+		snprintf(msg, msglen, "reload failed, configuration unchanged: %s", err);
+		log_error("%s", msg);
+		return false;
+	}
+	if (!log_open(p->conf.log_file))
+		log_error("cannot open log file '%s'", p->conf.log_file);
+	log_current_level = p->conf.log_level;
+	if (n > 0) {
+		/* keep the values that need a restart as they were */
+		size_t i;
+
+		for (i = 0; i < conf_options_count; i++) {
+			const struct conf_option *o = &conf_options[i];
+			char *pn = (char *)&p->conf + o->offset;
+			char *po = (char *)&old + o->offset;
+
+			if (o->reloadable)
+				continue;
+			if (o->type == CONF_STRING) {
+				char *tmp = *(char **)pn;
+
+				*(char **)pn = *(char **)po;
+				*(char **)po = tmp;
+			} else {
+				memcpy(pn, po, sizeof(int));
+			}
+		}
+		snprintf(msg, msglen, "reloaded; these options need a restart and were not changed: %s",
+			 restart);
+		log_warning("%s", msg);
+	} else {
+		snprintf(msg, msglen, "reloaded");
+		log_info("configuration reloaded from %s", p->conf_path);
+	}
+	conf_free(&old);
+	return true;
+}

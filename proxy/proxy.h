@@ -1,0 +1,188 @@
+/*
+ * proxy.h - core types of the daemon: the process-wide `struct proxy` and
+ * the per-client `struct session`.
+ *
+ *   client --TCP/TLS--> [client bev] session [server bev] --TCP/TLS--> backend
+ *
+ * One session per client connection, one backend connection per session
+ * (1:1, no multiplexing), so everything the server keeps per session
+ * (transactions, variables, temporary tables, prepared statements) behaves
+ * exactly as without the proxy.  All of it runs on the single event-loop
+ * thread; nothing here blocks.
+ */
+#ifndef CUTOVER_PROXY_H
+#define CUTOVER_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "conf/conf.h"
+#include "protocol/handshake.h"
+#include "protocol/response.h"
+#include "proxy/stats.h"
+
+/*
+ * Session states.  change_state() is the only writer of session->state;
+ * an unknown state is a bug.
+ */
+enum session_state {
+	SS_CONNECTING,    /* connecting to the backend */
+	SS_GREETING,      /* waiting for the server's greeting */
+	SS_CLIENT_HELLO,  /* greeting sent; waiting for SSLRequest / response */
+	SS_CLIENT_TLS,    /* TLS handshake with the client in progress */
+	SS_BACKEND_TLS,   /* TLS handshake with the backend in progress */
+	SS_AUTH,          /* relaying the authentication exchange */
+	SS_IDLE,          /* waiting for the client's next command */
+	SS_HELD,          /* a command is waiting for the gate (pause) */
+	SS_COMMAND,       /* running a plan: reading responses */
+	SS_INFILE,        /* client streams LOCAL INFILE data to the server */
+	SS_CHANGE_USER,   /* COM_CHANGE_USER: relaying a new auth exchange */
+	SS_CLOSING,       /* flushing the last bytes to the client, then free */
+};
+
+const char *session_state_name(enum session_state st);
+
+/* Where the packets of a step's response go. */
+enum step_sink {
+	SINK_CLIENT,      /* relayed to the client as they arrive */
+	SINK_HOLD,        /* kept in session->hold, released by the plan */
+	SINK_DROP,        /* read and discarded (the proxy's own statements) */
+};
+
+struct session;
+struct step;
+
+/* Called when a step's response has ended; `rp` describes it. */
+typedef void (*step_done_fn)(struct session *s, struct step *st, const struct resp_parser *rp);
+
+/*
+ * One command sent to the backend as part of a plan: the client's own
+ * command, or a statement of the proxy's.  Steps run in order; their
+ * packets are sent together (pipelined) and their responses read in order.
+ */
+struct step {
+	struct evbuffer *pkt;      /* framed packet(s) to send; NULL = client's */
+	enum resp_kind kind;       /* how to parse the response */
+	enum step_sink sink;
+	bool is_client;            /* the client's command (counted, timed) */
+	step_done_fn done;         /* may be NULL */
+};
+
+#define PLAN_MAX_STEPS 8
+
+struct session {
+	uint64_t id;               /* proxy-wide, for logs and `clients` */
+	enum session_state state;
+	struct proxy *proxy;
+	TAILQ_ENTRY(session) link; /* proxy->sessions */
+	TAILQ_ENTRY(session) held_link; /* proxy->held, while SS_HELD */
+
+	struct bufferevent *client;   /* the application's connection */
+	struct bufferevent *server;   /* our backend connection */
+	evutil_socket_t client_fd;    /* closed on free unless a TLS bev owns it */
+	evutil_socket_t server_fd;
+	bool client_fd_owned;
+	bool server_fd_owned;
+	SSL *client_ssl;              /* non-NULL when the client link is TLS */
+	SSL *server_ssl;
+	char peer[64];                /* "ip:port" of the client */
+
+	struct event *timer;          /* connect / handshake / idle timeout */
+
+	/* handshake */
+	struct hs_greeting greeting;
+	uint32_t client_caps;         /* advertised to the client */
+	uint32_t caps;                /* agreed: client's & advertised */
+	int seq_delta;                /* backend seq - client seq during auth */
+	struct evbuffer *pending;     /* client response waiting for backend TLS */
+	char user[256];
+	char db[256];
+	uint32_t backend_conn_id;     /* CONNECTION_ID() of the backend session */
+
+	/* transaction state, from the server's own status flags */
+	uint16_t status;
+	bool in_trans;
+
+	/* the command in flight */
+	struct evbuffer *cmd;         /* the client's whole command packet(s) */
+	uint8_t cmd_byte;
+	uint8_t cmd_seq;              /* seq of the client's command (0) */
+	struct timespec cmd_start;
+	char cmd_text[64];            /* for `clients`: start of the query */
+
+	/* the plan: steps of the current command */
+	struct step steps[PLAN_MAX_STEPS];
+	int nsteps;
+	int cur;                      /* step whose response is being read */
+	struct resp_parser rp;        /* parser of steps[cur]'s response */
+	bool in_continuation;         /* inside a >=16 MiB logical packet */
+	uint32_t fwd_left;            /* bytes of the current frame to route */
+	struct evbuffer *hold;        /* held response (SINK_HOLD) */
+
+	bool server_read_blocked;     /* backpressure: client output is full */
+	bool close_after_flush;       /* SS_CLOSING: free once output drained */
+};
+
+TAILQ_HEAD(session_list, session);
+
+struct proxy {
+	struct event_base *base;
+	struct conf conf;
+	char *conf_path;
+	struct evconnlistener *listener;
+	struct sockaddr_storage backend_addr;
+	socklen_t backend_addrlen;
+	SSL_CTX *client_tls_ctx;      /* NULL when client TLS is disabled */
+	SSL_CTX *backend_tls_ctx;     /* NULL when backend TLS is disabled */
+
+	struct session_list sessions;
+	struct session_list held;     /* sessions in SS_HELD, arrival order */
+	unsigned nsessions;
+	uint64_t next_session_id;
+	time_t started;
+	struct stats stats;
+
+	/* pause / resume (admin) */
+	bool paused;
+	struct event *pause_timer;
+	struct admin_conn *pause_waiter;  /* answered when drained */
+
+	bool shutting_down;
+	struct event *shutdown_timer;
+	struct event *shutdown_poll;
+	struct admin *admin;
+	struct metrics *metrics;
+};
+
+/* session.c */
+void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *sa, int salen);
+void session_free(struct session *s);
+/* Refuse or drop: send an ERR packet to the client, then close. */
+void session_fail(struct session *s, uint16_t code, const char *sqlstate, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Release a held session (the gate opened). */
+void session_release(struct session *s);
+/* Close sessions that are idle outside a transaction (shutdown). */
+void session_close_if_idle(struct session *s);
+uint64_t session_cmd_age_ms(const struct session *s);
+
+/* proxy.c */
+bool proxy_resolve_backend(struct proxy *p, char *err, size_t errlen) WARN_UNUSED;
+bool proxy_setup_tls(struct proxy *p, char *err, size_t errlen) WARN_UNUSED;
+bool proxy_gate_closed(struct proxy *p, struct session *s);
+void proxy_pause(struct proxy *p, int timeout_ms);
+void proxy_resume(struct proxy *p);
+unsigned proxy_sessions_in_trans(struct proxy *p);
+void proxy_session_state_changed(struct proxy *p, struct session *s);
+bool proxy_reload(struct proxy *p, char *msg, size_t msglen);
+
+#endif

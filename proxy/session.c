@@ -1,0 +1,1384 @@
+/*
+ * session.c - one client session and its backend connection: the
+ * handshake relay, the command/response state machine, and plans.
+ *
+ * A plan is the list of steps one client command expands to: usually just
+ * the client's own command, relayed; around it the proxy may run statements
+ * of its own in the same backend session (inside the client's transaction),
+ * whose responses the client never sees (SINK_DROP), and it may hold the
+ * client's response (SINK_HOLD) until later steps have run.  All steps'
+ * packets are sent at once; their responses are read in order, one parser
+ * each.  A command is never split or reordered; only whole commands are
+ * held or injected around.
+ *
+ * Reading responses: the parser sees the first RESP_HEAD_MAX bytes and the
+ * length of each logical packet; the bytes themselves are moved between
+ * evbuffers (no copy) as they arrive, so a large row streams through.
+ */
+#include "config.h"
+#include "proxy/proxy.h"
+#include "proxy/log.h"
+#include "protocol/mysql.h"
+#include "protocol/packet.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#define CLIENT_OUT_HIGH (1024 * 1024)   /* stop reading the server above */
+#define CLIENT_OUT_LOW  (256 * 1024)    /* resume below */
+#define CLOSE_FLUSH_TIMEOUT_S 5         /* give up flushing a closing client */
+
+static void on_client_read(struct bufferevent *bev, void *arg);
+static void on_client_write(struct bufferevent *bev, void *arg);
+static void on_client_event(struct bufferevent *bev, short what, void *arg);
+static void on_server_read(struct bufferevent *bev, void *arg);
+static void on_server_event(struct bufferevent *bev, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void client_process(struct session *s);
+static void server_process(struct session *s);
+
+static const char *const state_names[] = {
+	[SS_CONNECTING] = "connecting",
+	[SS_GREETING] = "greeting",
+	[SS_CLIENT_HELLO] = "client_hello",
+	[SS_CLIENT_TLS] = "client_tls",
+	[SS_BACKEND_TLS] = "backend_tls",
+	[SS_AUTH] = "auth",
+	[SS_IDLE] = "idle",
+	[SS_HELD] = "held",
+	[SS_COMMAND] = "command",
+	[SS_INFILE] = "local_infile",
+	[SS_CHANGE_USER] = "change_user",
+	[SS_CLOSING] = "closing",
+};
+
+const char *session_state_name(enum session_state st)
+{
+	if ((unsigned)st >= sizeof(state_names) / sizeof(state_names[0]) || state_names[st] == NULL)
+		return "unknown";
+	return state_names[st];
+}
+
+static void timer_arm_ms(struct session *s, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms > 0)
+		evtimer_add(s->timer, &tv);
+	else
+		evtimer_del(s->timer);
+}
+
+/* The idle timeout that applies now, in ms; 0 = none. */
+static int idle_timeout_ms(const struct session *s)
+{
+	const struct conf *c = &s->proxy->conf;
+	int secs = s->in_trans ? c->client_idle_in_trans_timeout_s : c->client_idle_timeout_s;
+
+	return secs * 1000;
+}
+
+/* The only writer of s->state. */
+static void change_state(struct session *s, enum session_state st)
+{
+	enum session_state old = s->state;
+
+	switch (st) {
+	case SS_CONNECTING:
+	case SS_GREETING:
+	case SS_CLIENT_HELLO:
+	case SS_CLIENT_TLS:
+	case SS_BACKEND_TLS:
+	case SS_AUTH:
+	case SS_HELD:
+	case SS_INFILE:
+	case SS_CHANGE_USER:
+		break;
+	case SS_IDLE:
+		if (old != SS_IDLE) {
+			int ms = idle_timeout_ms(s);
+
+			if (ms > 0 || evtimer_pending(s->timer, NULL))
+				timer_arm_ms(s, ms);
+		}
+		break;
+	case SS_COMMAND:
+		if (old == SS_IDLE && evtimer_pending(s->timer, NULL))
+			evtimer_del(s->timer);
+		break;
+	case SS_CLOSING:
+		timer_arm_ms(s, CLOSE_FLUSH_TIMEOUT_S * 1000);
+		break;
+	default:
+		log_error("S%llu: change to unknown state %d", (unsigned long long)s->id, (int)st);
+		abort();
+	}
+	if (old == SS_HELD && st != SS_HELD)
+		TAILQ_REMOVE(&s->proxy->held, s, held_link);
+	s->state = st;
+}
+
+static void set_nodelay(evutil_socket_t fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* ---- creation and teardown ---------------------------------------------- */
+
+void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+	struct session *s;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	s->id = ++p->next_session_id;
+	s->proxy = p;
+	s->client_fd = fd;
+	s->client_fd_owned = true;
+	s->server_fd = -1;
+	s->state = SS_CONNECTING;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	(void)salen;
+	snprintf(s->peer, sizeof(s->peer), "%s:%d", host, port);
+	TAILQ_INSERT_TAIL(&p->sessions, s, link);
+	p->nsessions++;
+	p->stats.connections_total++;
+
+	s->cmd = evbuffer_new();
+	s->hold = evbuffer_new();
+	s->pending = evbuffer_new();
+	s->timer = evtimer_new(p->base, on_timer, s);
+	s->client = bufferevent_socket_new(p->base, fd, 0);
+	if (s->cmd == NULL || s->hold == NULL || s->pending == NULL || s->timer == NULL ||
+	    s->client == NULL) {
+		log_error("S%llu: out of memory", (unsigned long long)s->id);
+		session_free(s);
+		return;
+	}
+	set_nodelay(fd);
+	bufferevent_setcb(s->client, on_client_read, on_client_write, on_client_event, s);
+	bufferevent_setwatermark(s->client, EV_WRITE, CLIENT_OUT_LOW, 0);
+	bufferevent_enable(s->client, EV_READ | EV_WRITE);
+	slog_debug(s, "accepted from %s", s->peer);
+
+	if (p->shutting_down) {
+		session_fail(s, ER_SERVER_SHUTDOWN, "08S01", "cutoverd is shutting down");
+		return;
+	}
+	if (p->conf.max_clients > 0 && p->nsessions > (unsigned)p->conf.max_clients) {
+		p->stats.connections_refused++;
+		session_fail(s, ER_CON_COUNT_ERROR, "08004",
+			     "Too many connections (cutoverd max_clients = %d)", p->conf.max_clients);
+		return;
+	}
+
+	s->server = bufferevent_socket_new(p->base, -1, 0);
+	if (s->server == NULL) {
+		session_fail(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory");
+		return;
+	}
+	bufferevent_setcb(s->server, on_server_read, NULL, on_server_event, s);
+	if (bufferevent_socket_connect(s->server, (struct sockaddr *)&p->backend_addr,
+				       (int)p->backend_addrlen) != 0) {
+		session_fail(s, ER_PROXY_BACKEND, "HY000",
+			     "cutoverd: cannot connect to the backend %s:%d: %s",
+			     p->conf.backend_host, p->conf.backend_port, strerror(errno));
+		return;
+	}
+	s->server_fd = bufferevent_getfd(s->server);
+	s->server_fd_owned = true;
+	set_nodelay(s->server_fd);
+	bufferevent_enable(s->server, EV_READ | EV_WRITE);
+	timer_arm_ms(s, p->conf.backend_connect_timeout_ms);
+}
+
+static void free_steps(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < s->nsteps; i++) {
+		if (s->steps[i].pkt != NULL)
+			evbuffer_free(s->steps[i].pkt);
+		s->steps[i].pkt = NULL;
+	}
+	s->nsteps = 0;
+	s->cur = 0;
+}
+
+void session_free(struct session *s)
+{
+	struct proxy *p = s->proxy;
+
+	slog_debug(s, "closed");
+	if (s->state == SS_HELD)
+		TAILQ_REMOVE(&p->held, s, held_link);
+	TAILQ_REMOVE(&p->sessions, s, link);
+	p->nsessions--;
+	free_steps(s);
+	if (s->client != NULL)
+		bufferevent_free(s->client);
+	if (s->server != NULL)
+		bufferevent_free(s->server);
+	if (s->client_fd_owned && s->client_fd >= 0)
+		close(s->client_fd);
+	if (s->server_fd_owned && s->server_fd >= 0)
+		close(s->server_fd);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	if (s->cmd != NULL)
+		evbuffer_free(s->cmd);
+	if (s->hold != NULL)
+		evbuffer_free(s->hold);
+	if (s->pending != NULL)
+		evbuffer_free(s->pending);
+	free(s);
+	proxy_session_state_changed(p, NULL);
+}
+
+/* Drop the backend connection now (the server rolls back what is open). */
+static void close_server(struct session *s)
+{
+	if (s->server != NULL) {
+		bufferevent_free(s->server);
+		s->server = NULL;
+	}
+	if (s->server_fd_owned && s->server_fd >= 0)
+		close(s->server_fd);
+	s->server_fd = -1;
+	s->server_fd_owned = false;
+}
+
+/*
+ * Close the client once what is queued for it has been written.  Never
+ * frees the session synchronously (callers up the stack may still use it):
+ * the write callback or the timer does.
+ */
+static void close_after_flush(struct session *s)
+{
+	close_server(s);
+	change_state(s, SS_CLOSING);
+	s->close_after_flush = true;
+	if (s->client == NULL || evbuffer_get_length(bufferevent_get_output(s->client)) == 0)
+		event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+/* The sequence id a reply from the proxy must carry now. */
+static uint8_t reply_seq(const struct session *s)
+{
+	switch (s->state) {
+	case SS_CONNECTING:
+	case SS_GREETING:
+		return 0;       /* in place of the greeting */
+	case SS_IDLE:
+	case SS_HELD:
+	case SS_COMMAND:
+		return (uint8_t)(s->cmd_seq + 1);
+	default:
+		return (uint8_t)(s->cmd_seq + 1);   /* after the client's last packet */
+	}
+}
+
+static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *sqlstate,
+		     const char *msg)
+{
+	struct pkt_writer pl, fr;
+
+	pkt_writer_init(&pl);
+	pkt_writer_init(&fr);
+	pkt_build_err(&pl, code, sqlstate, msg);
+	pkt_frame(&fr, pl.buf, pl.len, &seq);
+	if (!fr.err && s->client != NULL)
+		bufferevent_write(s->client, fr.buf, fr.len);
+	pkt_writer_free(&pl);
+	pkt_writer_free(&fr);
+	s->proxy->stats.proxy_errors++;
+}
+
+void session_fail(struct session *s, uint16_t code, const char *sqlstate, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	slog_info(s, "closing: %s", msg);
+	send_err(s, reply_seq(s), code, sqlstate, msg);
+	close_after_flush(s);
+}
+
+/* Answer the current command with an ERR and go on with the session. */
+static void command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
+{
+	slog_info(s, "refused command 0x%02x: %s", s->cmd_byte, msg);
+	send_err(s, (uint8_t)(s->cmd_seq + 1), code, sqlstate, msg);
+}
+
+uint64_t session_cmd_age_ms(const struct session *s)
+{
+	struct timespec now;
+
+	if (s->state != SS_COMMAND && s->state != SS_HELD && s->state != SS_INFILE)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - s->cmd_start.tv_sec) * 1000 +
+			  (now.tv_nsec - s->cmd_start.tv_nsec) / 1000000);
+}
+
+/* ---- frame helpers -------------------------------------------------------- */
+
+/*
+ * If a whole logical packet (all its frames) is in `in`, return true with
+ * its wire size (headers included) in *wire and payload size in *payload.
+ * *too_big is set when the payload already exceeds `max`.
+ */
+static bool whole_packet(struct evbuffer *in, size_t max, size_t *wire, size_t *payload,
+			 bool *too_big)
+{
+	size_t avail = evbuffer_get_length(in);
+	size_t pos = 0, total = 0;
+	struct evbuffer_ptr ptr;
+	uint8_t h[4];
+
+	*too_big = false;
+	for (;;) {
+		uint32_t flen;
+
+		if (avail - pos < 4)
+			return false;
+		if (evbuffer_ptr_set(in, &ptr, pos, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(in, &ptr, h, 4) != 4)
+			return false;
+		flen = pkt_hdr_len(h);
+		total += flen;
+		if (total > max) {
+			*too_big = true;
+			return false;
+		}
+		if (avail - pos - 4 < flen)
+			return false;
+		pos += 4 + flen;
+		if (flen < PKT_MAX_PAYLOAD)
+			break;
+	}
+	*wire = pos;
+	*payload = total;
+	return true;
+}
+
+/*
+ * Take one small packet (handshake phase: a single frame) out of `in` into
+ * a malloc'd payload buffer.  Returns 1 on success, 0 when incomplete,
+ * -1 on a packet that is too large for this phase.
+ */
+static int take_small_packet(struct evbuffer *in, uint8_t **payload, size_t *len, uint8_t *seq)
+{
+	uint8_t h[4];
+	uint32_t flen;
+
+	if (evbuffer_copyout(in, h, 4) != 4)
+		return 0;
+	flen = pkt_hdr_len(h);
+	if (flen >= PKT_MAX_PAYLOAD)
+		return -1;
+	if (evbuffer_get_length(in) < 4 + (size_t)flen)
+		return 0;
+	*payload = malloc(flen ? flen : 1);
+	if (*payload == NULL)
+		return -1;
+	evbuffer_drain(in, 4);
+	evbuffer_remove(in, *payload, flen);
+	*len = flen;
+	*seq = h[3];
+	return 1;
+}
+
+static void write_frame(struct bufferevent *bev, const uint8_t *payload, size_t len, uint8_t seq)
+{
+	uint8_t h[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), seq };
+
+	bufferevent_write(bev, h, 4);
+	if (len > 0)
+		bufferevent_write(bev, payload, len);
+}
+
+/* ---- TLS ------------------------------------------------------------------- */
+
+/* Put a TLS filter over a plain bufferevent; the filter owns it afterwards. */
+static struct bufferevent *tls_over(struct session *s, struct bufferevent *plain, SSL *ssl,
+				    enum bufferevent_ssl_state st)
+{
+	struct bufferevent *b;
+
+	b = bufferevent_openssl_filter_new(s->proxy->base, plain, ssl, st,
+					   BEV_OPT_CLOSE_ON_FREE);
+	if (b == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(b, 1);
+	return b;
+}
+
+static void tls_error_string(char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		snprintf(buf, len, "connection closed during the TLS handshake");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+}
+
+/* ---- handshake -------------------------------------------------------------- */
+
+static void handle_greeting(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->server);
+	struct proxy *p = s->proxy;
+	uint8_t *pl = NULL;
+	size_t len = 0;
+	uint8_t seq = 0;
+	int r = take_small_packet(in, &pl, &len, &seq);
+
+	if (r == 0)
+		return;
+	if (r < 0 || len == 0) {
+		free(pl);
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: malformed greeting from the backend");
+		return;
+	}
+	if (pl[0] == PKT_ERR) {
+		/* e.g. Too many connections, host blocked: relay as is */
+		slog_info(s, "backend refused the connection");
+		write_frame(s->client, pl, len, seq);
+		free(pl);
+		p->stats.connections_refused++;
+		close_after_flush(s);
+		return;
+	}
+	if (!hs_parse_greeting(pl, len, &s->greeting)) {
+		free(pl);
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+			     "cutoverd: the backend sent a greeting this proxy does not understand");
+		return;
+	}
+	if (!(s->greeting.caps & CAP_PROTOCOL_41)) {
+		free(pl);
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+			     "cutoverd: the backend does not speak protocol 4.1");
+		return;
+	}
+	s->backend_conn_id = s->greeting.connection_id;
+	s->status = s->greeting.status;
+	s->client_caps = s->greeting.caps & CAP_RELAYED;
+	if (p->client_tls_ctx != NULL)
+		s->client_caps |= CAP_SSL;
+	hs_patch_greeting_caps(pl, &s->greeting, s->client_caps);
+	write_frame(s->client, pl, len, seq);
+	free(pl);
+	change_state(s, SS_CLIENT_HELLO);
+	timer_arm_ms(s, p->conf.handshake_timeout_ms);
+	client_process(s);
+}
+
+/* Forward the client's handshake response (in s->pending) to the backend. */
+static void send_client_response(struct session *s)
+{
+	uint8_t h[4];
+	size_t len = evbuffer_get_length(s->pending);
+
+	h[0] = (uint8_t)len;
+	h[1] = (uint8_t)(len >> 8);
+	h[2] = (uint8_t)(len >> 16);
+	h[3] = s->server_ssl != NULL ? 2 : 1;
+	bufferevent_write(s->server, h, 4);
+	bufferevent_write_buffer(s->server, s->pending);
+	change_state(s, SS_AUTH);
+}
+
+static void start_backend_tls(struct session *s, const struct hs_response *hr)
+{
+	struct proxy *p = s->proxy;
+	uint8_t req[32];
+	SSL *ssl;
+	struct bufferevent *b;
+
+	hs_build_ssl_request(req, s->caps, hr->max_packet, hr->charset);
+	write_frame(s->server, req, sizeof(req), 1);
+	ssl = SSL_new(p->backend_tls_ctx);
+	if (ssl == NULL) {
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot create a TLS session");
+		return;
+	}
+	if (p->conf.backend_tls == TLS_BACKEND_VERIFY_IDENTITY)
+		SSL_set1_host(ssl, p->conf.backend_host);
+	b = tls_over(s, s->server, ssl, BUFFEREVENT_SSL_CONNECTING);
+	if (b == NULL) {
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot start TLS to the backend");
+		return;
+	}
+	s->server = b;
+	s->server_ssl = ssl;
+	bufferevent_setcb(b, on_server_read, NULL, on_server_event, s);
+	bufferevent_enable(b, EV_READ | EV_WRITE);
+	change_state(s, SS_BACKEND_TLS);
+}
+
+static void start_client_tls(struct session *s)
+{
+	SSL *ssl = SSL_new(s->proxy->client_tls_ctx);
+	struct bufferevent *b;
+
+	if (ssl == NULL) {
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot create a TLS session");
+		return;
+	}
+	b = tls_over(s, s->client, ssl, BUFFEREVENT_SSL_ACCEPTING);
+	if (b == NULL) {
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot start TLS");
+		return;
+	}
+	s->client = b;
+	s->client_ssl = ssl;
+	bufferevent_setcb(b, on_client_read, on_client_write, on_client_event, s);
+	bufferevent_setwatermark(b, EV_WRITE, CLIENT_OUT_LOW, 0);
+	bufferevent_enable(b, EV_READ | EV_WRITE);
+	change_state(s, SS_CLIENT_TLS);
+}
+
+static void handle_client_hello(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	struct proxy *p = s->proxy;
+	struct hs_response hr;
+	uint8_t *pl = NULL;
+	size_t len = 0;
+	uint8_t seq = 0;
+	bool backend_tls;
+	int r = take_small_packet(in, &pl, &len, &seq);
+
+	if (r == 0)
+		return;
+	s->cmd_seq = seq;
+	if (r < 0 || !hs_parse_response(pl, len, &hr)) {
+		free(pl);
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+		return;
+	}
+	if (hr.ssl_request) {
+		free(pl);
+		if (p->client_tls_ctx == NULL) {
+			session_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+				     "cutoverd: TLS was requested but is not enabled (client_tls = disabled)");
+			return;
+		}
+		start_client_tls(s);
+		return;
+	}
+	if (s->client_ssl == NULL && p->conf.client_tls == TLS_CLIENT_REQUIRED) {
+		free(pl);
+		session_fail(s, ER_SECURE_TRANSPORT_REQUIRED, "HY000",
+			     "Connections using insecure transport are prohibited (cutoverd client_tls = required)");
+		return;
+	}
+	snprintf(s->user, sizeof(s->user), "%s", hr.user);
+	snprintf(s->db, sizeof(s->db), "%s", hr.db);
+	s->caps = hr.caps & (s->client_caps & ~CAP_SSL);
+
+	backend_tls = p->backend_tls_ctx != NULL &&
+		      (p->conf.backend_tls != TLS_BACKEND_PREFERRED || (s->greeting.caps & CAP_SSL));
+	if (p->backend_tls_ctx != NULL && !(s->greeting.caps & CAP_SSL) &&
+	    p->conf.backend_tls != TLS_BACKEND_PREFERRED) {
+		free(pl);
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+			     "cutoverd: backend tls = %s but the backend does not offer TLS",
+			     conf_enum_name("backend", "tls", (int)p->conf.backend_tls));
+		return;
+	}
+	/* sequence ids: client response is 1 (plain) or 2 (after SSLRequest) */
+	s->seq_delta = (backend_tls ? 2 : 1) - (s->client_ssl != NULL ? 2 : 1);
+	hs_patch_response_caps(pl, len, s->caps | (backend_tls ? CAP_SSL : 0));
+	evbuffer_add(s->pending, pl, len);
+	free(pl);
+	if (backend_tls)
+		start_backend_tls(s, &hr);
+	else
+		send_client_response(s);
+}
+
+/*
+ * Relay one packet of an authentication exchange (login or CHANGE_USER)
+ * from `from` to `to`, shifting the sequence id by `delta`.  Returns the
+ * first payload byte (or -1 when incomplete, -2 on a bad packet).
+ */
+static int relay_auth_packet(struct session *s, struct evbuffer *from, struct bufferevent *to,
+			     int delta, uint16_t *status, uint8_t *seq_seen)
+{
+	uint8_t *pl = NULL;
+	size_t len = 0;
+	uint8_t seq = 0;
+	int first;
+	int r = take_small_packet(from, &pl, &len, &seq);
+
+	if (r == 0)
+		return -1;
+	if (r < 0)
+		return -2;
+	first = len > 0 ? pl[0] : 0;
+	if (seq_seen != NULL)
+		*seq_seen = seq;
+	if (status != NULL && first == PKT_OK) {
+		struct pkt_ok ok;
+
+		if (pkt_parse_ok(pl, len, s->caps, &ok))
+			*status = ok.status;
+	}
+	write_frame(to, pl, len, (uint8_t)(seq + delta));
+	free(pl);
+	return first;
+}
+
+static void auth_server_packet(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->server);
+	uint16_t status = s->status;
+	int delta = s->state == SS_AUTH ? -s->seq_delta : 0;
+	int first = relay_auth_packet(s, in, s->client, delta, &status, NULL);
+
+	if (first == -1)
+		return;
+	if (first == -2) {
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: malformed packet from the backend");
+		return;
+	}
+	if (first == PKT_OK) {
+		bool change_user = s->state == SS_CHANGE_USER;
+
+		s->status = status;
+		s->in_trans = (status & SERVER_STATUS_IN_TRANS) != 0;
+		if (!change_user) {
+			slog_info(s, "authenticated user '%s' from %s%s", s->user, s->peer,
+				  s->client_ssl ? " (TLS)" : "");
+			evtimer_del(s->timer);
+		}
+		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+		change_state(s, SS_IDLE);
+		client_process(s);
+	} else if (first == PKT_ERR) {
+		if (s->state == SS_AUTH) {
+			s->proxy->stats.auth_failures++;
+			slog_info(s, "login of '%s' refused by the backend", s->user);
+			close_after_flush(s);
+		} else {
+			/* failed CHANGE_USER: the server closes the session */
+			slog_info(s, "change_user to '%s' refused by the backend", s->user);
+			close_after_flush(s);
+		}
+	}
+}
+
+static void auth_client_packet(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+	int delta = s->state == SS_AUTH ? s->seq_delta : 0;
+	int first = relay_auth_packet(s, in, s->server, delta, NULL, &s->cmd_seq);
+
+	if (first == -2)
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+}
+
+/* ---- plans ------------------------------------------------------------------ */
+
+/* A COM_QUERY packet for a statement of the proxy's own; NULL if too long. */
+static struct evbuffer *query_packet(const char *sql)
+{
+	size_t n = strlen(sql);
+	struct evbuffer *b;
+	uint8_t h[5];
+
+	if (n + 1 >= PKT_MAX_PAYLOAD)
+		return NULL;
+	b = evbuffer_new();
+	if (b == NULL)
+		return NULL;
+	h[0] = (uint8_t)(n + 1);
+	h[1] = (uint8_t)((n + 1) >> 8);
+	h[2] = (uint8_t)((n + 1) >> 16);
+	h[3] = 0;
+	h[4] = COM_QUERY;
+	evbuffer_add(b, h, 5);
+	evbuffer_add(b, sql, n);
+	return b;
+}
+
+static bool plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kind,
+		     enum step_sink sink, bool is_client, step_done_fn done)
+{
+	struct step *st;
+
+	if (s->nsteps >= PLAN_MAX_STEPS || (!is_client && pkt == NULL))
+		return false;
+	st = &s->steps[s->nsteps++];
+	st->pkt = pkt;
+	st->kind = kind;
+	st->sink = sink;
+	st->is_client = is_client;
+	st->done = done;
+	return true;
+}
+
+static void injected_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	s->proxy->stats.injected_statements++;
+	if (rp->is_err)
+		slog_warning(s, "injected statement failed with error %u", rp->err_code);
+}
+
+static void plan_next_step(struct session *s)
+{
+	while (s->cur < s->nsteps && s->steps[s->cur].kind == RESP_KIND_NONE)
+		s->cur++;
+	if (s->cur < s->nsteps)
+		resp_init(&s->rp, s->steps[s->cur].kind, s->caps);
+}
+
+static void plan_finish(struct session *s);
+
+/* Send every step of the plan (pipelined) and start reading responses. */
+static void plan_start(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->server);
+	int i;
+
+	for (i = 0; i < s->nsteps; i++) {
+		if (s->steps[i].is_client)
+			evbuffer_add_buffer(out, s->cmd);
+		else
+			evbuffer_add_buffer(out, s->steps[i].pkt);
+	}
+	s->cur = 0;
+	s->in_continuation = false;
+	s->fwd_left = 0;
+	plan_next_step(s);
+	if (s->cur >= s->nsteps) {
+		plan_finish(s);
+		return;
+	}
+	change_state(s, SS_COMMAND);
+}
+
+static void flush_hold(struct session *s)
+{
+	size_t n = evbuffer_get_length(s->hold);
+
+	if (n > 0) {
+		s->proxy->stats.bytes_to_clients += n;
+		bufferevent_write_buffer(s->client, s->hold);
+	}
+}
+
+static void plan_finish(struct session *s)
+{
+	flush_hold(s);
+	free_steps(s);
+	s->cmd_text[0] = '\0';
+	change_state(s, SS_IDLE);
+	proxy_session_state_changed(s->proxy, s);
+	if (s->state == SS_IDLE && s->proxy->shutting_down && !s->in_trans) {
+		close_after_flush(s);
+		return;
+	}
+	client_process(s);
+}
+
+static void step_end(struct session *s)
+{
+	struct step *st = &s->steps[s->cur];
+
+	if (s->rp.have_status) {
+		s->status = s->rp.status;
+		s->in_trans = (s->status & SERVER_STATUS_IN_TRANS) != 0;
+	}
+	if (st->is_client) {
+		struct timespec now;
+		uint64_t us;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		us = (uint64_t)((now.tv_sec - s->cmd_start.tv_sec) * 1000000 +
+				(now.tv_nsec - s->cmd_start.tv_nsec) / 1000);
+		stats_latency(&s->proxy->stats, us);
+		if (s->rp.is_err)
+			s->proxy->stats.server_errors++;
+	}
+	if (st->done != NULL)
+		st->done(s, st, &s->rp);
+	s->cur++;
+	plan_next_step(s);
+	if (s->cur >= s->nsteps)
+		plan_finish(s);
+}
+
+/* ---- command dispatch -------------------------------------------------------- */
+
+static bool command_unsupported(uint8_t cmd)
+{
+	switch (cmd) {
+	case COM_BINLOG_DUMP:
+	case COM_BINLOG_DUMP_GTID:
+	case COM_TABLE_DUMP:
+	case COM_CONNECT_OUT:
+	case COM_REGISTER_SLAVE:
+	case COM_DAEMON:
+	case COM_STMT_BULK_EXECUTE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Remember what the session runs, for `clients`. */
+static void note_command(struct session *s, size_t payload_len)
+{
+	uint8_t buf[5 + sizeof(s->cmd_text)];
+	size_t n, i;
+
+	s->cmd_text[0] = '\0';
+	if (s->cmd_byte != COM_QUERY && s->cmd_byte != COM_STMT_PREPARE)
+		return;
+	n = evbuffer_copyout(s->cmd, buf, sizeof(buf) - 1);
+	if (n <= 5)
+		return;
+	n -= 5;
+	if (n > payload_len - 1)
+		n = payload_len - 1;
+	if (n > sizeof(s->cmd_text) - 1)
+		n = sizeof(s->cmd_text) - 1;
+	for (i = 0; i < n; i++) {
+		uint8_t c = buf[5 + i];
+
+		s->cmd_text[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+	}
+	s->cmd_text[n] = '\0';
+}
+
+/* Run the command in s->cmd (the gate is open). */
+static void execute_command(struct session *s)
+{
+	struct proxy *p = s->proxy;
+	enum resp_kind kind = resp_kind_for_command(s->cmd_byte);
+	bool inject;
+
+	clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
+	if (s->cmd_byte == COM_QUIT) {
+		slog_debug(s, "client quit");
+		close_after_flush(s);   /* the server sees the link close */
+		return;
+	}
+	if (command_unsupported(s->cmd_byte)) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg),
+			 "cutoverd: command 0x%02x (%s) is not supported through the proxy",
+			 s->cmd_byte, stats_command_name(s->cmd_byte));
+		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+		command_error(s, ER_UNKNOWN_COM_ERROR, "08S01", msg);
+		return;
+	}
+	if (s->cmd_byte == COM_CHANGE_USER) {
+		uint8_t buf[1024];
+		size_t n = evbuffer_copyout(s->cmd, buf, sizeof(buf));
+		struct hs_change_user cu;
+
+		if (n > 4 && hs_parse_change_user(buf + 4, n - 4, s->caps, &cu)) {
+			snprintf(s->user, sizeof(s->user), "%s", cu.user);
+			snprintf(s->db, sizeof(s->db), "%s", cu.db);
+		}
+		bufferevent_write_buffer(s->server, s->cmd);
+		change_state(s, SS_CHANGE_USER);
+		return;
+	}
+	if (kind == RESP_KIND_NONE) {
+		bufferevent_write_buffer(s->server, s->cmd);
+		return;
+	}
+	inject = s->cmd_byte == COM_QUERY || s->cmd_byte == COM_STMT_EXECUTE;
+	if (inject && p->conf.debug_inject_before[0] != '\0')
+		if (!plan_add(s, query_packet(p->conf.debug_inject_before), RESP_KIND_QUERY,
+			      SINK_DROP, false, injected_done))
+			slog_warning(s, "cannot inject the debug statement");
+	(void)plan_add(s, NULL, kind,
+		       inject && p->conf.debug_inject_after[0] != '\0' ? SINK_HOLD : SINK_CLIENT,
+		       true, NULL);
+	if (inject && p->conf.debug_inject_after[0] != '\0')
+		if (!plan_add(s, query_packet(p->conf.debug_inject_after), RESP_KIND_QUERY,
+			      SINK_DROP, false, injected_done))
+			slog_warning(s, "cannot inject the debug statement");
+	plan_start(s);
+}
+
+/*
+ * A whole command is in s->cmd: count it, and run it or hold it at the gate.
+ */
+static void dispatch_command(struct session *s, size_t payload_len)
+{
+	struct proxy *p = s->proxy;
+	uint8_t h[5];
+
+	evbuffer_copyout(s->cmd, h, 5);
+	s->cmd_seq = h[3];
+	s->cmd_byte = h[4];
+	stats_command(&p->stats, s->cmd_byte);
+	note_command(s, payload_len);
+	if (s->cmd_byte == COM_INIT_DB && payload_len > 1) {
+		size_t n = payload_len - 1 < sizeof(s->db) - 1 ? payload_len - 1 : sizeof(s->db) - 1;
+		struct evbuffer_ptr ptr;
+
+		evbuffer_ptr_set(s->cmd, &ptr, 5, EVBUFFER_PTR_SET);
+		evbuffer_copyout_from(s->cmd, &ptr, s->db, n);
+		s->db[n] = '\0';
+	}
+	if (p->shutting_down && !s->in_trans && s->cmd_byte != COM_QUIT) {
+		session_fail(s, ER_SERVER_SHUTDOWN, "08S01", "cutoverd is shutting down");
+		return;
+	}
+	if (!s->in_trans && s->cmd_byte != COM_QUIT && s->cmd_byte != COM_PING &&
+	    s->cmd_byte != COM_STMT_CLOSE && proxy_gate_closed(p, s)) {
+		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
+		p->stats.held_commands++;
+		TAILQ_INSERT_TAIL(&p->held, s, held_link);
+		change_state(s, SS_HELD);
+		slog_debug(s, "command held at the gate");
+		return;
+	}
+	execute_command(s);
+}
+
+void session_release(struct session *s)
+{
+	if (s->state != SS_HELD)
+		return;
+	change_state(s, SS_IDLE);
+	execute_command(s);
+	if (s->state == SS_IDLE)
+		client_process(s);
+}
+
+void session_close_if_idle(struct session *s)
+{
+	if ((s->state == SS_IDLE || s->state == SS_HELD || s->state == SS_CLIENT_HELLO) && !s->in_trans)
+		close_after_flush(s);
+}
+
+/* ---- client side ------------------------------------------------------------ */
+
+/* Forward LOCAL INFILE data frames until the empty frame that ends them. */
+static void infile_data(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->client);
+
+	for (;;) {
+		uint8_t h[4];
+		uint32_t flen;
+
+		if (evbuffer_copyout(in, h, 4) != 4)
+			return;
+		flen = pkt_hdr_len(h);
+		if (evbuffer_get_length(in) < 4 + (size_t)flen)
+			return;
+		s->proxy->stats.bytes_from_clients += 4 + flen;
+		evbuffer_remove_buffer(in, bufferevent_get_output(s->server), 4 + flen);
+		if (flen == 0) {
+			change_state(s, SS_COMMAND);
+			return;
+		}
+	}
+}
+
+static void client_process(struct session *s)
+{
+	for (;;) {
+		struct evbuffer *in;
+		size_t before;
+		size_t wire, payload;
+		bool too_big;
+
+		if (s->client == NULL)
+			return;
+		in = bufferevent_get_input(s->client);
+		before = evbuffer_get_length(in);
+		if (before == 0)
+			return;
+		switch (s->state) {
+		case SS_CLIENT_HELLO:
+			handle_client_hello(s);
+			break;
+		case SS_AUTH:
+		case SS_CHANGE_USER:
+			auth_client_packet(s);
+			break;
+		case SS_INFILE:
+			infile_data(s);
+			break;
+		case SS_IDLE:
+			if (!whole_packet(in, (size_t)s->proxy->conf.max_packet_size, &wire, &payload,
+					  &too_big)) {
+				if (too_big) {
+					s->cmd_seq = 0;
+					session_fail(s, ER_NET_PACKET_TOO_LARGE, "08S01",
+						     "Got a packet bigger than 'max_packet_size' (cutoverd: %d bytes)",
+						     s->proxy->conf.max_packet_size);
+				}
+				return;
+			}
+			if (payload == 0) {
+				s->cmd_seq = 0;
+				session_fail(s, ER_MALFORMED_PACKET, "08S01",
+					     "Malformed communication packet (empty command)");
+				return;
+			}
+			s->proxy->stats.bytes_from_clients += wire;
+			evbuffer_remove_buffer(in, s->cmd, wire);
+			dispatch_command(s, payload);
+			return;   /* dispatch calls back in here when the command is done */
+		case SS_CLOSING:
+			evbuffer_drain(in, before);
+			return;
+		default:
+			return;   /* command in flight, held, TLS or connecting: later */
+		}
+		/* a handler may have freed the session: only loop on progress
+		 * in states that keep it */
+		if (s->state == SS_CLOSING || s->client == NULL)
+			return;
+		if (evbuffer_get_length(bufferevent_get_input(s->client)) == before)
+			return;
+	}
+}
+
+static void on_client_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	client_process(s);
+}
+
+static void on_client_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->close_after_flush) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			session_free(s);
+		return;
+	}
+	if (s->server_read_blocked && s->server != NULL) {
+		s->server_read_blocked = false;
+		bufferevent_enable(s->server, EV_READ);
+		server_process(s);
+	}
+}
+
+static void on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* TLS handshake with the client done */
+		if (s->state == SS_CLIENT_TLS) {
+			change_state(s, SS_CLIENT_HELLO);
+			client_process(s);
+		}
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		if (s->state == SS_CLIENT_TLS) {
+			char e[256];
+
+			tls_error_string(e, sizeof(e));
+			slog_info(s, "TLS handshake with %s failed: %s", s->peer, e);
+			s->proxy->stats.connections_refused++;
+		} else {
+			slog_debug(s, "client went away in state %s", session_state_name(s->state));
+		}
+		session_free(s);
+	}
+}
+
+/* ---- server side ------------------------------------------------------------ */
+
+static void route(struct session *s, struct evbuffer *in, size_t n)
+{
+	switch (s->steps[s->cur].sink) {
+	case SINK_CLIENT:
+		s->proxy->stats.bytes_to_clients += n;
+		evbuffer_remove_buffer(in, bufferevent_get_output(s->client), n);
+		break;
+	case SINK_HOLD:
+		evbuffer_remove_buffer(in, s->hold, n);
+		break;
+	case SINK_DROP:
+		evbuffer_drain(in, n);
+		break;
+	}
+}
+
+/* The server asked for a LOCAL INFILE. */
+static void start_infile(struct session *s, uint8_t seq)
+{
+	struct step *st = &s->steps[s->cur];
+
+	if (st->sink == SINK_DROP) {
+		/* the proxy's own statement: send no file */
+		write_frame(s->server, NULL, 0, (uint8_t)(seq + 1));
+		return;
+	}
+	flush_hold(s);
+	st->sink = SINK_CLIENT;
+	change_state(s, SS_INFILE);
+	client_process(s);
+}
+
+/*
+ * Read response packets of the plan's current step.  Returns false when
+ * it must stop (wait for data, backpressure, or the session is gone).
+ */
+static bool response_frame(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->server);
+	uint8_t tmp[4 + RESP_HEAD_MAX];
+	size_t avail = evbuffer_get_length(in), n, headlen;
+	uint32_t flen;
+	bool cont;
+	enum resp_ev ev = RESP_EV_MORE;
+
+	if (s->fwd_left > 0) {
+		n = avail < s->fwd_left ? avail : s->fwd_left;
+		if (n == 0)
+			return false;
+		route(s, in, n);
+		s->fwd_left -= (uint32_t)n;
+		return s->fwd_left == 0;
+	}
+	if (avail < 4)
+		return false;
+	n = evbuffer_copyout(in, tmp, avail < sizeof(tmp) ? avail : sizeof(tmp));
+	flen = pkt_hdr_len(tmp);
+	headlen = flen < RESP_HEAD_MAX ? flen : RESP_HEAD_MAX;
+	if (n < 4 + headlen)
+		return false;
+	cont = s->in_continuation;
+	s->in_continuation = flen == PKT_MAX_PAYLOAD;
+	if (!cont)
+		ev = resp_feed(&s->rp, tmp + 4, headlen, flen);
+	if (ev == RESP_EV_BAD) {
+		slog_error(s, "protocol error: unexpected packet (0x%02x, %u bytes) in the response to command 0x%02x",
+			   headlen ? tmp[4] : 0, flen, s->cmd_byte);
+		close_after_flush(s);
+		return false;
+	}
+	/* whole frames of the terminal packets are always here: flen is small */
+	s->fwd_left = 4 + flen;
+	n = avail < s->fwd_left ? avail : s->fwd_left;
+	route(s, in, n);
+	s->fwd_left -= (uint32_t)n;
+	if (ev == RESP_EV_MORE)
+		return true;
+	if (s->fwd_left > 0) {
+		/* END/INFILE packets are short; a partial one is a broken server */
+		slog_error(s, "protocol error: truncated terminal packet");
+		close_after_flush(s);
+		return false;
+	}
+	if (ev == RESP_EV_INFILE) {
+		start_infile(s, tmp[3]);
+		return s->state == SS_COMMAND;
+	}
+	step_end(s);
+	return s->state == SS_COMMAND;
+}
+
+static void server_process(struct session *s)
+{
+	for (;;) {
+		if (s->server == NULL || s->server_read_blocked)
+			return;
+		switch (s->state) {
+		case SS_GREETING:
+			handle_greeting(s);
+			return;
+		case SS_AUTH:
+		case SS_CHANGE_USER:
+			if (evbuffer_get_length(bufferevent_get_input(s->server)) < 4)
+				return;
+			{
+				size_t before = evbuffer_get_length(bufferevent_get_input(s->server));
+
+				auth_server_packet(s);
+				if (s->state != SS_AUTH && s->state != SS_CHANGE_USER)
+					return;
+				if (evbuffer_get_length(bufferevent_get_input(s->server)) == before)
+					return;
+			}
+			break;
+		case SS_COMMAND:
+			if (!response_frame(s))
+				return;
+			if (s->client != NULL &&
+			    evbuffer_get_length(bufferevent_get_output(s->client)) > CLIENT_OUT_HIGH) {
+				s->server_read_blocked = true;
+				bufferevent_disable(s->server, EV_READ);
+				return;
+			}
+			break;
+		case SS_IDLE:
+		case SS_HELD: {
+			/* unsolicited (e.g. the server's "connection killed" error):
+			 * pass it on; the server closes the link next */
+			struct evbuffer *in = bufferevent_get_input(s->server);
+
+			s->proxy->stats.bytes_to_clients += evbuffer_get_length(in);
+			bufferevent_write_buffer(s->client, in);
+			return;
+		}
+		default:
+			return;   /* INFILE, TLS, CLOSING: the server waits or is ignored */
+		}
+	}
+}
+
+static void on_server_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	server_process(s);
+}
+
+static void on_server_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	struct proxy *p = s->proxy;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == SS_CONNECTING) {
+			evtimer_del(s->timer);
+			change_state(s, SS_GREETING);
+			server_process(s);
+		} else if (s->state == SS_BACKEND_TLS) {
+			send_client_response(s);
+		}
+		return;
+	}
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	switch (s->state) {
+	case SS_CONNECTING:
+		p->stats.connections_refused++;
+		session_fail(s, ER_PROXY_BACKEND, "HY000",
+			     "cutoverd: cannot connect to the backend %s:%d: %s",
+			     p->conf.backend_host, p->conf.backend_port,
+			     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return;
+	case SS_GREETING:
+		session_fail(s, ER_PROXY_BACKEND, "HY000",
+			     "cutoverd: the backend closed the connection before its greeting");
+		return;
+	case SS_BACKEND_TLS: {
+		char e[256];
+
+		tls_error_string(e, sizeof(e));
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: TLS to the backend failed: %s", e);
+		return;
+	}
+	case SS_CLIENT_HELLO:
+	case SS_CLIENT_TLS:
+	case SS_AUTH:
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01",
+			     "cutoverd: lost the backend connection during authentication");
+		return;
+	default:
+		/*
+		 * Idle: the server ended the session (KILL, wait_timeout); what it
+		 * said has been relayed.  Mid-command: the outcome is unknown, so
+		 * the client must see a lost connection, not an error it would
+		 * take as "not applied".
+		 */
+		slog_info(s, "backend connection closed in state %s", session_state_name(s->state));
+		close_after_flush(s);
+		return;
+	}
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case SS_CONNECTING:
+		s->proxy->stats.connections_refused++;
+		session_fail(s, ER_PROXY_BACKEND, "HY000",
+			     "cutoverd: cannot connect to the backend %s:%d: timed out after %d ms",
+			     s->proxy->conf.backend_host, s->proxy->conf.backend_port,
+			     s->proxy->conf.backend_connect_timeout_ms);
+		return;
+	case SS_GREETING:
+	case SS_CLIENT_HELLO:
+	case SS_CLIENT_TLS:
+	case SS_BACKEND_TLS:
+	case SS_AUTH:
+		slog_info(s, "handshake timeout (%d ms) from %s", s->proxy->conf.handshake_timeout_ms,
+			  s->peer);
+		if (s->state == SS_CLIENT_TLS || s->state == SS_BACKEND_TLS) {
+			close_after_flush(s);
+			return;
+		}
+		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake: timed out (cutoverd handshake_timeout_ms)");
+		return;
+	case SS_IDLE:
+		slog_info(s, "idle timeout%s", s->in_trans ? " in a transaction" : "");
+		s->cmd_seq = 0xff;   /* unsolicited error: sequence 0 */
+		session_fail(s, 4031, "HY000",
+			     "The client was disconnected by the server because of inactivity (cutoverd idle timeout)");
+		return;
+	case SS_CLOSING:
+		session_free(s);
+		return;
+	default:
+		return;
+	}
+}
