@@ -66,6 +66,7 @@ static void ctl_usage(FILE *fp)
 		"\n"
 		"Send COMMAND to cutoverd over its admin socket and print the reply.\n"
 		"Options come before COMMAND; the words after it are sent as they are.\n"
+		"'cutoverctl help' lists the commands cutoverd knows.\n"
 		"\n"
 		"  -s, --socket=PATH  admin socket (default: $CUTOVER_ADMIN_SOCKET,\n"
 		"                     else %s)\n"

@@ -1,0 +1,215 @@
+/*
+ * options.c - the one table of cutoverd options.
+ *
+ * Each entry gives the ini section and key, the type, the field of struct
+ * conf it fills, the default as a user would write it, the bounds or the
+ * allowed names, whether a reload (SIGHUP) may change it, and the help text.
+ * conf/cutoverd.ini and doc/configuration.md repeat the help text and
+ * defaults; tests/unit/test_conf.c fails when they drift from this table.
+ *
+ * The names of an enum option are listed in the order of the C enum, so
+ * that the index of a name is its value.
+ */
+#include "conf/conf.h"
+
+#include <stddef.h>
+
+static const char *const client_tls_names[] = {
+	"disabled", "optional", "required", NULL
+};
+
+static const char *const backend_tls_names[] = {
+	"disabled", "preferred", "required", "verify-ca", "verify-identity", NULL
+};
+
+static const char *const log_level_names[] = {
+	"error", "warning", "info", "debug", NULL
+};
+
+#define MS_1_HOUR 3600000
+#define S_1_YEAR 31536000
+
+const struct conf_option conf_options[] = {
+	/* [proxy] */
+	{
+		.section = "proxy", .name = "listen", .type = CONF_STRING,
+		.offset = offsetof(struct conf, listen),
+		.def = "127.0.0.1:6033", .reloadable = false,
+		.help = "Address and port that MySQL clients connect to, as "
+			"host:port.",
+	},
+	{
+		.section = "proxy", .name = "admin_socket", .type = CONF_STRING,
+		.offset = offsetof(struct conf, admin_socket),
+		.def = CONF_DEFAULT_ADMIN_SOCKET, .reloadable = false,
+		.help = "Path of the admin Unix socket that cutoverctl talks "
+			"to. It is created with owner-only permissions.",
+	},
+	{
+		.section = "proxy", .name = "metrics_listen", .type = CONF_STRING,
+		.offset = offsetof(struct conf, metrics_listen),
+		.def = "", .reloadable = false,
+		.help = "Address and port (host:port) of the HTTP metrics "
+			"endpoint; empty turns it off.",
+	},
+	{
+		.section = "proxy", .name = "max_clients", .type = CONF_INT,
+		.offset = offsetof(struct conf, max_clients),
+		.def = "10000", .min = 0, .max = 1000000, .reloadable = true,
+		.help = "Most client connections open at once; a client beyond "
+			"it is refused with an error. 0 means no limit.",
+	},
+	{
+		.section = "proxy", .name = "handshake_timeout_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, handshake_timeout_ms),
+		.def = "10000", .min = 1, .max = MS_1_HOUR, .reloadable = true,
+		.help = "Milliseconds a new client has to finish the handshake "
+			"and authentication before it is disconnected.",
+	},
+	{
+		.section = "proxy", .name = "client_idle_timeout", .type = CONF_INT,
+		.offset = offsetof(struct conf, client_idle_timeout_s),
+		.def = "0", .min = 0, .max = S_1_YEAR, .reloadable = true,
+		.help = "Seconds a client may stay idle outside a transaction "
+			"before it is disconnected. 0 means never.",
+	},
+	{
+		.section = "proxy", .name = "client_idle_in_transaction_timeout",
+		.type = CONF_INT,
+		.offset = offsetof(struct conf, client_idle_in_trans_timeout_s),
+		.def = "0", .min = 0, .max = S_1_YEAR, .reloadable = true,
+		.help = "Seconds a client may stay idle inside an open "
+			"transaction before it is disconnected (the server then "
+			"rolls the transaction back). 0 means never.",
+	},
+	{
+		.section = "proxy", .name = "shutdown_timeout_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, shutdown_timeout_ms),
+		.def = "30000", .min = 0, .max = MS_1_HOUR, .reloadable = true,
+		.help = "On SIGTERM, milliseconds to wait for open transactions "
+			"to end before the remaining connections are closed.",
+	},
+	{
+		.section = "proxy", .name = "max_packet_size", .type = CONF_INT,
+		.offset = offsetof(struct conf, max_packet_size),
+		.def = "1073741824", .min = 1024, .max = 1073741824,
+		.reloadable = false,
+		.help = "Largest client command, in bytes, that the proxy "
+			"buffers whole.",
+	},
+	{
+		.section = "proxy", .name = "client_tls", .type = CONF_ENUM,
+		.offset = offsetof(struct conf, client_tls),
+		.def = "disabled", .enum_names = client_tls_names,
+		.reloadable = false,
+		.help = "TLS towards clients: disabled; optional (offered, each "
+			"client chooses); or required (a client that does not "
+			"start TLS is refused).",
+	},
+	{
+		.section = "proxy", .name = "client_tls_cert", .type = CONF_STRING,
+		.offset = offsetof(struct conf, client_tls_cert),
+		.def = "", .reloadable = false,
+		.help = "PEM file with the certificate (chain) shown to clients; "
+			"needed unless client_tls is disabled.",
+	},
+	{
+		.section = "proxy", .name = "client_tls_key", .type = CONF_STRING,
+		.offset = offsetof(struct conf, client_tls_key),
+		.def = "", .reloadable = false,
+		.help = "PEM file with the private key of client_tls_cert; "
+			"needed unless client_tls is disabled.",
+	},
+
+	/* [backend] */
+	{
+		.section = "backend", .name = "host", .type = CONF_STRING,
+		.offset = offsetof(struct conf, backend_host),
+		.def = "127.0.0.1", .reloadable = true,
+		.help = "Host name or IP address of the MySQL or MariaDB "
+			"server.",
+	},
+	{
+		.section = "backend", .name = "port", .type = CONF_INT,
+		.offset = offsetof(struct conf, backend_port),
+		.def = "3306", .min = 1, .max = 65535, .reloadable = true,
+		.help = "TCP port of the server.",
+	},
+	{
+		.section = "backend", .name = "connect_timeout_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, backend_connect_timeout_ms),
+		.def = "5000", .min = 1, .max = MS_1_HOUR, .reloadable = true,
+		.help = "Milliseconds to wait for a connection to the server.",
+	},
+	{
+		.section = "backend", .name = "tls", .type = CONF_ENUM,
+		.offset = offsetof(struct conf, backend_tls),
+		.def = "disabled", .enum_names = backend_tls_names,
+		.reloadable = true,
+		.help = "TLS towards the server: disabled; preferred (when the "
+			"server offers it); required (no certificate check); "
+			"verify-ca (the certificate is signed by tls_ca); or "
+			"verify-identity (as verify-ca, and the certificate "
+			"names host).",
+	},
+	{
+		.section = "backend", .name = "tls_ca", .type = CONF_STRING,
+		.offset = offsetof(struct conf, backend_tls_ca),
+		.def = "", .reloadable = true,
+		.help = "PEM file with the CA certificates that sign the "
+			"server's certificate; needed for verify-ca and "
+			"verify-identity.",
+	},
+
+	/* [cutover] */
+	{
+		.section = "cutover", .name = "user", .type = CONF_STRING,
+		.offset = offsetof(struct conf, cutover_user),
+		.def = "cutover", .reloadable = false,
+		.help = "MySQL account of cutover's own control connections: "
+			"shadow tables, backfill, verification, the cut-over "
+			"RENAME and the deploy state.",
+	},
+	{
+		.section = "cutover", .name = "password", .type = CONF_STRING,
+		.offset = offsetof(struct conf, cutover_password),
+		.def = "", .reloadable = false,
+		.help = "Password of that account.",
+	},
+
+	/* [log] */
+	{
+		.section = "log", .name = "level", .type = CONF_ENUM,
+		.offset = offsetof(struct conf, log_level),
+		.def = "info", .enum_names = log_level_names, .reloadable = true,
+		.help = "Least severe messages written: error, warning, info "
+			"or debug.",
+	},
+	{
+		.section = "log", .name = "file", .type = CONF_STRING,
+		.offset = offsetof(struct conf, log_file),
+		.def = "", .reloadable = true,
+		.help = "File the log is appended to; empty or stderr means "
+			"standard error.",
+	},
+
+	/* [debug] */
+	{
+		.section = "debug", .name = "inject_before", .type = CONF_STRING,
+		.offset = offsetof(struct conf, debug_inject_before),
+		.def = "", .reloadable = true,
+		.help = "Test hook: SQL the proxy runs inside each client "
+			"session before every client command, its results "
+			"hidden from the client. For tests only.",
+	},
+	{
+		.section = "debug", .name = "inject_after", .type = CONF_STRING,
+		.offset = offsetof(struct conf, debug_inject_after),
+		.def = "", .reloadable = true,
+		.help = "Test hook: SQL the proxy runs inside each client "
+			"session after every client command, its results "
+			"hidden from the client. For tests only.",
+	},
+};
+
+const size_t conf_options_count = sizeof(conf_options) / sizeof(conf_options[0]);
