@@ -29,6 +29,7 @@
 #include "protocol/handshake.h"
 #include "protocol/response.h"
 #include "proxy/stats.h"
+#include "proxy/diag.h"
 
 /*
  * Session states.  change_state() is the only writer of session->state;
@@ -56,6 +57,7 @@ enum step_sink {
 	SINK_CLIENT,      /* relayed to the client as they arrive */
 	SINK_HOLD,        /* kept in session->hold, released by the plan */
 	SINK_DROP,        /* read and discarded (the proxy's own statements) */
+	SINK_CAPTURE,     /* kept whole in session->capture for the step's done() */
 };
 
 struct session;
@@ -127,6 +129,8 @@ struct session {
 	bool in_continuation;         /* inside a >=16 MiB logical packet */
 	uint32_t fwd_left;            /* bytes of the current frame to route */
 	struct evbuffer *hold;        /* held response (SINK_HOLD) */
+	struct evbuffer *capture;     /* captured response (SINK_CAPTURE) */
+	struct diag diag;             /* the client's diagnostics, when saved */
 
 	bool server_read_blocked;     /* backpressure: client output is full */
 	bool close_after_flush;       /* SS_CLOSING: free once output drained */

@@ -173,10 +173,11 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 
 	s->cmd = evbuffer_new();
 	s->hold = evbuffer_new();
+	s->capture = evbuffer_new();
 	s->pending = evbuffer_new();
 	s->timer = evtimer_new(p->base, on_timer, s);
 	s->client = bufferevent_socket_new(p->base, fd, 0);
-	if (s->cmd == NULL || s->hold == NULL || s->pending == NULL || s->timer == NULL ||
+	if (s->cmd == NULL || s->hold == NULL || s->capture == NULL || s->pending == NULL || s->timer == NULL ||
 	    s->client == NULL) {
 		log_error("S%llu: out of memory", (unsigned long long)s->id);
 		session_free(s);
@@ -256,6 +257,9 @@ void session_free(struct session *s)
 		evbuffer_free(s->cmd);
 	if (s->hold != NULL)
 		evbuffer_free(s->hold);
+	if (s->capture != NULL)
+		evbuffer_free(s->capture);
+	diag_clear(&s->diag);
 	if (s->pending != NULL)
 		evbuffer_free(s->pending);
 	free(s);
@@ -740,19 +744,29 @@ static struct evbuffer *query_packet(const char *sql)
 	return b;
 }
 
+/*
+ * Append a step.  Before plan_start() it is sent with the others; while
+ * the plan runs (from a done() callback) it is sent at once, behind what
+ * is in flight.  Takes ownership of `pkt` even on failure.
+ */
 static bool plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kind,
 		     enum step_sink sink, bool is_client, step_done_fn done)
 {
 	struct step *st;
 
-	if (s->nsteps >= PLAN_MAX_STEPS || (!is_client && pkt == NULL))
+	if (s->nsteps >= PLAN_MAX_STEPS || (!is_client && pkt == NULL)) {
+		if (pkt != NULL)
+			evbuffer_free(pkt);
 		return false;
+	}
 	st = &s->steps[s->nsteps++];
 	st->pkt = pkt;
 	st->kind = kind;
 	st->sink = sink;
 	st->is_client = is_client;
 	st->done = done;
+	if (s->state == SS_COMMAND && !is_client)
+		evbuffer_add_buffer(bufferevent_get_output(s->server), pkt);
 	return true;
 }
 
@@ -762,6 +776,39 @@ static void injected_done(struct session *s, struct step *st, const struct resp_
 	s->proxy->stats.injected_statements++;
 	if (rp->is_err)
 		slog_warning(s, "injected statement failed with error %u", rp->err_code);
+}
+
+/* The captured SHOW WARNINGS of the client's statement arrived. */
+static void diag_captured(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	if (rp->is_err || !diag_load(&s->diag, s->capture, s->caps)) {
+		evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+		slog_warning(s, "could not save the client's warnings");
+	}
+}
+
+/*
+ * Statements will run after the client's statement: save its warnings
+ * and errors first, so that SHOW WARNINGS still answers as if they had
+ * not run (see diag.h).
+ */
+static void save_diagnostics(struct session *s, const struct resp_parser *rp)
+{
+	diag_clear(&s->diag);
+	if (rp->warnings > 0 || rp->is_err)
+		(void)plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE,
+			       false, diag_captured);
+}
+
+/* [debug] inject_after: runs once the client's response is in (held). */
+static void debug_after_client(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	save_diagnostics(s, rp);
+	if (!plan_add(s, query_packet(s->proxy->conf.debug_inject_after), RESP_KIND_QUERY, SINK_DROP,
+		      false, injected_done))
+		slog_warning(s, "cannot inject the debug statement");
 }
 
 static void plan_next_step(struct session *s)
@@ -891,6 +938,68 @@ static void note_command(struct session *s, size_t payload_len)
 	s->cmd_text[n] = '\0';
 }
 
+/* The COM_QUERY text in s->cmd, copied into a malloc'd buffer. */
+static uint8_t *query_text(struct session *s, size_t *len)
+{
+	size_t n = evbuffer_get_length(s->cmd);
+	uint8_t *q;
+	struct evbuffer_ptr ptr;
+
+	if (n < 5 || n - 5 > 65536)
+		return NULL;   /* long statements are not diagnostics reads */
+	q = malloc(n - 5 + 1);
+	if (q == NULL)
+		return NULL;
+	evbuffer_ptr_set(s->cmd, &ptr, 5, EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(s->cmd, &ptr, q, n - 5);
+	*len = n - 5;
+	return q;
+}
+
+static bool query_reads_diagnostics(struct session *s)
+{
+	size_t len;
+	uint8_t *q = query_text(s, &len);
+	bool r = q != NULL && diag_is_read(q, len);
+
+	free(q);
+	return r;
+}
+
+/*
+ * The client reads diagnostics the proxy saved: answer from the copy.
+ * Returns true when answered.  Any other command forgets the copy (the
+ * server would have reset its diagnostics for it too).
+ */
+static bool answer_from_diag(struct session *s)
+{
+	struct pkt_writer out;
+	uint8_t *q;
+	size_t len;
+	bool done = false;
+
+	if (!s->diag.valid)
+		return false;
+	if (s->cmd_byte == COM_PING || s->cmd_byte == COM_STATISTICS)
+		return false;
+	if (s->cmd_byte == COM_QUERY && (q = query_text(s, &len)) != NULL) {
+		pkt_writer_init(&out);
+		done = diag_answer(&s->diag, q, len, s->caps, s->status, (uint8_t)(s->cmd_seq + 1), &out) &&
+		       !out.err;
+		if (done) {
+			s->proxy->stats.diagnostics_answered++;
+			s->proxy->stats.bytes_to_clients += out.len;
+			bufferevent_write(s->client, out.buf, out.len);
+			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+		}
+		pkt_writer_free(&out);
+		free(q);
+	}
+	if (!done)
+		diag_clear(&s->diag);
+	return done;
+}
+
 /* Run the command in s->cmd (the gate is open). */
 static void execute_command(struct session *s)
 {
@@ -931,18 +1040,16 @@ static void execute_command(struct session *s)
 		bufferevent_write_buffer(s->server, s->cmd);
 		return;
 	}
-	inject = s->cmd_byte == COM_QUERY || s->cmd_byte == COM_STMT_EXECUTE;
+	inject = s->cmd_byte == COM_STMT_EXECUTE ||
+		 (s->cmd_byte == COM_QUERY && !query_reads_diagnostics(s));
 	if (inject && p->conf.debug_inject_before[0] != '\0')
 		if (!plan_add(s, query_packet(p->conf.debug_inject_before), RESP_KIND_QUERY,
 			      SINK_DROP, false, injected_done))
 			slog_warning(s, "cannot inject the debug statement");
-	(void)plan_add(s, NULL, kind,
-		       inject && p->conf.debug_inject_after[0] != '\0' ? SINK_HOLD : SINK_CLIENT,
-		       true, NULL);
 	if (inject && p->conf.debug_inject_after[0] != '\0')
-		if (!plan_add(s, query_packet(p->conf.debug_inject_after), RESP_KIND_QUERY,
-			      SINK_DROP, false, injected_done))
-			slog_warning(s, "cannot inject the debug statement");
+		(void)plan_add(s, NULL, kind, SINK_HOLD, true, debug_after_client);
+	else
+		(void)plan_add(s, NULL, kind, SINK_CLIENT, true, NULL);
 	plan_start(s);
 }
 
@@ -967,6 +1074,8 @@ static void dispatch_command(struct session *s, size_t payload_len)
 		evbuffer_copyout_from(s->cmd, &ptr, s->db, n);
 		s->db[n] = '\0';
 	}
+	if (answer_from_diag(s))
+		return;
 	if (p->shutting_down && !s->in_trans && s->cmd_byte != COM_QUIT) {
 		session_fail(s, ER_SERVER_SHUTDOWN, "08S01", "cutoverd is shutting down");
 		return;
@@ -1069,7 +1178,9 @@ static void client_process(struct session *s)
 			s->proxy->stats.bytes_from_clients += wire;
 			evbuffer_remove_buffer(in, s->cmd, wire);
 			dispatch_command(s, payload);
-			return;   /* dispatch calls back in here when the command is done */
+			if (s->state != SS_IDLE)
+				return;   /* plan_finish() calls back in here */
+			continue;         /* answered at once or no reply: next command */
 		case SS_CLOSING:
 			evbuffer_drain(in, before);
 			return;
@@ -1150,6 +1261,9 @@ static void route(struct session *s, struct evbuffer *in, size_t n)
 		break;
 	case SINK_DROP:
 		evbuffer_drain(in, n);
+		break;
+	case SINK_CAPTURE:
+		evbuffer_remove_buffer(in, s->capture, n);
 		break;
 	}
 }

@@ -22,6 +22,7 @@ struct stats {
 	uint64_t proxy_errors;          /* ERR packets the proxy sent itself */
 	uint64_t injected_statements;   /* statements the proxy ran in sessions */
 	uint64_t held_commands;         /* commands that waited at the gate */
+	uint64_t diagnostics_answered;  /* diagnostics reads answered from the saved copy */
 	uint64_t lat[STATS_LAT_BUCKETS];/* client command latency histogram */
 	uint64_t lat_count;
 };
