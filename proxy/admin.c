@@ -38,6 +38,7 @@ struct admin_conn {
 	struct bufferevent *bev;
 	TAILQ_ENTRY(admin_conn) link;
 	bool waiting_pause;       /* a `pause` reply is owed */
+	bool discarding;          /* skipping the rest of a too-long line */
 	struct timespec pause_start;
 };
 
@@ -362,23 +363,35 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
 	char *line;
 	size_t n;
 
-	while (!c->waiting_pause && (line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF)) != NULL) {
-		if (n > ADMIN_MAX_LINE) {
-			free(line);
-			reply_error(c, "line too long");
-			continue;
+	for (;;) {
+		if (c->discarding) {
+			struct evbuffer_ptr eol = evbuffer_search(in, "\n", 1, NULL);
+
+			if (eol.pos < 0) {
+				evbuffer_drain(in, evbuffer_get_length(in));
+				return;
+			}
+			evbuffer_drain(in, (size_t)eol.pos + 1);
+			c->discarding = false;
 		}
-		if (memchr(line, '\0', n) != NULL) {
-			free(line);
+		if (c->waiting_pause)
+			return;
+		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+		if (line == NULL) {
+			if (evbuffer_get_length(in) > ADMIN_MAX_LINE) {
+				reply_error(c, "line too long (at most %d bytes)", ADMIN_MAX_LINE);
+				c->discarding = true;
+				continue;
+			}
+			return;
+		}
+		if (n > ADMIN_MAX_LINE)
+			reply_error(c, "line too long (at most %d bytes)", ADMIN_MAX_LINE);
+		else if (memchr(line, '\0', n) != NULL)
 			reply_error(c, "invalid NUL byte in command");
-			continue;
-		}
-		run_line(c, line);
+		else
+			run_line(c, line);
 		free(line);
-	}
-	if (evbuffer_get_length(in) > ADMIN_MAX_LINE) {
-		reply_error(c, "line too long");
-		evbuffer_drain(in, evbuffer_get_length(in));
 	}
 }
 

@@ -397,6 +397,10 @@ static bool whole_packet(struct evbuffer *in, size_t max, size_t *wire, size_t *
 	return true;
 }
 
+/* Largest packet of the connection phase (the server caps attributes at
+ * 64 KiB too); anything larger is not a MySQL client. */
+#define HANDSHAKE_MAX_PACKET (128 * 1024)
+
 /*
  * Take one small packet (handshake phase: a single frame) out of `in` into
  * a malloc'd payload buffer.  Returns 1 on success, 0 when incomplete,
@@ -410,7 +414,7 @@ static int take_small_packet(struct evbuffer *in, uint8_t **payload, size_t *len
 	if (evbuffer_copyout(in, h, 4) != 4)
 		return 0;
 	flen = pkt_hdr_len(h);
-	if (flen >= PKT_MAX_PAYLOAD)
+	if (flen > HANDSHAKE_MAX_PACKET)
 		return -1;
 	if (evbuffer_get_length(in) < 4 + (size_t)flen)
 		return 0;

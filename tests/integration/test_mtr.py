@@ -1,0 +1,265 @@
+"""
+test_mtr.py - MariaDB's own regression tests (mariadb-test-run, suite
+`main`) run through the proxy.
+
+The tests listed in mtr_selection.txt run twice with mariadb-test-run in
+--extern mode: once straight against a MariaDB server, once through a
+cutoverd in front of that same server.  Every test that passes directly
+must pass through the proxy too.
+
+The server is a private mariadbd of this module (not the session's
+`mariadb`): the .result files of the suite were recorded against mtr's own
+server defaults (latin1, MyISAM, GMT-3, small buffers, the `mtr` schema
+with its check and suppression procedures, the test time zones), and
+mtr's tests change global state that other integration tests should not
+see.  It is started like mtr's bootstrap would set it up: see MtrServer.
+
+Environment:
+    CUTOVER_MTR     path of mariadb-test-run.pl (default: found in the
+                    usual Debian/RPM locations).  Missing: the test is
+                    skipped, or fails when CI=true.
+    CUTOVER_MTR_TIMEOUT  seconds for the whole test (default 900).
+    CUTOVER_MTR_PS  1: also run the selection through the proxy with
+                    --ps-protocol (every statement as a prepared statement)
+                    and compare with a direct --ps-protocol run.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+
+import pymysql
+import pytest
+
+from conftest import INSTALL_DB, MARIADBD, _die_with_parent, free_port, tail
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SELECTION_FILE = os.path.join(HERE, "mtr_selection.txt")
+
+MTR_CANDIDATES = (
+    "/usr/share/mysql/mysql-test/mariadb-test-run.pl",      # Debian, Ubuntu
+    "/usr/share/mariadb-test/mariadb-test-run.pl",          # Fedora, RHEL
+    "/usr/share/mysql-test/mariadb-test-run.pl",            # openSUSE
+    "/usr/mysql-test/mariadb-test-run.pl",                  # tarballs
+)
+
+MTR_TIMEOUT = int(os.environ.get("CUTOVER_MTR_TIMEOUT", "900"))
+MTR_TIMEZONE = "GMT-3"          # mtr's default --timezone
+SERVER_START_TIMEOUT = 60
+
+
+def find_mtr():
+    env = os.environ.get("CUTOVER_MTR")
+    if env:
+        return env if os.path.isfile(env) else None
+    for path in MTR_CANDIDATES:
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def read_selection(path=SELECTION_FILE):
+    """Test names (main.xxx style without the suite) in file order."""
+    names = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.append(line)
+    return names
+
+
+def sql_to_bootstrap(text):
+    """Statements of an mtr .sql file that uses mysqltest's `delimiter X;`
+    syntax (include/mtr_warnings.sql, include/mtr_check.sql), as a list of
+    strings to execute one by one.  Same rules as mtr's sql_to_bootstrap."""
+    stmts = []
+    cur = []
+    delim = ";"
+    for line in text.splitlines():
+        m = re.match(r"delimiter (.*)", line)
+        if m:
+            new = m.group(1)
+            if new.endswith(delim):
+                new = new[: -len(delim)]
+            delim = new
+            continue
+        if re.match(r"\s*--", line):
+            continue
+        if line.rstrip().endswith(delim):
+            cur.append(line.rstrip()[: -len(delim)])
+            stmt = "\n".join(cur).strip()
+            if stmt:
+                stmts.append(stmt)
+            cur = []
+            continue
+        cur.append(line)
+    return stmts
+
+
+class MtrServer:
+    """A private mariadbd set up like mtr's own: system tables, the test
+    time zones, the `test` and `mtr` schemas, root without password on
+    localhost, 127.0.0.1 and ::1, and the [mysqld] defaults of
+    include/default_mysqld.cnf that matter for results."""
+
+    def __init__(self, tmpdir, mtr_dir):
+        self.tmpdir = str(tmpdir)
+        self.mtr_dir = mtr_dir
+        self.host = "127.0.0.1"
+        self.port = free_port()
+        self.datadir = os.path.join(self.tmpdir, "data")
+        self.socket = os.path.join(self.tmpdir, "mysqld.sock")
+        self.pid_file = os.path.join(self.tmpdir, "mariadbd.pid")
+        self.log_path = os.path.join(self.tmpdir, "mariadbd.err")
+        self.server_tmp = os.path.join(self.tmpdir, "tmp")
+        self.proc = None
+
+    def _run(self, argv, log):
+        with open(log, "ab") as out:
+            r = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               timeout=180)
+        if r.returncode != 0:
+            raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(argv), r.returncode, tail(log)))
+
+    def start(self):
+        os.makedirs(self.server_tmp, exist_ok=True)
+        innodb = ["--innodb-log-file-size=10M", "--innodb-buffer-pool-size=32M"]
+        self._run([INSTALL_DB, "--no-defaults", "--user=root", "--datadir=" + self.datadir,
+                   "--auth-root-authentication-method=normal", "--skip-name-resolve", *innodb],
+                  os.path.join(self.tmpdir, "install-db.log"))
+        argv = [
+            MARIADBD, "--no-defaults", "--user=root",
+            "--datadir=" + self.datadir,
+            "--socket=" + self.socket,
+            "--port=%d" % self.port,
+            "--bind-address=127.0.0.1",
+            "--pid-file=" + self.pid_file,
+            "--log-error=" + self.log_path,
+            "--tmpdir=" + self.server_tmp,
+            "--skip-name-resolve",
+            # include/default_mysqld.cnf
+            "--disable-getopt-prefix-matching",
+            "--plugin-maturity=unknown",
+            "--open-files-limit=1024",
+            "--local-infile",
+            "--character-set-server=latin1",
+            "--connect-timeout=60",
+            "--log-bin-trust-function-creators=1",
+            "--key-buffer-size=1M",
+            "--sort-buffer-size=256K",
+            "--max-heap-table-size=1M",
+            "--loose-aria-pagecache-buffer-size=8M",
+            "--binlog-direct-non-transactional-updates",
+            "--default-storage-engine=myisam",
+            "--use-stat-tables=preferably",
+            "--histogram-type=json_hb",
+            "--max-connections=200",
+            *innodb,
+        ]
+        env = dict(os.environ, TZ=MTR_TIMEZONE, LC_ALL="C", LC_CTYPE="C")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("mariadbd exited with %s during start-up:\n%s"
+                                   % (self.proc.returncode, tail(self.log_path)))
+            try:
+                conn = self.root_connect()
+                break
+            except pymysql.err.OperationalError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("mariadbd did not accept connections within %d s:\n%s"
+                                       % (SERVER_START_TIMEOUT, tail(self.log_path)))
+                time.sleep(0.05)
+        try:
+            self._bootstrap(conn)
+        finally:
+            conn.close()
+
+    def _bootstrap(self, conn):
+        """What mtr's bootstrap adds to mysql_install_db's: test time zones,
+        no anonymous users, `test` in latin1, the `mtr` schema."""
+        stmts = ["DELETE FROM mysql.global_priv WHERE User = ''", "FLUSH PRIVILEGES"]
+        tz = "/usr/share/mysql/mysql_test_data_timezone.sql"
+        if os.path.isfile(tz):
+            stmts.append("USE mysql")
+            with open(tz) as f:
+                stmts += sql_to_bootstrap(f.read())
+        stmts += [
+            "DROP DATABASE IF EXISTS test",
+            "CREATE DATABASE test CHARACTER SET latin1 COLLATE latin1_swedish_ci",
+            "ALTER TABLE mysql.gtid_slave_pos ENGINE=Aria transactional=0",
+            "CREATE DATABASE mtr CHARSET=latin1",
+            "USE mtr",
+        ]
+        for name in ("mtr_warnings.sql", "mtr_check.sql"):
+            with open(os.path.join(self.mtr_dir, "include", name)) as f:
+                stmts += sql_to_bootstrap(f.read())
+        with conn.cursor() as cur:
+            for sql in stmts:
+                cur.execute(sql)
+                while cur.nextset():
+                    pass
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def root_connect(self, **kw):
+        kw.setdefault("connect_timeout", 10)
+        kw.setdefault("autocommit", True)
+        return pymysql.connect(unix_socket=self.socket, user="root", password="", **kw)
+
+
+# --------------------------------------------------------------------------
+# Running mtr
+# --------------------------------------------------------------------------
+
+RESULT_RE = re.compile(r"^(?:\[\s*\d+%\]\s+)?(main\.\S+?)(?:\s+'[^']*')?\s+(?:w\d+\s+)?\[ (\w+) \]", re.M)
+
+
+def run_mtr(mtr, tests, port, vardir, log_path, extra=(), timeout=MTR_TIMEOUT):
+    """Run `tests` with mariadb-test-run --extern against 127.0.0.1:port.
+    Returns ({test: 'pass' | 'fail' | 'skipped' | ...}, output text)."""
+    argv = [
+        "perl", mtr,
+        "--extern", "host=127.0.0.1",
+        "--extern", "port=%d" % port,
+        "--extern", "user=root",
+        "--extern", "protocol=tcp",
+        "--extern", "socket=" + os.path.join(vardir, "no-such.sock"),
+        "--vardir=" + vardir,
+        "--parallel=1",
+        "--force",
+        "--max-test-fail=0",
+        "--retry=0",
+        "--testcase-timeout=5",        # minutes
+        "--suite-timeout=60",
+        "--nowarnings",
+        "--tail-lines=40",
+        *extra,
+        *["main." + t for t in tests],
+    ]
+    env = dict(os.environ, MTR_PARALLEL="1")
+    env.pop("MTR_BUILD_THREAD", None)
+    with open(log_path, "wb") as out:
+        r = subprocess.run(argv, cwd=os.path.dirname(mtr), stdout=out, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, env=env, timeout=timeout)
+    with open(log_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    results = {}
+    for m in RESULT_RE.finditer(text):
+        results[m.group(1)[len("main."):]] = m.group(2)
+    return results, text, r.returncode
