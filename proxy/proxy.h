@@ -109,6 +109,16 @@ struct session {
 	char user[256];
 	char db[256];
 	uint32_t backend_conn_id;     /* CONNECTION_ID() of the backend session */
+	char auth_plugin[64];         /* plugin of the exchange in progress */
+	uint8_t scramble[20];         /* its challenge */
+	size_t scramble_len;
+	enum {
+		SHA2_IDLE,            /* nothing to do */
+		SHA2_WANT_CLEARTEXT,  /* client (TLS) sends its password in clear */
+		SHA2_WANT_KEY,        /* we asked the server for its RSA key */
+	} sha2;                       /* caching_sha2 full auth, TLS client, plain backend */
+	uint8_t *sha2_password;       /* the client's cleartext password, while asking */
+	size_t sha2_password_len;
 
 	/* transaction state, from the server's own status flags */
 	uint16_t status;

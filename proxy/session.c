@@ -20,6 +20,7 @@
 #include "proxy/log.h"
 #include "protocol/mysql.h"
 #include "protocol/packet.h"
+#include "protocol/auth.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -37,6 +38,7 @@
 #define CLIENT_OUT_HIGH (1024 * 1024)   /* stop reading the server above */
 #define CLIENT_OUT_LOW  (256 * 1024)    /* resume below */
 #define CLOSE_FLUSH_TIMEOUT_S 5         /* give up flushing a closing client */
+#define CLOSE_FLUSH_POLL_MS 10          /* how often a closing session looks */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_client_write(struct bufferevent *bev, void *arg);
@@ -46,6 +48,8 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void client_process(struct session *s);
 static void server_process(struct session *s);
+static void forget_password(struct session *s);
+static size_t client_unsent(const struct session *s);
 
 static const char *const state_names[] = {
 	[SS_CONNECTING] = "connecting",
@@ -117,7 +121,8 @@ static void change_state(struct session *s, enum session_state st)
 			evtimer_del(s->timer);
 		break;
 	case SS_CLOSING:
-		timer_arm_ms(s, CLOSE_FLUSH_TIMEOUT_S * 1000);
+		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);   /* flush deadline base */
+		timer_arm_ms(s, CLOSE_FLUSH_POLL_MS);
 		break;
 	default:
 		log_error("S%llu: change to unknown state %d", (unsigned long long)s->id, (int)st);
@@ -262,6 +267,7 @@ void session_free(struct session *s)
 	diag_clear(&s->diag);
 	if (s->pending != NULL)
 		evbuffer_free(s->pending);
+	forget_password(s);
 	free(s);
 	proxy_session_state_changed(p, NULL);
 }
@@ -289,7 +295,7 @@ static void close_after_flush(struct session *s)
 	close_server(s);
 	change_state(s, SS_CLOSING);
 	s->close_after_flush = true;
-	if (s->client == NULL || evbuffer_get_length(bufferevent_get_output(s->client)) == 0)
+	if (client_unsent(s) == 0)
 		event_active(s->timer, EV_TIMEOUT, 0);
 }
 
@@ -349,7 +355,8 @@ uint64_t session_cmd_age_ms(const struct session *s)
 {
 	struct timespec now;
 
-	if (s->state != SS_COMMAND && s->state != SS_HELD && s->state != SS_INFILE)
+	if (s->state != SS_COMMAND && s->state != SS_HELD && s->state != SS_INFILE &&
+	    s->state != SS_CLOSING)
 		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (uint64_t)((now.tv_sec - s->cmd_start.tv_sec) * 1000 +
@@ -506,6 +513,9 @@ static void handle_greeting(struct session *s)
 		return;
 	}
 	s->backend_conn_id = s->greeting.connection_id;
+	snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", s->greeting.auth_plugin);
+	memcpy(s->scramble, s->greeting.scramble, s->greeting.scramble_len);
+	s->scramble_len = s->greeting.scramble_len;
 	s->status = s->greeting.status;
 	s->client_caps = s->greeting.caps & CAP_RELAYED;
 	if (p->client_tls_ctx != NULL)
@@ -620,6 +630,8 @@ static void handle_client_hello(struct session *s)
 	}
 	snprintf(s->user, sizeof(s->user), "%s", hr.user);
 	snprintf(s->db, sizeof(s->db), "%s", hr.db);
+	if (hr.auth_plugin[0] != '\0')
+		snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", hr.auth_plugin);
 	s->caps = hr.caps & (s->client_caps & ~CAP_SSL);
 
 	backend_tls = p->backend_tls_ctx != NULL &&
@@ -643,56 +655,108 @@ static void handle_client_hello(struct session *s)
 		send_client_response(s);
 }
 
-/*
- * Relay one packet of an authentication exchange (login or CHANGE_USER)
- * from `from` to `to`, shifting the sequence id by `delta`.  Returns the
- * first payload byte (or -1 when incomplete, -2 on a bad packet).
- */
-static int relay_auth_packet(struct session *s, struct evbuffer *from, struct bufferevent *to,
-			     int delta, uint16_t *status, uint8_t *seq_seen)
+static void forget_password(struct session *s)
 {
-	uint8_t *pl = NULL;
-	size_t len = 0;
-	uint8_t seq = 0;
-	int first;
-	int r = take_small_packet(from, &pl, &len, &seq);
-
-	if (r == 0)
-		return -1;
-	if (r < 0)
-		return -2;
-	first = len > 0 ? pl[0] : 0;
-	if (seq_seen != NULL)
-		*seq_seen = seq;
-	if (status != NULL && first == PKT_OK) {
-		struct pkt_ok ok;
-
-		if (pkt_parse_ok(pl, len, s->caps, &ok))
-			*status = ok.status;
+	if (s->sha2_password != NULL) {
+		memset(s->sha2_password, 0, s->sha2_password_len);
+		free(s->sha2_password);
 	}
-	write_frame(to, pl, len, (uint8_t)(seq + delta));
-	free(pl);
-	return first;
+	s->sha2_password = NULL;
+	s->sha2_password_len = 0;
+	s->sha2 = SHA2_IDLE;
+}
+
+/* An auth switch request (0xfe, plugin, data): note the plugin and scramble. */
+static void note_auth_switch(struct session *s, const uint8_t *pl, size_t len)
+{
+	const uint8_t *nul = len > 1 ? memchr(pl + 1, '\0', len - 1) : NULL;
+	size_t n;
+
+	if (nul == NULL)
+		return;
+	n = (size_t)(nul - (pl + 1));
+	snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%.*s", (int)n, (const char *)pl + 1);
+	n = len - (size_t)(nul + 1 - pl);
+	if (n > 0 && pl[len - 1] == '\0')
+		n--;        /* the scramble is NUL-terminated */
+	if (n > sizeof(s->scramble))
+		n = sizeof(s->scramble);
+	memcpy(s->scramble, nul + 1, n);
+	s->scramble_len = n;
+}
+
+/*
+ * The server sent its RSA public key: encrypt the client's password with
+ * it and send that in the client's place.  The server answered at `seq`.
+ */
+static void sha2_send_encrypted(struct session *s, const uint8_t *pl, size_t len, uint8_t seq)
+{
+	uint8_t *enc = NULL;
+	size_t enclen = 0;
+	char err[256];
+
+	if (len < 2 || pl[0] != PKT_AUTH_MORE ||
+	    !auth_sha2_encrypt(pl + 1, len - 1, s->sha2_password, s->sha2_password_len, s->scramble,
+			       s->scramble_len, &enc, &enclen, err, sizeof(err))) {
+		if (len >= 1 && pl[0] == PKT_ERR) {
+			/* the server refused: relay its error */
+			write_frame(s->client, pl, len, (uint8_t)(seq - s->seq_delta));
+			forget_password(s);
+			close_after_flush(s);
+			return;
+		}
+		forget_password(s);
+		session_fail(s, ER_ACCESS_DENIED_ERROR, "28000",
+			     "cutoverd: caching_sha2_password full authentication failed: %s",
+			     len >= 2 && pl[0] == PKT_AUTH_MORE ? err : "unexpected reply to the public key request");
+		return;
+	}
+	write_frame(s->server, enc, enclen, (uint8_t)(seq + 1));
+	free(enc);
+	forget_password(s);
+	/* two packets on the backend link the client never saw */
+	s->seq_delta += 2;
 }
 
 static void auth_server_packet(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->server);
-	uint16_t status = s->status;
-	int delta = s->state == SS_AUTH ? -s->seq_delta : 0;
-	int first = relay_auth_packet(s, in, s->client, delta, &status, NULL);
+	uint8_t *pl = NULL;
+	size_t len = 0;
+	uint8_t seq = 0, first;
+	int r = take_small_packet(in, &pl, &len, &seq);
 
-	if (first == -1)
+	if (r == 0)
 		return;
-	if (first == -2) {
+	if (r < 0 || len == 0) {
+		free(pl);
 		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: malformed packet from the backend");
 		return;
 	}
+	first = pl[0];
+	if (s->sha2 == SHA2_WANT_KEY) {
+		sha2_send_encrypted(s, pl, len, seq);
+		free(pl);
+		return;
+	}
+	if (first == PKT_EOF)
+		note_auth_switch(s, pl, len);
+	if (first == PKT_AUTH_MORE && len == 2 && pl[1] == SHA2_PERFORM_FULL_AUTH &&
+	    strcmp(s->auth_plugin, AUTH_CACHING_SHA2) == 0 && s->client_ssl != NULL &&
+	    s->server_ssl == NULL)
+		s->sha2 = SHA2_WANT_CLEARTEXT;
+	write_frame(s->client, pl, len, (uint8_t)(seq - s->seq_delta));
 	if (first == PKT_OK) {
+		struct pkt_ok ok;
 		bool change_user = s->state == SS_CHANGE_USER;
 
-		s->status = status;
-		s->in_trans = (status & SERVER_STATUS_IN_TRANS) != 0;
+		if (pkt_parse_ok(pl, len, s->caps, &ok)) {
+			s->status = ok.status;
+			s->in_trans = (ok.status & SERVER_STATUS_IN_TRANS) != 0;
+		}
+		free(pl);
+		forget_password(s);
+		s->seq_delta = 0;
 		if (!change_user) {
 			slog_info(s, "authenticated user '%s' from %s%s", s->user, s->peer,
 				  s->client_ssl ? " (TLS)" : "");
@@ -701,27 +765,49 @@ static void auth_server_packet(struct session *s)
 		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 		change_state(s, SS_IDLE);
 		client_process(s);
-	} else if (first == PKT_ERR) {
+		return;
+	}
+	free(pl);
+	if (first == PKT_ERR) {
+		forget_password(s);
 		if (s->state == SS_AUTH) {
 			s->proxy->stats.auth_failures++;
 			slog_info(s, "login of '%s' refused by the backend", s->user);
-			close_after_flush(s);
 		} else {
 			/* failed CHANGE_USER: the server closes the session */
 			slog_info(s, "change_user to '%s' refused by the backend", s->user);
-			close_after_flush(s);
 		}
+		close_after_flush(s);
 	}
 }
 
 static void auth_client_packet(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->client);
-	int delta = s->state == SS_AUTH ? s->seq_delta : 0;
-	int first = relay_auth_packet(s, in, s->server, delta, NULL, &s->cmd_seq);
+	uint8_t *pl = NULL;
+	size_t len = 0;
+	uint8_t seq = 0;
+	int r = take_small_packet(in, &pl, &len, &seq);
 
-	if (first == -2)
+	if (r == 0)
+		return;
+	s->cmd_seq = seq;
+	if (r < 0) {
 		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "Bad handshake");
+		return;
+	}
+	if (s->sha2 == SHA2_WANT_CLEARTEXT) {
+		/* keep the password; ask the server for its key instead */
+		uint8_t req = SHA2_REQUEST_PUBLIC_KEY;
+
+		s->sha2_password = pl;
+		s->sha2_password_len = len;
+		s->sha2 = SHA2_WANT_KEY;
+		write_frame(s->server, &req, 1, (uint8_t)(seq + s->seq_delta));
+		return;
+	}
+	write_frame(s->server, pl, len, (uint8_t)(seq + s->seq_delta));
+	free(pl);
 }
 
 /* ---- plans ------------------------------------------------------------------ */
@@ -1035,7 +1121,10 @@ static void execute_command(struct session *s)
 		if (n > 4 && hs_parse_change_user(buf + 4, n - 4, s->caps, &cu)) {
 			snprintf(s->user, sizeof(s->user), "%s", cu.user);
 			snprintf(s->db, sizeof(s->db), "%s", cu.db);
+			if (cu.auth_plugin[0] != '\0')
+				snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", cu.auth_plugin);
 		}
+		s->seq_delta = 0;   /* the command's own sequence, on both links */
 		bufferevent_write_buffer(s->server, s->cmd);
 		change_state(s, SS_CHANGE_USER);
 		return;
@@ -1208,12 +1297,29 @@ static void on_client_read(struct bufferevent *bev, void *arg)
 	client_process(s);
 }
 
+/* Bytes queued for the client and not yet on the wire (a TLS filter
+ * passes them on to the bufferevent under it). */
+static size_t client_unsent(const struct session *s)
+{
+	struct bufferevent *under;
+	size_t n;
+
+	if (s->client == NULL)
+		return 0;
+	n = evbuffer_get_length(bufferevent_get_output(s->client));
+	under = bufferevent_get_underlying(s->client);
+	if (under != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(under));
+	return n;
+}
+
 static void on_client_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	(void)bev;
 	if (s->close_after_flush) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (client_unsent(s) == 0)
 			session_free(s);
 		return;
 	}
@@ -1494,6 +1600,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			     "The client was disconnected by the server because of inactivity (cutoverd idle timeout)");
 		return;
 	case SS_CLOSING:
+		if (client_unsent(s) > 0 && session_cmd_age_ms(s) < CLOSE_FLUSH_TIMEOUT_S * 1000) {
+			timer_arm_ms(s, CLOSE_FLUSH_POLL_MS);
+			return;
+		}
 		session_free(s);
 		return;
 	default:
