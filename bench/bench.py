@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -203,6 +204,14 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK     # utime, stime
 
 
+def busy_seconds():
+    """CPU time the whole machine spent busy in processes (user, nice,
+    system, steal) and in interrupts (irq, softirq), all cores, seconds."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (v[0] + v[1] + v[2] + v[7]) / CLK_TCK, (v[5] + v[6]) / CLK_TCK
+
+
 def version_of(argv):
     try:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
@@ -277,7 +286,7 @@ class HAProxy:
         with open(cfg, "w") as f:
             f.write("global\n"
                     "    nbthread 1\n"
-                    "    maxconn 10000\n"
+                    "    maxconn 4000\n"
                     "defaults\n"
                     "    mode tcp\n"
                     "    timeout connect 5s\n"
@@ -285,7 +294,7 @@ class HAProxy:
                     "    timeout server 1h\n"
                     "listen mysql\n"
                     "    bind 127.0.0.1:%d\n"
-                    "    maxconn 10000\n"
+                    "    maxconn 4000\n"
                     "    server db 127.0.0.1:%d\n" % (self.port, self.backend_port))
         self.proc = PROCS.start("haproxy", [HAPROXY, "-db", "-f", cfg], self.log)
         wait_port(self.port, self.proc, "haproxy", self.log)
@@ -366,20 +375,33 @@ def sysbench_run(workload, port, seconds, tag, watch=()):
     process in `watch` (name, pid) used meanwhile, per second of run."""
     logfile = os.path.join(WORK, "sysbench", "%s.log" % tag)
     before = {name: cpu_seconds(pid) for name, pid in watch}
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = busy_seconds()
     t0 = time.monotonic()
     r = subprocess.run(sysbench_argv(workload, port, THREADS, seconds), capture_output=True, text=True,
                        timeout=seconds + 120)
     wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy1 = busy_seconds()
+    busy, irq = busy1[0] - busy0[0], busy1[1] - busy0[1]
     with open(logfile, "w") as f:
         f.write(r.stdout + r.stderr)
     if r.returncode != 0:
         raise BenchError("sysbench %s (%s) failed with exit %d:\n%s" % (workload, tag, r.returncode,
                                                                         (r.stdout + r.stderr)[-2000:]))
     res = parse_sysbench(r.stdout)
+    res["cpu_sysbench"] = (ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime) / wall
+    ours = res["cpu_sysbench"]
     for name, pid in watch:
         used = cpu_seconds(pid) - before[name]
         res["cpu_" + name] = used / wall                       # cores busy
         res["cpu_us_per_query_" + name] = used * 1e6 / max(res["queries"], 1)
+        ours += res["cpu_" + name]
+    # Interrupt work (loopback TCP runs much of its receive path in
+    # softirq), and whatever else kept the machine busy meanwhile: other
+    # processes, a noise indicator.
+    res["cpu_irq"] = irq / wall
+    res["cpu_other"] = max(0.0, busy / wall - ours)
     return res
 
 
@@ -594,13 +616,14 @@ def profile(name, pid, port):
             per_query["cpu us"] = v * 1000 / queries          # task-clock is in ms
         else:
             per_query[key] = v / queries
-    rep = subprocess.run([PERF_BIN, "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.7",
+    rep = subprocess.run([PERF_BIN, "report", "-i", data, "--stdio", "--no-children", "--percent-limit", "0.05",
                           "--sort", "dso,symbol"], capture_output=True, text=True, timeout=300)
     top = []
     for line in rep.stdout.splitlines():
-        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*\S)", line)
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*?)[\s-]*$", line)
         if m:
-            top.append({"percent": float(m.group(1)), "dso": m.group(2), "symbol": m.group(4)})
+            top.append({"percent": float(m.group(1)), "dso": m.group(2), "symbol": m.group(4),
+                        "kernel": m.group(3) == "k"})
     repdso = subprocess.run([PERF_BIN, "report", "-i", data, "--stdio", "--no-children", "--sort", "dso"],
                             capture_output=True, text=True, timeout=300)
     dsos = []
@@ -608,8 +631,8 @@ def profile(name, pid, port):
         m = re.match(r"\s*([\d.]+)%\s+(\S+)\s*$", line)
         if m:
             dsos.append({"percent": float(m.group(1)), "dso": m.group(2)})
-    return {"qps": sbres["qps"], "p95_ms": sbres["p95_ms"], "per_query": per_query, "top": top[:25],
-            "dso": dsos[:10]}
+    return {"qps": sbres["qps"], "p95_ms": sbres["p95_ms"], "per_query": per_query, "top": top[:20],
+            "top_user": [e for e in top if not e["kernel"]][:15], "dso": dsos[:10]}
 
 
 # --------------------------------------------------------------------------
@@ -632,7 +655,8 @@ def summarize(results):
                  "avg_ms": med(rows, "avg_ms"), "errors": sum(r["errors"] for r in rows),
                  "reconnects": sum(r["reconnects"] for r in rows),
                  "tps_min": min(r["tps"] for r in rows), "tps_max": max(r["tps"] for r in rows),
-                 "cpu_server": med(rows, "cpu_mariadbd")}
+                 "cpu_server": med(rows, "cpu_mariadbd"), "cpu_client": med(rows, "cpu_sysbench"),
+                 "cpu_other": med(rows, "cpu_other"), "cpu_other_max": max(r["cpu_other"] for r in rows)}
             if t != "direct":
                 s["cpu_relay"] = med(rows, "cpu_relay")
                 s["cpu_us_per_query_relay"] = med(rows, "cpu_us_per_query_relay")
@@ -652,6 +676,7 @@ def render(meta, summary, memory, perf):
     L.append("cutoverd benchmark, %s" % meta["date"])
     L.append("machine: %s, %d cores (%s), %s, kernel %s" % (meta["host"], meta["cores"], meta["cpu"],
                                                             meta["memory"], meta["kernel"]))
+    L.append("load average at start: %s" % meta["loadavg_at_start"])
     L.append("cutoverd: %s (%s)" % (meta["cutoverd"], meta["cutoverd_rev"]))
     L.append("server: %s; %s; %s" % (meta["mariadb"], meta["haproxy"], meta["sysbench"]))
     L.append("server options: %s" % " ".join(MARIADB_OPTS))
@@ -662,10 +687,11 @@ def render(meta, summary, memory, perf):
              "over rounds" % (THREADS, TABLES, TABLE_SIZE, TIME, ROUNDS))
     L.append("everything on one machine over loopback: sysbench, the relay and mariadbd share the cores")
     L.append("")
-    hdr = "%-18s %-9s %10s %10s %9s %9s %7s %7s %9s %6s" % (
-        "workload", "target", "tps", "qps", "p95 ms", "avg ms", "relay", "server", "relay", "errors")
-    sub = "%-18s %-9s %10s %10s %9s %9s %7s %7s %9s %6s" % (
-        "", "", "", "", "", "", "cores", "cores", "us/query", "")
+    hdr = "%-18s %-9s %10s %10s %8s %8s %7s %7s %7s %7s %9s %6s" % (
+        "workload", "target", "tps", "qps", "p95 ms", "avg ms", "relay", "server", "client", "other", "relay",
+        "errors")
+    sub = "%-18s %-9s %10s %10s %8s %8s %7s %7s %7s %7s %9s %6s" % (
+        "", "", "", "", "", "", "cores", "cores", "cores", "cores", "us/query", "")
     L.append(hdr)
     L.append(sub)
     L.append("-" * len(hdr))
@@ -675,11 +701,16 @@ def render(meta, summary, memory, perf):
             if not s:
                 L.append("%-18s %-9s %s" % (wl, t, "(no result)"))
                 continue
-            L.append("%-18s %-9s %10.1f %10.1f %9.2f %9.2f %7s %7.2f %9s %6d" % (
+            L.append("%-18s %-9s %10.1f %10.1f %8.2f %8.2f %7s %7.2f %7.2f %7.2f %9s %6d" % (
                 wl, t, s["tps"], s["qps"], s["p95_ms"], s["avg_ms"],
-                "%.2f" % s["cpu_relay"] if "cpu_relay" in s else "-", s["cpu_server"],
+                "%.2f" % s["cpu_relay"] if "cpu_relay" in s else "-", s["cpu_server"], s["cpu_client"],
+                s["cpu_other"],
                 "%.1f" % s["cpu_us_per_query_relay"] if "cpu_us_per_query_relay" in s else "-",
                 s["errors"]))
+    L.append("cores: CPU time of the relay (haproxy or cutoverd), mariadbd and sysbench over the run's wall")
+    L.append("time, all threads (this machine has %d); other: the rest of the machine's busy time (other" % meta["cores"])
+    L.append("processes, unattributed kernel work): high values mean a noisy run; relay us/query: relay CPU")
+    L.append("time per query")
     L.append("")
     L.append("ratios (throughput: higher is better, 1.00 = as fast; p95: lower is better, 1.00 = as low)")
     L.append("%-18s %18s %18s %18s %18s %18s" % ("workload", "tps cutover/direct", "tps cutover/hapr.",
@@ -713,6 +744,8 @@ def render(meta, summary, memory, perf):
         L.append("")
         L.append("profile during oltp_point_select, %d threads (perf, %d s windows; the relay process only):"
                  % (THREADS, PROFILE_TIME))
+        L.append("  (counts per query are perf stat counts / (sysbench qps x window); samples are cpu-clock:")
+        L.append("  without a hardware PMU, time spent with interrupts off lands on the irq-restore symbol)")
         names = list(perf)
         keys = []
         for n in names:
@@ -731,6 +764,9 @@ def render(meta, summary, memory, perf):
                 L.append("    %6.2f%%  %s" % (e["percent"], e["dso"]))
             L.append("  %s: top symbols" % n)
             for e in perf[n]["top"]:
+                L.append("    %6.2f%%  %-28s %s" % (e["percent"], e["dso"][:28], e["symbol"]))
+            L.append("  %s: top user-space symbols (percent of all samples)" % n)
+            for e in perf[n]["top_user"]:
                 L.append("    %6.2f%%  %-28s %s" % (e["percent"], e["dso"][:28], e["symbol"]))
     return "\n".join(L) + "\n"
 
@@ -763,7 +799,12 @@ def meta_info():
             rev = "git " + r.stdout.strip()
     except Exception:
         pass
-    return {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    try:
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+    except OSError:
+        load = "?"
+    return {"loadavg_at_start": load, "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "host": platform.node(), "cores": os.cpu_count(), "cpu": cpu, "memory": mem,
             "kernel": platform.release(), "cutoverd": CUTOVERD, "cutoverd_rev": rev,
             "mariadb": version_of([MARIADBD, "--version"]), "haproxy": version_of([HAPROXY, "-v"]),
@@ -816,9 +857,9 @@ def main():
                 log("%-36s tps %9.1f  qps %10.1f  p95 %7.2f ms%s" % (
                     tag, res["tps"], res["qps"], res["p95_ms"],
                     "  relay %.2f cores" % res["cpu_relay"] if "cpu_relay" in res else ""))
-        for t, pid in relay_pid.items():
-            if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                raise BenchError("%s died during %s" % (t, wl))
+        for t, proc in (("haproxy", hap.proc), ("cutoverd", cut.proc)):
+            if proc.poll() is not None:
+                raise BenchError("%s died during %s (exit %s)" % (t, wl, proc.returncode))
 
     perf = {}
     if perf_usable():

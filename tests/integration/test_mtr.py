@@ -111,11 +111,16 @@ class MtrServer:
         self.mtr_dir = mtr_dir
         self.host = "127.0.0.1"
         self.port = free_port()
-        self.datadir = os.path.join(self.tmpdir, "data")
+        # mtr's layout: tests name files relative to the server's datadir
+        # as ../../std_data/x or ../../tmp/x, meaning $MYSQLTEST_VARDIR/...;
+        # so the datadir is <vardir>/mysqld.1/data and mtr runs with
+        # --vardir=<vardir> (see prepare_vardir()).
+        self.vardir = os.path.join(self.tmpdir, "var")
+        self.datadir = os.path.join(self.vardir, "mysqld.1", "data")
         self.socket = os.path.join(self.tmpdir, "mysqld.sock")
         self.pid_file = os.path.join(self.tmpdir, "mariadbd.pid")
         self.log_path = os.path.join(self.tmpdir, "mariadbd.err")
-        self.server_tmp = os.path.join(self.tmpdir, "tmp")
+        self.server_tmp = os.path.join(self.vardir, "mysqld.1", "tmp")
         self.proc = None
 
     def _run(self, argv, log):
@@ -179,6 +184,7 @@ class MtrServer:
                 time.sleep(0.05)
         try:
             self._bootstrap(conn)
+            self.baseline = self._snapshot(conn)
         finally:
             conn.close()
 
@@ -206,6 +212,71 @@ class MtrServer:
                 cur.execute(sql)
                 while cur.nextset():
                     pass
+
+    @staticmethod
+    def _snapshot(conn):
+        with conn.cursor() as cur:
+            cur.execute("SELECT VARIABLE_NAME, GLOBAL_VALUE FROM information_schema.SYSTEM_VARIABLES"
+                        " WHERE READ_ONLY = 'NO'")
+            variables = dict(cur.fetchall())
+            cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+            schemas = {r[0] for r in cur.fetchall()}
+            cur.execute("SELECT User, Host FROM mysql.global_priv")
+            users = set(cur.fetchall())
+        return {"variables": variables, "schemas": schemas, "users": users}
+
+    def reset(self):
+        """Undo what a failed test left behind (mtr does not restart an
+        --extern server): extra schemas and users, everything in `test`,
+        changed global variables.  Returns what was done, for the log."""
+        done = []
+        conn = self.root_connect()
+        try:
+            now = self._snapshot(conn)
+            with conn.cursor() as cur:
+                def run(sql, args=None):
+                    try:
+                        cur.execute(sql, args)
+                        done.append(sql if args is None else "%s %r" % (sql, args))
+                    except pymysql.MySQLError as e:
+                        done.append("%s: %s" % (sql, e))
+                run("SET SESSION sql_mode = ''")
+                for schema in sorted(now["schemas"] - self.baseline["schemas"]):
+                    run("DROP DATABASE IF EXISTS `%s`" % schema.replace("`", "``"))
+                for user, host in sorted(now["users"] - self.baseline["users"]):
+                    run("DROP USER IF EXISTS %s@%s", (user, host))
+                cur.execute("SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES"
+                            " WHERE TABLE_SCHEMA = 'test'")
+                for name, kind in cur.fetchall():
+                    what = "VIEW" if kind == "VIEW" else "SEQUENCE" if kind == "SEQUENCE" else "TABLE"
+                    run("DROP %s IF EXISTS test.`%s`" % (what, name.replace("`", "``")))
+                cur.execute("SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES"
+                            " WHERE ROUTINE_SCHEMA = 'test'")
+                for name, kind in cur.fetchall():
+                    run("DROP %s IF EXISTS test.`%s`" % (kind, name.replace("`", "``")))
+                for name, value in sorted(self.baseline["variables"].items()):
+                    if now["variables"].get(name) == value:
+                        continue
+                    if value is None:
+                        run("SET GLOBAL %s = NULL" % name)
+                    elif re.fullmatch(r"-?\d+(\.\d+)?", value):
+                        run("SET GLOBAL %s = %s" % (name, value))
+                    else:
+                        run("SET GLOBAL %s = %%s" % name, (value,))
+                run("FLUSH PRIVILEGES")
+        finally:
+            conn.close()
+        return done
+
+    def prepare_vardir(self):
+        """Make self.vardir ready for one mtr run: mtr does not set up an
+        existing vardir in --extern mode, so do what its setup_vardir()
+        would, with empty log/ and tmp/ (a worker copies std_data/)."""
+        for sub in ("log", "tmp", "run"):
+            path = os.path.join(self.vardir, sub)
+            shutil.rmtree(path, ignore_errors=True)
+            os.makedirs(path)
+        return self.vardir
 
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -243,7 +314,8 @@ def run_mtr(mtr, tests, port, vardir, log_path, extra=(), timeout=MTR_TIMEOUT):
         "--vardir=" + vardir,
         "--parallel=1",
         "--force",
-        "--max-test-fail=0",
+        "--max-test-fail=1",
+        "--noreorder",
         "--retry=0",
         "--testcase-timeout=5",        # minutes
         "--suite-timeout=60",
@@ -263,3 +335,46 @@ def run_mtr(mtr, tests, port, vardir, log_path, extra=(), timeout=MTR_TIMEOUT):
     for m in RESULT_RE.finditer(text):
         results[m.group(1)[len("main."):]] = m.group(2)
     return results, text, r.returncode
+
+
+def split_output(text):
+    """{test: the mtr output from its result line to the next one}."""
+    chunks = {}
+    matches = list(RESULT_RE.finditer(text))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        chunks[m.group(1)[len("main."):]] = text[m.start():end]
+    return chunks
+
+
+def run_selection(mtr, tests, port, server, logdir, tag, extra=()):
+    """Run `tests` in order against 127.0.0.1:port.  mtr stops at the first
+    failure (--max-test-fail=1): the server is then reset (a failed test
+    leaves its tables behind and mtr does not restart an --extern server)
+    and the tests not run yet are run in a new mtr.  Returns
+    ({test: result}, {test: output}, [mtr log paths])."""
+    remaining = list(tests)
+    results, outputs, logs = {}, {}, []
+    while remaining:
+        vardir = server.prepare_vardir()
+        log = os.path.join(logdir, "mtr-%s-%d.log" % (tag, len(logs) + 1))
+        logs.append(log)
+        res, text, rc = run_mtr(mtr, remaining, port, vardir, log, extra=extra)
+        res = {t: r for t, r in res.items() if t in remaining}
+        if not res:
+            for t in remaining:
+                results[t] = "not run"
+                outputs[t] = "mtr exited with %d without running it:\n%s" % (rc, text[-3000:])
+            break
+        results.update(res)
+        chunks = split_output(text)
+        for t in res:
+            outputs[t] = chunks.get(t, "")
+        # keep the failing tests' logs
+        saved = os.path.join(logdir, "var-%s-%d" % (tag, len(logs)))
+        shutil.copytree(os.path.join(vardir, "log"), saved, dirs_exist_ok=True)
+        if any(r not in ("pass", "skipped", "disabled") for r in res.values()):
+            with open(log, "a") as f:
+                f.write("\n--- server reset ---\n%s\n" % "\n".join(server.reset()))
+        remaining = [t for t in remaining if t not in res]
+    return results, outputs, logs
