@@ -1133,8 +1133,9 @@ static void execute_command(struct session *s)
 		bufferevent_write_buffer(s->server, s->cmd);
 		return;
 	}
-	inject = s->cmd_byte == COM_STMT_EXECUTE ||
-		 (s->cmd_byte == COM_QUERY && !query_reads_diagnostics(s));
+	inject = (p->conf.debug_inject_before[0] != '\0' || p->conf.debug_inject_after[0] != '\0') &&
+		 (s->cmd_byte == COM_STMT_EXECUTE ||
+		  (s->cmd_byte == COM_QUERY && !query_reads_diagnostics(s)));
 	if (inject && p->conf.debug_inject_before[0] != '\0')
 		if (!plan_add(s, query_packet(p->conf.debug_inject_before), RESP_KIND_QUERY,
 			      SINK_DROP, false, injected_done))
@@ -1221,6 +1222,7 @@ static void infile_data(struct session *s)
 		evbuffer_remove_buffer(in, bufferevent_get_output(s->server), 4 + flen);
 		if (flen == 0) {
 			change_state(s, SS_COMMAND);
+			server_process(s);   /* the server may have answered already */
 			return;
 		}
 	}
