@@ -61,9 +61,12 @@ uint32_t pkt_get_u32(struct pkt_reader *r)
 
 uint64_t pkt_get_u64(struct pkt_reader *r)
 {
-	uint64_t lo = pkt_get_u32(r);
-	uint64_t hi = pkt_get_u32(r);
+	uint64_t lo, hi;
 
+	if (!need(r, 8))
+		return 0;
+	lo = pkt_get_u32(r);
+	hi = pkt_get_u32(r);
 	return lo | (hi << 32);
 }
 
@@ -355,7 +358,8 @@ void pkt_build_err(struct pkt_writer *w, uint16_t code, const char *sqlstate, co
 bool pkt_parse_eof(const uint8_t *p, size_t len, struct pkt_eof *e)
 {
 	memset(e, 0, sizeof(*e));
-	if (len < 1 || p[0] != PKT_EOF || len >= 9)
+	/* 1 byte (pre-4.1) or 5 (warnings, status); never 2..4, never >= 9 */
+	if (len < 1 || p[0] != PKT_EOF || len >= 9 || (len > 1 && len < 5))
 		return false;
 	if (len >= 5) {
 		e->warnings = (uint16_t)(p[1] | (p[2] << 8));

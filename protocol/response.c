@@ -51,6 +51,13 @@ enum resp_kind resp_kind_for_command(uint8_t cmd)
 }
 
 /*
+ * Note: this parser relies on the proxy masking every MariaDB extended
+ * capability.  With them, the server sends progress reports (ERR 0xffff in
+ * the middle of a command) and an extra metadata byte after the column
+ * count, which this parser would reject as BAD.
+ */
+
+/*
  * OK-packet head: header, affected rows, insert id, status, warnings.
  * The info string may lie beyond `head`; it is not needed here.
  */
@@ -90,10 +97,12 @@ static bool parse_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size
 
 static enum resp_ev parse_err(struct resp_parser *rp, const uint8_t *p, size_t len)
 {
+	if (len < 3)
+		return RESP_EV_BAD;   /* no room for an error code */
 	rp->last = RP_ERR;
 	rp->last_status_off = 0;
 	rp->is_err = true;
-	rp->err_code = len >= 3 ? (uint16_t)(p[1] | (p[2] << 8)) : 0;
+	rp->err_code = (uint16_t)(p[1] | (p[2] << 8));
 	rp->state = RS_DONE;
 	return RESP_EV_END;
 }
@@ -132,7 +141,7 @@ static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t 
 	}
 	pkt_reader_init(&r, p, len);
 	ncols = pkt_get_lenenc(&r, NULL);
-	if (r.err || ncols == 0 || ncols > 4096 || r.pos != total)
+	if (r.err || ncols == 0 || r.pos != total)
 		return RESP_EV_BAD;
 	rp->last = RP_COLCOUNT;
 	rp->last_status_off = 0;
@@ -208,6 +217,8 @@ enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *p, size_t len, siz
 {
 	enum resp_state next;
 
+	if (rp->state == RS_DONE)
+		return RESP_EV_BAD;   /* nothing may follow the end */
 	if (len == 0 || len > total) {
 		if (rp->kind == RESP_KIND_STRING && total == 0) {
 			rp->last = RP_OTHER;

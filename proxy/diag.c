@@ -246,14 +246,18 @@ bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t 
 	}
 	if (strncmp(q, "select @@", 9) == 0) {
 		const char *var = q + 9;
-		size_t skip = strlen("select ");
+		size_t skip;
 		char name[64];
 
 		if (strncmp(var, "session.", 8) == 0)
 			var += 8;
 		if (strcmp(var, "warning_count") != 0 && strcmp(var, "error_count") != 0)
 			return false;
-		/* the column is named as the client wrote it */
+		/* the column is named as the client wrote it: the word after SELECT */
+		skip = 0;
+		while (skip < len && isspace(sql[skip]))
+			skip++;
+		skip += strlen("select");
 		while (skip < len && isspace(sql[skip]))
 			skip++;
 		{
