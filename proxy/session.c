@@ -39,6 +39,7 @@
 #define CLIENT_OUT_LOW  (256 * 1024)    /* resume below */
 #define CLOSE_FLUSH_TIMEOUT_S 5         /* give up flushing a closing client */
 #define CLOSE_FLUSH_POLL_MS 10          /* how often a closing session looks */
+#define BEV_MAX_SINGLE_IO (128 * 1024)  /* bytes per read/write syscall, at most */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_client_write(struct bufferevent *bev, void *arg);
@@ -221,6 +222,9 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 	s->server_fd = bufferevent_getfd(s->server);
 	s->server_fd_owned = true;
 	set_nodelay(s->server_fd);
+	/* large result sets: fewer, bigger reads and writes than the 16 KiB default */
+	bufferevent_set_max_single_read(s->server, BEV_MAX_SINGLE_IO);
+	bufferevent_set_max_single_write(s->client, BEV_MAX_SINGLE_IO);
 	bufferevent_enable(s->server, EV_READ | EV_WRITE);
 	timer_arm_ms(s, p->conf.backend_connect_timeout_ms);
 }
