@@ -90,6 +90,11 @@ struct session {
 
 	struct bufferevent *client;   /* the application's connection */
 	struct bufferevent *server;   /* our backend connection */
+	struct evbuffer *cout;        /* to the client, not yet handed to `client` */
+	struct evbuffer *sout;        /* to the server, not yet handed to `server` */
+	struct event *flush_ev;       /* deferred session_flush() */
+	bool flush_scheduled;
+	int io_depth;                 /* inside a read/write callback: it flushes */
 	evutil_socket_t client_fd;    /* closed on free unless a TLS bev owns it */
 	evutil_socket_t server_fd;
 	bool client_fd_owned;

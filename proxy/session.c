@@ -14,6 +14,13 @@
  * Reading responses: the parser sees the first RESP_HEAD_MAX bytes and the
  * length of each logical packet; the bytes themselves are moved between
  * evbuffers (no copy) as they arrive, so a large row streams through.
+ *
+ * Writing: everything for the client goes to s->cout, for the server to
+ * s->sout, in order.  session_flush() hands them on at the end of each read
+ * callback (or from a deferred event): on a plain socket with nothing
+ * queued it writes straight to the socket, and only what the kernel does
+ * not take goes to the bufferevent.  A bufferevent alone would wait one
+ * loop turn and register/unregister EPOLLOUT for every packet.
  */
 #include "config.h"
 #include "proxy/proxy.h"
@@ -50,6 +57,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void client_process(struct session *s);
 static void server_process(struct session *s);
 static void forget_password(struct session *s);
+static void want_flush(struct session *s);
+static void session_flush(struct session *s);
+static void flush_all(struct session *s);
+static void on_flush(evutil_socket_t fd, short what, void *arg);
 static size_t client_unsent(const struct session *s);
 
 static const char *const state_names[] = {
@@ -180,10 +191,14 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 	s->cmd = evbuffer_new();
 	s->hold = evbuffer_new();
 	s->capture = evbuffer_new();
+	s->cout = evbuffer_new();
+	s->sout = evbuffer_new();
+	s->flush_ev = event_new(p->base, -1, 0, on_flush, s);
 	s->pending = evbuffer_new();
 	s->timer = evtimer_new(p->base, on_timer, s);
 	s->client = bufferevent_socket_new(p->base, fd, 0);
-	if (s->cmd == NULL || s->hold == NULL || s->capture == NULL || s->pending == NULL || s->timer == NULL ||
+	if (s->cmd == NULL || s->hold == NULL || s->capture == NULL || s->pending == NULL ||
+	    s->cout == NULL || s->sout == NULL || s->flush_ev == NULL || s->timer == NULL ||
 	    s->client == NULL) {
 		log_error("S%llu: out of memory", (unsigned long long)s->id);
 		session_free(s);
@@ -268,6 +283,12 @@ void session_free(struct session *s)
 		evbuffer_free(s->hold);
 	if (s->capture != NULL)
 		evbuffer_free(s->capture);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
+	if (s->cout != NULL)
+		evbuffer_free(s->cout);
+	if (s->sout != NULL)
+		evbuffer_free(s->sout);
 	diag_clear(&s->diag);
 	if (s->pending != NULL)
 		evbuffer_free(s->pending);
@@ -301,6 +322,8 @@ static void close_after_flush(struct session *s)
 	s->close_after_flush = true;
 	if (client_unsent(s) == 0)
 		event_active(s->timer, EV_TIMEOUT, 0);
+	else
+		want_flush(s);
 }
 
 /* The sequence id a reply from the proxy must carry now. */
@@ -328,8 +351,10 @@ static void send_err(struct session *s, uint8_t seq, uint16_t code, const char *
 	pkt_writer_init(&fr);
 	pkt_build_err(&pl, code, sqlstate, msg);
 	pkt_frame(&fr, pl.buf, pl.len, &seq);
-	if (!fr.err && s->client != NULL)
-		bufferevent_write(s->client, fr.buf, fr.len);
+	if (!fr.err && s->client != NULL) {
+		evbuffer_add(s->cout, fr.buf, fr.len);
+		want_flush(s);
+	}
 	pkt_writer_free(&pl);
 	pkt_writer_free(&fr);
 	s->proxy->stats.proxy_errors++;
@@ -439,13 +464,16 @@ static int take_small_packet(struct evbuffer *in, uint8_t **payload, size_t *len
 	return 1;
 }
 
-static void write_frame(struct bufferevent *bev, const uint8_t *payload, size_t len, uint8_t seq)
+/* Queue one frame (len < 16 MiB) for the client (s->cout) or the server (s->sout). */
+static void write_frame(struct session *s, struct evbuffer *out, const uint8_t *payload, size_t len,
+			uint8_t seq)
 {
 	uint8_t h[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), seq };
 
-	bufferevent_write(bev, h, 4);
+	evbuffer_add(out, h, 4);
 	if (len > 0)
-		bufferevent_write(bev, payload, len);
+		evbuffer_add(out, payload, len);
+	want_flush(s);
 }
 
 /* ---- TLS ------------------------------------------------------------------- */
@@ -498,7 +526,7 @@ static void handle_greeting(struct session *s)
 	if (pl[0] == PKT_ERR) {
 		/* e.g. Too many connections, host blocked: relay as is */
 		slog_info(s, "backend refused the connection");
-		write_frame(s->client, pl, len, seq);
+		write_frame(s, s->cout, pl, len, seq);
 		free(pl);
 		p->stats.connections_refused++;
 		close_after_flush(s);
@@ -525,7 +553,7 @@ static void handle_greeting(struct session *s)
 	if (p->client_tls_ctx != NULL)
 		s->client_caps |= CAP_SSL;
 	hs_patch_greeting_caps(pl, &s->greeting, s->client_caps);
-	write_frame(s->client, pl, len, seq);
+	write_frame(s, s->cout, pl, len, seq);
 	free(pl);
 	change_state(s, SS_CLIENT_HELLO);
 	timer_arm_ms(s, p->conf.handshake_timeout_ms);
@@ -542,8 +570,9 @@ static void send_client_response(struct session *s)
 	h[1] = (uint8_t)(len >> 8);
 	h[2] = (uint8_t)(len >> 16);
 	h[3] = s->server_ssl != NULL ? 2 : 1;
-	bufferevent_write(s->server, h, 4);
-	bufferevent_write_buffer(s->server, s->pending);
+	evbuffer_add(s->sout, h, 4);
+	evbuffer_add_buffer(s->sout, s->pending);
+	want_flush(s);
 	change_state(s, SS_AUTH);
 }
 
@@ -555,7 +584,7 @@ static void start_backend_tls(struct session *s, const struct hs_response *hr)
 	struct bufferevent *b;
 
 	hs_build_ssl_request(req, s->caps, hr->max_packet, hr->charset);
-	write_frame(s->server, req, sizeof(req), 1);
+	write_frame(s, s->sout, req, sizeof(req), 1);
 	ssl = SSL_new(p->backend_tls_ctx);
 	if (ssl == NULL) {
 		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot create a TLS session");
@@ -563,6 +592,7 @@ static void start_backend_tls(struct session *s, const struct hs_response *hr)
 	}
 	if (p->conf.backend_tls == TLS_BACKEND_VERIFY_IDENTITY)
 		SSL_set1_host(ssl, p->conf.backend_host);
+	flush_all(s);   /* the SSLRequest goes out in clear, before the filter */
 	b = tls_over(s, s->server, ssl, BUFFEREVENT_SSL_CONNECTING);
 	if (b == NULL) {
 		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: cannot start TLS to the backend");
@@ -704,7 +734,7 @@ static void sha2_send_encrypted(struct session *s, const uint8_t *pl, size_t len
 			       s->scramble_len, &enc, &enclen, err, sizeof(err))) {
 		if (len >= 1 && pl[0] == PKT_ERR) {
 			/* the server refused: relay its error */
-			write_frame(s->client, pl, len, (uint8_t)(seq - s->seq_delta));
+			write_frame(s, s->cout, pl, len, (uint8_t)(seq - s->seq_delta));
 			forget_password(s);
 			close_after_flush(s);
 			return;
@@ -715,7 +745,7 @@ static void sha2_send_encrypted(struct session *s, const uint8_t *pl, size_t len
 			     len >= 2 && pl[0] == PKT_AUTH_MORE ? err : "unexpected reply to the public key request");
 		return;
 	}
-	write_frame(s->server, enc, enclen, (uint8_t)(seq + 1));
+	write_frame(s, s->sout, enc, enclen, (uint8_t)(seq + 1));
 	free(enc);
 	forget_password(s);
 	/* two packets on the backend link the client never saw */
@@ -749,7 +779,7 @@ static void auth_server_packet(struct session *s)
 	    strcmp(s->auth_plugin, AUTH_CACHING_SHA2) == 0 && s->client_ssl != NULL &&
 	    s->server_ssl == NULL)
 		s->sha2 = SHA2_WANT_CLEARTEXT;
-	write_frame(s->client, pl, len, (uint8_t)(seq - s->seq_delta));
+	write_frame(s, s->cout, pl, len, (uint8_t)(seq - s->seq_delta));
 	if (first == PKT_OK) {
 		struct pkt_ok ok;
 		bool change_user = s->state == SS_CHANGE_USER;
@@ -807,10 +837,10 @@ static void auth_client_packet(struct session *s)
 		s->sha2_password = pl;
 		s->sha2_password_len = len;
 		s->sha2 = SHA2_WANT_KEY;
-		write_frame(s->server, &req, 1, (uint8_t)(seq + s->seq_delta));
+		write_frame(s, s->sout, &req, 1, (uint8_t)(seq + s->seq_delta));
 		return;
 	}
-	write_frame(s->server, pl, len, (uint8_t)(seq + s->seq_delta));
+	write_frame(s, s->sout, pl, len, (uint8_t)(seq + s->seq_delta));
 	free(pl);
 }
 
@@ -859,8 +889,10 @@ static bool plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kin
 	st->sink = sink;
 	st->is_client = is_client;
 	st->done = done;
-	if (s->state == SS_COMMAND && !is_client)
-		evbuffer_add_buffer(bufferevent_get_output(s->server), pkt);
+	if (s->state == SS_COMMAND && !is_client) {
+		evbuffer_add_buffer(s->sout, pkt);
+		want_flush(s);
+	}
 	return true;
 }
 
@@ -918,15 +950,15 @@ static void plan_finish(struct session *s);
 /* Send every step of the plan (pipelined) and start reading responses. */
 static void plan_start(struct session *s)
 {
-	struct evbuffer *out = bufferevent_get_output(s->server);
 	int i;
 
 	for (i = 0; i < s->nsteps; i++) {
 		if (s->steps[i].is_client)
-			evbuffer_add_buffer(out, s->cmd);
+			evbuffer_add_buffer(s->sout, s->cmd);
 		else
-			evbuffer_add_buffer(out, s->steps[i].pkt);
+			evbuffer_add_buffer(s->sout, s->steps[i].pkt);
 	}
+	want_flush(s);
 	s->cur = 0;
 	s->in_continuation = false;
 	s->fwd_left = 0;
@@ -944,7 +976,8 @@ static void flush_hold(struct session *s)
 
 	if (n > 0) {
 		s->proxy->stats.bytes_to_clients += n;
-		bufferevent_write_buffer(s->client, s->hold);
+		evbuffer_add_buffer(s->cout, s->hold);
+		want_flush(s);
 	}
 }
 
@@ -1083,7 +1116,8 @@ static bool answer_from_diag(struct session *s)
 		if (done) {
 			s->proxy->stats.diagnostics_answered++;
 			s->proxy->stats.bytes_to_clients += out.len;
-			bufferevent_write(s->client, out.buf, out.len);
+			evbuffer_add(s->cout, out.buf, out.len);
+			want_flush(s);
 			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 		}
 		pkt_writer_free(&out);
@@ -1129,12 +1163,14 @@ static void execute_command(struct session *s)
 				snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", cu.auth_plugin);
 		}
 		s->seq_delta = 0;   /* the command's own sequence, on both links */
-		bufferevent_write_buffer(s->server, s->cmd);
+		evbuffer_add_buffer(s->sout, s->cmd);
+		want_flush(s);
 		change_state(s, SS_CHANGE_USER);
 		return;
 	}
 	if (kind == RESP_KIND_NONE) {
-		bufferevent_write_buffer(s->server, s->cmd);
+		evbuffer_add_buffer(s->sout, s->cmd);
+		want_flush(s);
 		return;
 	}
 	inject = (p->conf.debug_inject_before[0] != '\0' || p->conf.debug_inject_after[0] != '\0') &&
@@ -1223,7 +1259,8 @@ static void infile_data(struct session *s)
 		if (evbuffer_get_length(in) < 4 + (size_t)flen)
 			return;
 		s->proxy->stats.bytes_from_clients += 4 + flen;
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->server), 4 + flen);
+		evbuffer_remove_buffer(in, s->sout, 4 + flen);
+		want_flush(s);
 		if (flen == 0) {
 			change_state(s, SS_COMMAND);
 			server_process(s);   /* the server may have answered already */
@@ -1300,7 +1337,10 @@ static void on_client_read(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	s->io_depth++;
 	client_process(s);
+	s->io_depth--;
+	session_flush(s);
 }
 
 /* Bytes queued for the client and not yet on the wire (a TLS filter
@@ -1312,7 +1352,7 @@ static size_t client_unsent(const struct session *s)
 
 	if (s->client == NULL)
 		return 0;
-	n = evbuffer_get_length(bufferevent_get_output(s->client));
+	n = evbuffer_get_length(s->cout) + evbuffer_get_length(bufferevent_get_output(s->client));
 	under = bufferevent_get_underlying(s->client);
 	if (under != NULL)
 		n += evbuffer_get_length(bufferevent_get_output(under));
@@ -1332,7 +1372,10 @@ static void on_client_write(struct bufferevent *bev, void *arg)
 	if (s->server_read_blocked && s->server != NULL) {
 		s->server_read_blocked = false;
 		bufferevent_enable(s->server, EV_READ);
+		s->io_depth++;
 		server_process(s);
+		s->io_depth--;
+		session_flush(s);
 	}
 }
 
@@ -1370,7 +1413,7 @@ static void route(struct session *s, struct evbuffer *in, size_t n)
 	switch (s->steps[s->cur].sink) {
 	case SINK_CLIENT:
 		s->proxy->stats.bytes_to_clients += n;
-		evbuffer_remove_buffer(in, bufferevent_get_output(s->client), n);
+		evbuffer_remove_buffer(in, s->cout, n);
 		break;
 	case SINK_HOLD:
 		evbuffer_remove_buffer(in, s->hold, n);
@@ -1391,7 +1434,7 @@ static void start_infile(struct session *s, uint8_t seq)
 
 	if (st->sink == SINK_DROP) {
 		/* the proxy's own statement: send no file */
-		write_frame(s->server, NULL, 0, (uint8_t)(seq + 1));
+		write_frame(s, s->sout, NULL, 0, (uint8_t)(seq + 1));
 		return;
 	}
 	flush_hold(s);
@@ -1485,8 +1528,7 @@ static void server_process(struct session *s)
 		case SS_COMMAND:
 			if (!response_frame(s))
 				return;
-			if (s->client != NULL &&
-			    evbuffer_get_length(bufferevent_get_output(s->client)) > CLIENT_OUT_HIGH) {
+			if (s->client != NULL && client_unsent(s) > CLIENT_OUT_HIGH) {
 				s->server_read_blocked = true;
 				bufferevent_disable(s->server, EV_READ);
 				return;
@@ -1499,7 +1541,8 @@ static void server_process(struct session *s)
 			struct evbuffer *in = bufferevent_get_input(s->server);
 
 			s->proxy->stats.bytes_to_clients += evbuffer_get_length(in);
-			bufferevent_write_buffer(s->client, in);
+			evbuffer_add_buffer(s->cout, in);
+			want_flush(s);
 			return;
 		}
 		default:
@@ -1513,7 +1556,71 @@ static void on_server_read(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	s->io_depth++;
 	server_process(s);
+	s->io_depth--;
+	session_flush(s);
+}
+
+/*
+ * Hand staged bytes to one link: straight to a plain socket when nothing
+ * is queued on it (no EPOLLOUT round trip), the rest to the bufferevent.
+ */
+static void flush_link(struct bufferevent *bev, struct evbuffer *staged, bool plain)
+{
+	if (bev == NULL || evbuffer_get_length(staged) == 0)
+		return;
+	if (plain && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		evutil_socket_t fd = bufferevent_getfd(bev);
+
+		if (fd >= 0)
+			(void)evbuffer_write(staged, fd);   /* errors: the bufferevent sees them */
+		if (evbuffer_get_length(staged) == 0)
+			return;
+	}
+	bufferevent_write_buffer(bev, staged);
+}
+
+/* Hand everything staged to the links now. */
+static void flush_all(struct session *s)
+{
+	if (s->client != NULL)
+		flush_link(s->client, s->cout, s->client_ssl == NULL);
+	else
+		evbuffer_drain(s->cout, evbuffer_get_length(s->cout));
+	if (s->server != NULL)
+		flush_link(s->server, s->sout, s->server_ssl == NULL);
+	else
+		evbuffer_drain(s->sout, evbuffer_get_length(s->sout));
+}
+
+/* Flush, unless a read callback up the stack will do it when it returns. */
+static void session_flush(struct session *s)
+{
+	if (s->io_depth > 0)
+		return;
+	flush_all(s);
+	if (s->close_after_flush && client_unsent(s) == 0)
+		event_active(s->timer, EV_TIMEOUT, 0);
+}
+
+/* Something was staged outside a read callback: flush from the loop. */
+static void want_flush(struct session *s)
+{
+	if (s->io_depth > 0 || s->flush_scheduled)
+		return;
+	s->flush_scheduled = true;
+	event_active(s->flush_ev, EV_WRITE, 0);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->flush_scheduled = false;
+	session_flush(s);
 }
 
 static void on_server_event(struct bufferevent *bev, short what, void *arg)
