@@ -9,9 +9,10 @@ raises the descriptor limit and cleans up after it.  Standard library only,
 for Debian's /usr/bin/python3.
 
 Settings come from the environment (bench/run lists them).  Every process
-started here is written to $BENCH_WORKDIR/pids so that bench/run can stop
-what a hard kill of this script left behind; each also gets SIGTERM from the
-kernel when this script dies (PR_SET_PDEATHSIG).
+started here is listed in $BENCH_WORKDIR/pids (process id and start time,
+so that a recycled id is never mistaken for ours) while it runs, so that
+bench/run can stop what a hard kill of this script left behind; each also
+gets SIGTERM from the kernel when this script dies (PR_SET_PDEATHSIG).
 """
 
 import ctypes
@@ -65,6 +66,7 @@ PERF = os.environ.get("BENCH_PERF", "auto")
 WARMUP = 3                      # seconds of sysbench per target before the rounds
 
 WORKLOADS = ("oltp_point_select", "oltp_read_write")
+WORKLOAD_SHORT = {"oltp_point_select": "ps", "oltp_read_write": "rw"}
 TARGETS = ("direct", "haproxy", "cutoverd")
 
 # What the MariaDB server runs with.  Tuned for speed, not durability: the
@@ -114,6 +116,37 @@ def _die_with_parent():
         pass
 
 
+PIDS_FILE = os.path.join(WORK, "pids")
+_recorded = {}          # pid -> start time, of the processes now running
+
+
+def _start_time(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        data = f.read()
+    return data[data.rindex(")") + 2:].split()[19]     # field 22, starttime
+
+
+def _write_pids():
+    tmp = PIDS_FILE + ".tmp"
+    with open(tmp, "w") as f:
+        for pid, start in _recorded.items():
+            f.write("%d %s\n" % (pid, start))
+    os.replace(tmp, PIDS_FILE)
+
+
+def record_pid(pid):
+    try:
+        _recorded[pid] = _start_time(pid)
+    except OSError:
+        return          # already gone
+    _write_pids()
+
+
+def forget_pid(pid):
+    if _recorded.pop(pid, None) is not None:
+        _write_pids()
+
+
 class Procs:
     """The long-running processes of the run, stopped in reverse order."""
 
@@ -127,8 +160,7 @@ class Procs:
                                  cwd=cwd or WORK, preexec_fn=_die_with_parent)
         finally:
             out.close()
-        with open(os.path.join(WORK, "pids"), "a") as f:
-            f.write("%d\n" % p.pid)
+        record_pid(p.pid)
         self.procs.append((name, p))
         return p
 
@@ -140,6 +172,7 @@ class Procs:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        forget_pid(p.pid)
         self.procs = [(n, q) for (n, q) in self.procs if q is not p]
 
     def stop_all(self):
@@ -548,7 +581,7 @@ def make_cert(d):
 PERF_EVENTS = ["task-clock", "context-switches", "raw_syscalls:sys_enter", "syscalls:sys_enter_read",
                "syscalls:sys_enter_write", "syscalls:sys_enter_readv", "syscalls:sys_enter_writev",
                "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_sendto", "syscalls:sys_enter_epoll_wait",
-               "syscalls:sys_enter_epoll_ctl"]
+               "syscalls:sys_enter_epoll_ctl", "syscalls:sys_enter_ioctl"]
 
 
 def perf_usable():
@@ -564,17 +597,17 @@ def perf_usable():
     return True
 
 
-def profile(name, pid, port):
-    """During one point_select run against `port`: perf stat (syscalls,
-    context switches) for PROFILE_TIME s, then perf record for as long."""
+def profile(name, pid, port, workload):
+    """During one `workload` run against `port`: perf stat (syscalls,
+    context switches) of process `pid` for PROFILE_TIME s, then perf record
+    for as long.  `name` names the output files."""
     d = os.path.join(WORK, "perf")
     os.makedirs(d, exist_ok=True)
     seconds = 2 * PROFILE_TIME + 4
-    sb = subprocess.Popen(sysbench_argv("oltp_point_select", port, THREADS, seconds),
+    sb = subprocess.Popen(sysbench_argv(workload, port, THREADS, seconds),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           preexec_fn=_die_with_parent)
-    with open(os.path.join(WORK, "pids"), "a") as f:
-        f.write("%d\n" % sb.pid)
+    record_pid(sb.pid)
     try:
         time.sleep(1.5)
         stat_file = os.path.join(d, name + ".stat")
@@ -594,6 +627,7 @@ def profile(name, pid, port):
         if sb.poll() is None:
             sb.kill()
             sb.wait()
+        forget_pid(sb.pid)
     sbres = parse_sysbench(out)
     counters = {}
     try:
@@ -676,6 +710,8 @@ def render(meta, summary, memory, perf):
     L.append("cutoverd benchmark, %s" % meta["date"])
     L.append("machine: %s, %d cores (%s), %s, kernel %s" % (meta["host"], meta["cores"], meta["cpu"],
                                                             meta["memory"], meta["kernel"]))
+    if meta.get("note"):
+        L.append("note: %s" % meta["note"])
     L.append("load average at start: %s" % meta["loadavg_at_start"])
     L.append("cutoverd: %s (%s)" % (meta["cutoverd"], meta["cutoverd_rev"]))
     L.append("server: %s; %s; %s" % (meta["mariadb"], meta["haproxy"], meta["sysbench"]))
@@ -722,14 +758,14 @@ def render(meta, summary, memory, perf):
                 wl, r["tps_cutoverd_direct"], r["tps_cutoverd_haproxy"], r["p95_cutoverd_direct"],
                 r["p95_cutoverd_haproxy"], r["tps_haproxy_direct"]))
     L.append("")
-    L.append("per-round tps (spread):")
+    L.append("per-round tps (spread; a round with much 'other' CPU was disturbed by something else):")
     for wl in WORKLOADS:
         for t in TARGETS:
             s = summary[wl].get(t)
             if s:
-                L.append("  %-18s %-9s min %.1f  max %.1f  (%+.1f%% .. %+.1f%% of median)" % (
-                    wl, t, s["tps_min"], s["tps_max"], 100 * (s["tps_min"] / s["tps"] - 1),
-                    100 * (s["tps_max"] / s["tps"] - 1)))
+                L.append("  %-18s %-9s min %9.1f  max %9.1f  (%+5.1f%% .. %+5.1f%% of median)  other cores "
+                         "max %.2f" % (wl, t, s["tps_min"], s["tps_max"], 100 * (s["tps_min"] / s["tps"] - 1),
+                                       100 * (s["tps_max"] / s["tps"] - 1), s["cpu_other_max"]))
     L.append("")
     L.append("memory per idle session (%d sessions logged in, one COM_PING each, then idle; VmRSS):"
              % IDLE_CONNS)
@@ -742,8 +778,8 @@ def render(meta, summary, memory, perf):
                                    m["sessions"], m["rss_closed_kib"]))
     if perf:
         L.append("")
-        L.append("profile during oltp_point_select, %d threads (perf, %d s windows; the relay process only):"
-                 % (THREADS, PROFILE_TIME))
+        L.append("profile of the relay process during a run of each workload (ps: oltp_point_select, rw:")
+        L.append("oltp_read_write), %d threads, perf windows of %d s:" % (THREADS, PROFILE_TIME))
         L.append("  (counts per query are perf stat counts / (sysbench qps x window); samples are cpu-clock:")
         L.append("  without a hardware PMU, time spent with interrupts off lands on the irq-restore symbol)")
         names = list(perf)
@@ -752,20 +788,25 @@ def render(meta, summary, memory, perf):
             for k in perf[n]["per_query"]:
                 if k not in keys:
                     keys.append(k)
-        L.append("  %-22s" % "per query" + "".join("%14s" % n for n in names))
-        L.append("  %-22s" % "qps during profile" + "".join("%14.0f" % perf[n]["qps"] for n in names))
+        L.append("  %-18s" % "per query" + "".join("%12s" % n.split()[0] for n in names))
+        L.append("  %-18s" % "" + "".join("%12s" % n.split()[1] for n in names))
+        L.append("  %-18s" % "qps during profile" + "".join("%12.0f" % perf[n]["qps"] for n in names))
         for k in keys:
-            L.append("  %-22s" % k + "".join("%14.2f" % perf[n]["per_query"].get(k, float("nan"))
+            if all(perf[n]["per_query"].get(k, 0) < 0.005 for n in names):
+                continue
+            L.append("  %-18s" % k + "".join("%12.2f" % perf[n]["per_query"].get(k, float("nan"))
                                              for n in names))
         for n in names:
+            if not n.endswith(" ps"):
+                continue            # symbols of the rw runs: in the .json
             L.append("")
-            L.append("  %s: CPU samples by object" % n)
+            L.append("  %s: CPU samples by object" % n.replace(" ps", ", oltp_point_select"))
             for e in perf[n]["dso"]:
                 L.append("    %6.2f%%  %s" % (e["percent"], e["dso"]))
-            L.append("  %s: top symbols" % n)
+            L.append("  top symbols")
             for e in perf[n]["top"]:
                 L.append("    %6.2f%%  %-28s %s" % (e["percent"], e["dso"][:28], e["symbol"]))
-            L.append("  %s: top user-space symbols (percent of all samples)" % n)
+            L.append("  top user-space symbols (percent of all samples)")
             for e in perf[n]["top_user"]:
                 L.append("    %6.2f%%  %-28s %s" % (e["percent"], e["dso"][:28], e["symbol"]))
     return "\n".join(L) + "\n"
@@ -796,15 +837,19 @@ def meta_info():
         r = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
                            text=True, timeout=10)
         if r.returncode == 0:
-            rev = "git " + r.stdout.strip()
+            rev = r.stdout.strip()
     except Exception:
         pass
+    if os.environ.get("BENCH_BUILT") == "1":
+        rev = "built by bench/run from the working tree, git %s" % rev
+    else:
+        rev = "given by CUTOVERD; the working tree is at git %s" % rev
     try:
         with open("/proc/loadavg") as f:
             load = " ".join(f.read().split()[:3])
     except OSError:
         load = "?"
-    return {"loadavg_at_start": load, "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+    return {"note": os.environ.get("BENCH_NOTE", ""), "loadavg_at_start": load, "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "host": platform.node(), "cores": os.cpu_count(), "cpu": cpu, "memory": mem,
             "kernel": platform.release(), "cutoverd": CUTOVERD, "cutoverd_rev": rev,
             "mariadb": version_of([MARIADBD, "--version"]), "haproxy": version_of([HAPROXY, "-v"]),
@@ -863,12 +908,14 @@ def main():
 
     perf = {}
     if perf_usable():
-        for name in ("haproxy", "cutoverd"):
-            log("profiling %s during oltp_point_select (%d s)" % (name, 2 * PROFILE_TIME + 4))
-            try:
-                perf[name] = profile(name, relay_pid[name], ports[name])
-            except (BenchError, subprocess.TimeoutExpired) as e:
-                failures.append("profile %s: %s" % (name, e))
+        for wl in WORKLOADS:
+            for t in ("haproxy", "cutoverd"):
+                name = "%s %s" % (t, WORKLOAD_SHORT[wl])
+                log("profiling %s during %s (%d s)" % (t, wl, 2 * PROFILE_TIME + 4))
+                try:
+                    perf[name] = profile(name.replace(" ", "-"), relay_pid[t], ports[t], wl)
+                except (BenchError, subprocess.TimeoutExpired) as e:
+                    failures.append("profile %s: %s" % (name, e))
 
     # Memory: fresh processes, so that what the sysbench runs left in their
     # heaps does not blur the figure.
