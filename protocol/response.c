@@ -30,6 +30,7 @@ enum resp_kind resp_kind_for_command(uint8_t cmd)
 {
 	switch (cmd) {
 	case COM_QUERY:
+	case COM_PROCESS_INFO:   /* a text result set, like SHOW PROCESSLIST */
 		return RESP_KIND_QUERY;
 	case COM_STMT_EXECUTE:
 		return RESP_KIND_EXECUTE;

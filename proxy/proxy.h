@@ -113,6 +113,7 @@ struct session {
 	struct evbuffer *pending;     /* client response waiting for backend TLS */
 	char user[256];
 	char db[256];
+	struct hs_change_user *change_user; /* COM_CHANGE_USER in flight: the new login */
 	uint32_t backend_conn_id;     /* CONNECTION_ID() of the backend session */
 	char auth_plugin[64];         /* plugin of the exchange in progress */
 	uint8_t scramble[20];         /* its challenge */

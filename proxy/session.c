@@ -293,6 +293,7 @@ void session_free(struct session *s)
 	if (s->pending != NULL)
 		evbuffer_free(s->pending);
 	forget_password(s);
+	free(s->change_user);
 	free(s);
 	proxy_session_state_changed(p, NULL);
 }
@@ -795,7 +796,13 @@ static void auth_server_packet(struct session *s)
 			slog_info(s, "authenticated user '%s' from %s%s", s->user, s->peer,
 				  s->client_ssl ? " (TLS)" : "");
 			evtimer_del(s->timer);
+		} else if (s->change_user != NULL) {
+			snprintf(s->user, sizeof(s->user), "%s", s->change_user->user);
+			snprintf(s->db, sizeof(s->db), "%s", s->change_user->db);
+			diag_clear(&s->diag);
 		}
+		free(s->change_user);
+		s->change_user = NULL;
 		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 		change_state(s, SS_IDLE);
 		client_process(s);
@@ -804,14 +811,20 @@ static void auth_server_packet(struct session *s)
 	free(pl);
 	if (first == PKT_ERR) {
 		forget_password(s);
+		s->proxy->stats.auth_failures++;
 		if (s->state == SS_AUTH) {
-			s->proxy->stats.auth_failures++;
 			slog_info(s, "login of '%s' refused by the backend", s->user);
-		} else {
-			/* failed CHANGE_USER: the server closes the session */
-			slog_info(s, "change_user to '%s' refused by the backend", s->user);
+			close_after_flush(s);
+			return;
 		}
-		close_after_flush(s);
+		/* a refused CHANGE_USER: the session goes on as the previous user */
+		slog_info(s, "change_user to '%s' refused by the backend",
+			  s->change_user != NULL ? s->change_user->user : "?");
+		free(s->change_user);
+		s->change_user = NULL;
+		s->seq_delta = 0;
+		change_state(s, SS_IDLE);
+		client_process(s);
 	}
 }
 
@@ -1157,8 +1170,11 @@ static void execute_command(struct session *s)
 		struct hs_change_user cu;
 
 		if (n > 4 && hs_parse_change_user(buf + 4, n - 4, s->caps, &cu)) {
-			snprintf(s->user, sizeof(s->user), "%s", cu.user);
-			snprintf(s->db, sizeof(s->db), "%s", cu.db);
+			/* applied when the server says OK; a refusal keeps the old login */
+			free(s->change_user);
+			s->change_user = malloc(sizeof(*s->change_user));
+			if (s->change_user != NULL)
+				*s->change_user = cu;
 			if (cu.auth_plugin[0] != '\0')
 				snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", cu.auth_plugin);
 		}
