@@ -93,6 +93,8 @@ struct session {
 	struct evbuffer *cout;        /* to the client, not yet handed to `client` */
 	struct evbuffer *sout;        /* to the server, not yet handed to `server` */
 	struct event *flush_ev;       /* deferred session_flush() */
+	struct event *client_rev;     /* plain links after login: our own reads */
+	struct event *server_rev;     /*   (no FIONREAD per read, as bufferevents do) */
 	bool flush_scheduled;
 	int io_depth;                 /* inside a read/write callback: it flushes */
 	evutil_socket_t client_fd;    /* closed on free unless a TLS bev owns it */

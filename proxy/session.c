@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -47,6 +48,7 @@
 #define CLOSE_FLUSH_TIMEOUT_S 5         /* give up flushing a closing client */
 #define CLOSE_FLUSH_POLL_MS 10          /* how often a closing session looks */
 #define BEV_MAX_SINGLE_IO (128 * 1024)  /* bytes per read/write syscall, at most */
+#define RAW_READ_SIZE (64 * 1024)       /* bytes asked per read on plain links */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_client_write(struct bufferevent *bev, void *arg);
@@ -61,6 +63,8 @@ static void want_flush(struct session *s);
 static void session_flush(struct session *s);
 static void flush_all(struct session *s);
 static void on_flush(evutil_socket_t fd, short what, void *arg);
+static void start_raw_reads(struct session *s);
+static void server_read_enable(struct session *s, bool on);
 static size_t client_unsent(const struct session *s);
 
 static const char *const state_names[] = {
@@ -285,6 +289,10 @@ void session_free(struct session *s)
 		evbuffer_free(s->capture);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
+	if (s->client_rev != NULL)
+		event_free(s->client_rev);
+	if (s->server_rev != NULL)
+		event_free(s->server_rev);
 	if (s->cout != NULL)
 		evbuffer_free(s->cout);
 	if (s->sout != NULL)
@@ -301,6 +309,10 @@ void session_free(struct session *s)
 /* Drop the backend connection now (the server rolls back what is open). */
 static void close_server(struct session *s)
 {
+	if (s->server_rev != NULL) {
+		event_free(s->server_rev);
+		s->server_rev = NULL;
+	}
 	if (s->server != NULL) {
 		bufferevent_free(s->server);
 		s->server = NULL;
@@ -796,6 +808,7 @@ static void auth_server_packet(struct session *s)
 			slog_info(s, "authenticated user '%s' from %s%s", s->user, s->peer,
 				  s->client_ssl ? " (TLS)" : "");
 			evtimer_del(s->timer);
+			start_raw_reads(s);
 		} else if (s->change_user != NULL) {
 			snprintf(s->user, sizeof(s->user), "%s", s->change_user->user);
 			snprintf(s->db, sizeof(s->db), "%s", s->change_user->db);
@@ -1348,6 +1361,104 @@ static void client_process(struct session *s)
 	}
 }
 
+/*
+ * Own reads on a plain socket, into the bufferevent's input buffer (so
+ * nothing changes for the code that parses it).  Returns false at EOF or
+ * on an error (the caller ends the session).
+ */
+static bool raw_read(evutil_socket_t fd, struct evbuffer *in)
+{
+	struct evbuffer_iovec v[2];
+	int nv;
+	ssize_t n;
+	bool ok;
+
+	/* a bufferevent keeps the end of its input frozen outside its own reads */
+	evbuffer_unfreeze(in, 0);
+	nv = evbuffer_reserve_space(in, RAW_READ_SIZE, v, 2);
+	if (nv <= 0) {
+		evbuffer_freeze(in, 0);
+		return false;
+	}
+	n = readv(fd, (struct iovec *)v, nv);   /* evbuffer_iovec matches struct iovec */
+	if (n <= 0) {
+		ok = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
+		evbuffer_commit_space(in, v, 0);
+	} else {
+		if ((size_t)n <= v[0].iov_len) {
+			v[0].iov_len = (size_t)n;
+			nv = 1;
+		} else {
+			v[1].iov_len = (size_t)n - v[0].iov_len;
+		}
+		ok = evbuffer_commit_space(in, v, nv) == 0;
+	}
+	evbuffer_freeze(in, 0);
+	return ok;
+}
+
+static void on_client_raw_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)what;
+	if (!raw_read(fd, bufferevent_get_input(s->client))) {
+		on_client_event(s->client, BEV_EVENT_EOF | BEV_EVENT_READING, s);
+		return;
+	}
+	on_client_read(s->client, s);
+}
+
+static void on_server_raw_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)what;
+	if (!raw_read(fd, bufferevent_get_input(s->server))) {
+		on_server_event(s->server, BEV_EVENT_EOF | BEV_EVENT_READING, s);
+		return;
+	}
+	on_server_read(s->server, s);
+}
+
+/* After login, plain links read through our own events (see raw_read). */
+static void start_raw_reads(struct session *s)
+{
+	struct event_base *base = s->proxy->base;
+
+	if (s->client_ssl == NULL && s->client_rev == NULL && s->client != NULL) {
+		s->client_rev = event_new(base, s->client_fd, EV_READ | EV_PERSIST, on_client_raw_read, s);
+		if (s->client_rev != NULL) {
+			bufferevent_disable(s->client, EV_READ);
+			event_add(s->client_rev, NULL);
+		}
+	}
+	if (s->server_ssl == NULL && s->server_rev == NULL && s->server != NULL) {
+		s->server_rev = event_new(base, s->server_fd, EV_READ | EV_PERSIST, on_server_raw_read, s);
+		if (s->server_rev != NULL) {
+			bufferevent_disable(s->server, EV_READ);
+			if (!s->server_read_blocked)
+				event_add(s->server_rev, NULL);
+		}
+	}
+}
+
+/* Backpressure: stop or resume reading the server. */
+static void server_read_enable(struct session *s, bool on)
+{
+	if (s->server_rev != NULL) {
+		if (on)
+			event_add(s->server_rev, NULL);
+		else
+			event_del(s->server_rev);
+	} else if (s->server != NULL) {
+		if (on)
+			bufferevent_enable(s->server, EV_READ);
+		else
+			bufferevent_disable(s->server, EV_READ);
+	}
+}
+
 static void on_client_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
@@ -1387,7 +1498,7 @@ static void on_client_write(struct bufferevent *bev, void *arg)
 	}
 	if (s->server_read_blocked && s->server != NULL) {
 		s->server_read_blocked = false;
-		bufferevent_enable(s->server, EV_READ);
+		server_read_enable(s, true);
 		s->io_depth++;
 		server_process(s);
 		s->io_depth--;
@@ -1546,7 +1657,7 @@ static void server_process(struct session *s)
 				return;
 			if (s->client != NULL && client_unsent(s) > CLIENT_OUT_HIGH) {
 				s->server_read_blocked = true;
-				bufferevent_disable(s->server, EV_READ);
+				server_read_enable(s, false);
 				return;
 			}
 			break;
