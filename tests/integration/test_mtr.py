@@ -106,6 +106,8 @@ class MtrServer:
     localhost, 127.0.0.1 and ::1, and the [mysqld] defaults of
     include/default_mysqld.cnf that matter for results."""
 
+    INNODB = ["--innodb-log-file-size=10M", "--innodb-buffer-pool-size=32M"]
+
     def __init__(self, tmpdir, mtr_dir):
         self.tmpdir = str(tmpdir)
         self.mtr_dir = mtr_dir
@@ -132,10 +134,19 @@ class MtrServer:
 
     def start(self):
         os.makedirs(self.server_tmp, exist_ok=True)
-        innodb = ["--innodb-log-file-size=10M", "--innodb-buffer-pool-size=32M"]
         self._run([INSTALL_DB, "--no-defaults", "--user=root", "--datadir=" + self.datadir,
-                   "--auth-root-authentication-method=normal", "--skip-name-resolve", *innodb],
+                   "--auth-root-authentication-method=normal", *self.INNODB],
                   os.path.join(self.tmpdir, "install-db.log"))
+        self.launch()
+        conn = self.root_connect()
+        try:
+            self._bootstrap(conn)
+            self.baseline = self._snapshot(conn)
+        finally:
+            conn.close()
+
+    def launch(self):
+        """Start mariadbd on the installed datadir; wait until it answers."""
         argv = [
             MARIADBD, "--no-defaults", "--user=root",
             "--datadir=" + self.datadir,
@@ -145,7 +156,8 @@ class MtrServer:
             "--pid-file=" + self.pid_file,
             "--log-error=" + self.log_path,
             "--tmpdir=" + self.server_tmp,
-            "--skip-name-resolve",
+            # no --skip-name-resolve: a TCP client from 127.0.0.1 must be
+            # root@localhost, as the .result files show it (USER(), DEFINER)
             # include/default_mysqld.cnf
             "--disable-getopt-prefix-matching",
             "--plugin-maturity=unknown",
@@ -163,7 +175,9 @@ class MtrServer:
             "--use-stat-tables=preferably",
             "--histogram-type=json_hb",
             "--max-connections=200",
-            *innodb,
+            "--log-bin=mysqld-bin",     # for the tests that need have_log_bin (ps, ...)
+            "--server-id=1",
+            *self.INNODB,
         ]
         env = dict(os.environ, TZ=MTR_TIMEZONE, LC_ALL="C", LC_CTYPE="C")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -174,19 +188,14 @@ class MtrServer:
                 raise RuntimeError("mariadbd exited with %s during start-up:\n%s"
                                    % (self.proc.returncode, tail(self.log_path)))
             try:
-                conn = self.root_connect()
-                break
+                self.root_connect().close()
+                return
             except pymysql.err.OperationalError:
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError("mariadbd did not accept connections within %d s:\n%s"
                                        % (SERVER_START_TIMEOUT, tail(self.log_path)))
                 time.sleep(0.05)
-        try:
-            self._bootstrap(conn)
-            self.baseline = self._snapshot(conn)
-        finally:
-            conn.close()
 
     def _bootstrap(self, conn):
         """What mtr's bootstrap adds to mysql_install_db's: test time zones,
@@ -230,6 +239,10 @@ class MtrServer:
         --extern server): extra schemas and users, everything in `test`,
         changed global variables.  Returns what was done, for the log."""
         done = []
+        if self.proc is None or self.proc.poll() is not None:
+            done.append("mariadbd had exited (%s): started again"
+                        % (self.proc.returncode if self.proc else "never started"))
+            self.launch()
         conn = self.root_connect()
         try:
             now = self._snapshot(conn)
@@ -327,14 +340,23 @@ def run_mtr(mtr, tests, port, vardir, log_path, extra=(), timeout=MTR_TIMEOUT):
     env = dict(os.environ, MTR_PARALLEL="1")
     env.pop("MTR_BUILD_THREAD", None)
     with open(log_path, "wb") as out:
-        r = subprocess.run(argv, cwd=os.path.dirname(mtr), stdout=out, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, env=env, timeout=timeout)
+        out.write(("+ %s\n" % " ".join(argv)).encode())
+        out.flush()
+        # its own process group: on a timeout, mtr and its mysqltest go too
+        proc = subprocess.Popen(argv, cwd=os.path.dirname(mtr), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
     with open(log_path, "rb") as f:
         text = f.read().decode("utf-8", "replace")
     results = {}
     for m in RESULT_RE.finditer(text):
         results[m.group(1)[len("main."):]] = m.group(2)
-    return results, text, r.returncode
+    return results, text, rc
 
 
 def split_output(text):
@@ -378,3 +400,116 @@ def run_selection(mtr, tests, port, server, logdir, tag, extra=()):
                 f.write("\n--- server reset ---\n%s\n" % "\n".join(server.reset()))
         remaining = [t for t in remaining if t not in res]
     return results, outputs, logs
+
+
+# --------------------------------------------------------------------------
+# The test
+# --------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mtr():
+    path = find_mtr()
+    if path is None:
+        msg = ("mariadb-test-run.pl not found (Debian: apt-get install mariadb-test; "
+               "or set CUTOVER_MTR to its path)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg)
+    return path
+
+
+@pytest.fixture(scope="module")
+def mtr_server(tmp_path_factory, mtr):
+    server = MtrServer(tmp_path_factory.mktemp("mtr-server"), os.path.dirname(mtr))
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+def _last_lines(text, n=40):
+    lines = text.rstrip().splitlines()
+    return "\n".join(lines[-n:])
+
+
+def outcome_table(tests, direct, proxied):
+    width = max(len(t) for t in tests)
+    rows = ["%-*s  %-8s  %-8s" % (width, "test", "direct", "proxy")]
+    for t in tests:
+        d = direct.get(t, "not run")
+        p = proxied.get(t, "-")
+        mark = "   <-- proxy bug" if d == "pass" and p != "pass" else ""
+        rows.append("%-*s  %-8s  %-8s%s" % (width, t, d, p, mark))
+    return "\n".join(rows)
+
+
+PROTOCOLS = {
+    "text": (),                          # mysqltest's default: COM_QUERY
+    "ps": ("--ps-protocol",),            # every statement it can: COM_STMT_PREPARE/EXECUTE
+}
+
+
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_mtr_selection(protocol, mtr, mtr_server, make_proxy, tmp_path):
+    """Each test of mtr_selection.txt that passes straight against the
+    server passes through cutoverd too."""
+    if protocol != "text" and os.environ.get("CUTOVER_MTR_PS") != "1":
+        pytest.skip("set CUTOVER_MTR_PS=1 to run the selection with --ps-protocol too")
+
+    # conftest bounds a test body to CUTOVER_TEST_TIMEOUT (300 s by default)
+    # with SIGALRM; this one needs longer: re-arm it (conftest's hook
+    # restores the handler and cancels the alarm when the test ends).
+    def on_alarm(signum, frame):
+        raise TimeoutError("test_mtr_selection exceeded %d s (CUTOVER_MTR_TIMEOUT)" % MTR_TIMEOUT)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(MTR_TIMEOUT)
+
+    tests = read_selection()
+    extra = PROTOCOLS[protocol]
+    logdir = str(tmp_path)
+
+    t0 = time.monotonic()
+    direct, direct_out, direct_logs = run_selection(mtr, tests, mtr_server.port, mtr_server, logdir,
+                                                    "direct", extra)
+    t_direct = time.monotonic() - t0
+
+    # Same server, same state: undo whatever the direct run left behind.
+    mtr_server.reset()
+    proxy = make_proxy(backend_host=mtr_server.host, backend_port=mtr_server.port,
+                       cutover_user="root", cutover_password="")
+    t0 = time.monotonic()
+    proxied, proxied_out, proxied_logs = run_selection(mtr, tests, proxy.port, mtr_server, logdir,
+                                                       "proxy", extra)
+    t_proxy = time.monotonic() - t0
+
+    passed_direct = [t for t in tests if direct.get(t) == "pass"]
+    broken = [t for t in passed_direct if proxied.get(t) != "pass"]
+    summary = ("%s protocol: %d tests, %d pass directly (%.0f s), %d of those fail through the proxy (%.0f s)"
+               % (protocol, len(tests), len(passed_direct), t_direct, len(broken), t_proxy))
+    print(summary)
+    print(outcome_table(tests, direct, proxied))
+
+    if broken:
+        parts = [summary, "", outcome_table(tests, direct, proxied), ""]
+        for t in broken:
+            parts.append("=== %s through the proxy: %s ===" % (t, proxied.get(t, "not run")))
+            parts.append(_last_lines(proxied_out.get(t, "(no output)"), 60))
+            parts.append("")
+        parts.append("mtr logs: %s" % " ".join(direct_logs + proxied_logs))
+        parts.append(proxy.diagnostics())
+        pytest.fail("\n".join(parts), pytrace=False)
+
+    # A selection that mostly does not pass directly says the set-up is
+    # broken (server options, mtr version), not that the proxy is fine.
+    not_passing = [t for t in tests if direct.get(t) != "pass"]
+    assert len(not_passing) <= len(tests) // 4, (
+        "%d of %d selected tests do not pass directly against the server: the selection or the "
+        "server set-up no longer fits this mariadb-test:\n%s\n\n%s"
+        % (len(not_passing), len(tests), outcome_table(tests, direct, proxied),
+           "\n\n".join("=== %s directly: %s ===\n%s" % (t, direct.get(t, "not run"),
+                                                          _last_lines(direct_out.get(t, ""), 30))
+                       for t in not_passing[:10])))
