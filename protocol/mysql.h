@@ -133,7 +133,9 @@
 #define ER_SERVER_SHUTDOWN        1053
 #define ER_MALFORMED_PACKET       1835
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
-#define CR_CONN_HOST_ERROR        2003  /* client-side code, used for "backend unreachable" */
-#define ER_PROXY_BACKEND          2003
+#define ER_UNKNOWN_ERROR          1105
+/* "backend unreachable": a server-range code, because Connector/C reports
+ * client-range codes (2000-2999) in an error packet as a malformed packet */
+#define ER_PROXY_BACKEND          ER_UNKNOWN_ERROR
 
 #endif

@@ -42,6 +42,7 @@
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 #define CLIENT_OUT_HIGH (1024 * 1024)   /* stop reading the server above */
 #define CLIENT_OUT_LOW  (256 * 1024)    /* resume below */
@@ -200,7 +201,11 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 	s->flush_ev = event_new(p->base, -1, 0, on_flush, s);
 	s->pending = evbuffer_new();
 	s->timer = evtimer_new(p->base, on_timer, s);
-	s->client = bufferevent_socket_new(p->base, fd, 0);
+	/* from here the bufferevent owns the socket: libevent closes it when
+	 * the last reference goes, after its own (possibly deferred) clean-up */
+	s->client = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->client != NULL)
+		s->client_fd_owned = false;
 	if (s->cmd == NULL || s->hold == NULL || s->capture == NULL || s->pending == NULL ||
 	    s->cout == NULL || s->sout == NULL || s->flush_ev == NULL || s->timer == NULL ||
 	    s->client == NULL) {
@@ -225,7 +230,7 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 		return;
 	}
 
-	s->server = bufferevent_socket_new(p->base, -1, 0);
+	s->server = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (s->server == NULL) {
 		session_fail(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory");
 		return;
@@ -239,7 +244,6 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 		return;
 	}
 	s->server_fd = bufferevent_getfd(s->server);
-	s->server_fd_owned = true;
 	set_nodelay(s->server_fd);
 	/* large result sets: fewer, bigger reads and writes than the 16 KiB default */
 	bufferevent_set_max_single_read(s->server, BEV_MAX_SINGLE_IO);
@@ -271,14 +275,17 @@ void session_free(struct session *s)
 	TAILQ_REMOVE(&p->sessions, s, link);
 	p->nsessions--;
 	free_steps(s);
+	/* our own read events first: their sockets close with the bufferevents */
+	if (s->client_rev != NULL)
+		event_free(s->client_rev);
+	if (s->server_rev != NULL)
+		event_free(s->server_rev);
 	if (s->client != NULL)
 		bufferevent_free(s->client);
 	if (s->server != NULL)
 		bufferevent_free(s->server);
 	if (s->client_fd_owned && s->client_fd >= 0)
-		close(s->client_fd);
-	if (s->server_fd_owned && s->server_fd >= 0)
-		close(s->server_fd);
+		close(s->client_fd);       /* never got a bufferevent */
 	if (s->timer != NULL)
 		event_free(s->timer);
 	if (s->cmd != NULL)
@@ -289,10 +296,6 @@ void session_free(struct session *s)
 		evbuffer_free(s->capture);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
-	if (s->client_rev != NULL)
-		event_free(s->client_rev);
-	if (s->server_rev != NULL)
-		event_free(s->server_rev);
 	if (s->cout != NULL)
 		evbuffer_free(s->cout);
 	if (s->sout != NULL)
@@ -314,13 +317,10 @@ static void close_server(struct session *s)
 		s->server_rev = NULL;
 	}
 	if (s->server != NULL) {
-		bufferevent_free(s->server);
+		bufferevent_free(s->server);   /* closes the socket */
 		s->server = NULL;
 	}
-	if (s->server_fd_owned && s->server_fd >= 0)
-		close(s->server_fd);
 	s->server_fd = -1;
-	s->server_fd_owned = false;
 }
 
 /*
@@ -507,14 +507,21 @@ static struct bufferevent *tls_over(struct session *s, struct bufferevent *plain
 	return b;
 }
 
-static void tls_error_string(char *buf, size_t len)
+/* Why a TLS handshake failed: the certificate check, the library's
+ * error queue, or the bufferevent's saved error, in that order. */
+static void tls_error_string(SSL *ssl, struct bufferevent *bev, char *buf, size_t len)
 {
 	unsigned long e = ERR_get_error();
+	long v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
 
-	if (e == 0)
-		snprintf(buf, len, "connection closed during the TLS handshake");
-	else
+	if (e == 0 && bev != NULL)
+		e = bufferevent_get_openssl_error(bev);
+	if (v != X509_V_OK)
+		snprintf(buf, len, "certificate verification failed: %s", X509_verify_cert_error_string(v));
+	else if (e != 0)
 		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "connection closed during the TLS handshake");
 	ERR_clear_error();
 }
 
@@ -1029,6 +1036,12 @@ static void step_end(struct session *s)
 		s->status = s->rp.status;
 		s->in_trans = (s->status & SERVER_STATUS_IN_TRANS) != 0;
 	}
+	if (st->is_client && s->cmd_byte == COM_RESET_CONNECTION && !s->rp.is_err) {
+		/* MariaDB's OK still carries IN_TRANS, but the reset rolled back */
+		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+		s->in_trans = false;
+		diag_clear(&s->diag);
+	}
 	if (st->is_client) {
 		struct timespec now;
 		uint64_t us;
@@ -1523,7 +1536,7 @@ static void on_client_event(struct bufferevent *bev, short what, void *arg)
 		if (s->state == SS_CLIENT_TLS) {
 			char e[256];
 
-			tls_error_string(e, sizeof(e));
+			tls_error_string(s->client_ssl, s->client, e, sizeof(e));
 			slog_info(s, "TLS handshake with %s failed: %s", s->peer, e);
 			s->proxy->stats.connections_refused++;
 		} else {
@@ -1783,7 +1796,7 @@ static void on_server_event(struct bufferevent *bev, short what, void *arg)
 	case SS_BACKEND_TLS: {
 		char e[256];
 
-		tls_error_string(e, sizeof(e));
+		tls_error_string(s->server_ssl, s->server, e, sizeof(e));
 		session_fail(s, ER_HANDSHAKE_ERROR, "08S01", "cutoverd: TLS to the backend failed: %s", e);
 		return;
 	}
