@@ -115,6 +115,8 @@ struct session {
 	struct evbuffer *pending;     /* client response waiting for backend TLS */
 	char user[256];
 	char db[256];
+	char next_db[256];            /* COM_INIT_DB / USE in flight: db if it succeeds */
+	bool next_db_set;
 	struct hs_change_user *change_user; /* COM_CHANGE_USER in flight: the new login */
 	uint32_t backend_conn_id;     /* CONNECTION_ID() of the backend session */
 	char auth_plugin[64];         /* plugin of the exchange in progress */

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <sys/uio.h>
 
@@ -1036,6 +1037,8 @@ static void step_end(struct session *s)
 		s->status = s->rp.status;
 		s->in_trans = (s->status & SERVER_STATUS_IN_TRANS) != 0;
 	}
+	if (st->is_client && s->next_db_set && !s->rp.is_err)
+		memcpy(s->db, s->next_db, sizeof(s->db));
 	if (st->is_client && s->cmd_byte == COM_RESET_CONNECTION && !s->rp.is_err) {
 		/* MariaDB's OK still carries IN_TRANS, but the reset rolled back */
 		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
@@ -1102,6 +1105,47 @@ static void note_command(struct session *s, size_t payload_len)
 		s->cmd_text[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
 	}
 	s->cmd_text[n] = '\0';
+}
+
+/*
+ * `USE db` / USE `d``b`; (the whole statement, as note_command() keeps it):
+ * the schema name into out.  Returns false for anything else.
+ */
+static bool parse_use(const char *q, char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	while (*q == ' ')
+		q++;
+	if (strncasecmp(q, "use", 3) != 0 || (q[3] != ' ' && q[3] != '`'))
+		return false;
+	q += 3;
+	while (*q == ' ')
+		q++;
+	if (*q == '`') {
+		for (q++; *q != '\0'; q++) {
+			if (*q == '`' && q[1] != '`')
+				break;
+			if (*q == '`')
+				q++;
+			if (n + 1 >= outlen)
+				return false;
+			out[n++] = *q;
+		}
+		if (*q != '`')
+			return false;
+		q++;
+	} else {
+		while (*q != '\0' && *q != ' ' && *q != ';') {
+			if (n + 1 >= outlen)
+				return false;
+			out[n++] = *q++;
+		}
+	}
+	while (*q == ' ' || *q == ';')
+		q++;
+	out[n] = '\0';
+	return n > 0 && *q == '\0';
 }
 
 /* The COM_QUERY text in s->cmd, copied into a malloc'd buffer. */
@@ -1242,13 +1286,17 @@ static void dispatch_command(struct session *s, size_t payload_len)
 	s->cmd_byte = h[4];
 	stats_command(&p->stats, s->cmd_byte);
 	note_command(s, payload_len);
+	s->next_db_set = false;
 	if (s->cmd_byte == COM_INIT_DB && payload_len > 1) {
-		size_t n = payload_len - 1 < sizeof(s->db) - 1 ? payload_len - 1 : sizeof(s->db) - 1;
+		size_t n = payload_len - 1 < sizeof(s->next_db) - 1 ? payload_len - 1 : sizeof(s->next_db) - 1;
 		struct evbuffer_ptr ptr;
 
 		evbuffer_ptr_set(s->cmd, &ptr, 5, EVBUFFER_PTR_SET);
-		evbuffer_copyout_from(s->cmd, &ptr, s->db, n);
-		s->db[n] = '\0';
+		evbuffer_copyout_from(s->cmd, &ptr, s->next_db, n);
+		s->next_db[n] = '\0';
+		s->next_db_set = true;
+	} else if (s->cmd_byte == COM_QUERY && payload_len - 1 < sizeof(s->cmd_text)) {
+		s->next_db_set = parse_use(s->cmd_text, s->next_db, sizeof(s->next_db));
 	}
 	if (answer_from_diag(s))
 		return;

@@ -352,3 +352,33 @@ def test_prometheus_metrics(make_proxy):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen("http://127.0.0.1:%d/other" % port, timeout=10)
     assert e.value.code == 404
+
+
+# --------------------------------------------------------------------------
+# `clients` follows the session's schema
+# --------------------------------------------------------------------------
+
+def test_clients_db_follows_use_and_init_db(proxy, mariadb):
+    with mariadb.root_connect() as c, c.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS `we``ird`")
+    conn = proxy.connect()
+    cid = conn.thread_id()
+
+    def db():
+        rows = [c for c in proxy.admin("clients")["clients"] if c["backend_id"] == cid]
+        assert len(rows) == 1, rows
+        return rows[0]["db"]
+
+    assert db() == "test"
+    q(conn, "USE mysql")
+    assert db() == "mysql"
+    q(conn, "  use `we``ird` ;")
+    assert db() == "we`ird"
+    conn.select_db("test")              # COM_INIT_DB
+    assert db() == "test"
+    with pytest.raises(pymysql.MySQLError):
+        q(conn, "USE no_such_db_here")
+    assert db() == "test"               # a failed USE changes nothing
+    with pytest.raises(pymysql.MySQLError):
+        conn.select_db("no_such_db_here")
+    assert db() == "test"
