@@ -14,44 +14,12 @@
  * and exits 1 if any check failed.
  */
 #include "protocol/lexer.h"
+#include "tests/unit/check.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int test_count;
-static int test_failed;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
 
 /* sql for a one-line message: control bytes as \xNN, at most 160 bytes. */
 static const char *show(const char *sql, size_t len)
@@ -70,8 +38,11 @@ static const char *show(const char *sql, size_t len)
 	return buf;
 }
 
-/* A malloc'd copy of exactly n bytes (one byte when n is 0). */
-static char *dup_exact(const char *s, size_t n)
+/*
+ * A malloc'd copy of exactly n bytes (one byte when n is 0, unlike
+ * dup_exact() of check.h: the lexer may be handed an empty statement).
+ */
+static char *dup_text(const char *s, size_t n)
 {
 	char *b = malloc(n ? n : 1);
 
@@ -133,7 +104,7 @@ static struct sql_stmt out[MAXSTMT];
 /* Parse sql from an exact-size buffer; returns the statement count. */
 static size_t parse_d(const char *sql, size_t len, const struct sql_dialect *d)
 {
-	char *b = dup_exact(sql, len);
+	char *b = dup_text(sql, len);
 	size_t n = sql_parse_dialect(b, len, out, MAXSTMT, d);
 
 	if (!invariants(out, n < MAXSTMT ? n : MAXSTMT, len))
@@ -747,7 +718,7 @@ static void test_dialects(void)
 	      !sql_dialect_set_server(&d, "8.0.1234", 8) && !sql_dialect_set_server(&d, "8.100.1", 7),
 	      "bad server versions");
 	{
-		char *v = dup_exact("8.0.36", 5);       /* no NUL, cut short */
+		char *v = dup_text("8.0.36", 5);       /* no NUL, cut short */
 		check(!sql_dialect_set_server(&d, v, 5) || d.version == 80003,
 		      "server version read within its length");
 		free(v);
@@ -978,8 +949,5 @@ int main(void)
 	test_limits();
 	test_prefixes();
 	test_random();
-	printf("1..%d\n", test_count);
-	if (test_failed)
-		printf("# %d of %d checks failed\n", test_failed, test_count);
-	return test_failed ? 1 : 0;
+	return check_done();
 }

@@ -20,90 +20,12 @@
 #include "protocol/mysql.h"
 #include "protocol/packet.h"
 #include "protocol/response.h"
+#include "tests/unit/check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int test_count;
-static int test_failed;
-
-static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	test_count++;
-	if (!ok)
-		test_failed++;
-	printf("%s %d - ", ok ? "ok" : "not ok", test_count);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-static void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void diag(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("# ", stdout);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-}
-
-/* A heap copy of exactly n bytes (ASan catches any overread). */
-static uint8_t *dup_exact(const void *p, size_t n)
-{
-	uint8_t *d = malloc(n);
-
-	if (d == NULL && n > 0) {
-		perror("malloc");
-		exit(2);
-	}
-	if (n > 0)
-		memcpy(d, p, n);
-	return d;
-}
-
-/* Decode hex (white space ignored) into an exactly-sized heap buffer. */
-static uint8_t *unhex(const char *s, size_t *n)
-{
-	uint8_t *tmp = malloc(strlen(s) / 2 + 1), *out;
-	size_t len = 0;
-	int hi = -1;
-
-	if (tmp == NULL)
-		exit(2);
-	for (; *s != '\0'; s++) {
-		int v;
-
-		if (*s >= '0' && *s <= '9')
-			v = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			v = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			v = *s - 'A' + 10;
-		else
-			continue;
-		if (hi < 0) {
-			hi = v;
-		} else {
-			tmp[len++] = (uint8_t)(hi << 4 | v);
-			hi = -1;
-		}
-	}
-	out = dup_exact(tmp, len);
-	free(tmp);
-	*n = len;
-	return out;
-}
 
 static char ev_char(enum resp_ev ev)
 {
@@ -596,8 +518,5 @@ int main(void)
 	test_other_kinds();
 	test_bad();
 	test_kind_for_command();
-	printf("1..%d\n", test_count);
-	if (test_failed > 0)
-		printf("# %d of %d checks failed\n", test_failed, test_count);
-	return test_failed > 0 ? 1 : 0;
+	return check_done();
 }
