@@ -267,6 +267,20 @@ class MtrServer:
                             " WHERE ROUTINE_SCHEMA = 'test'")
                 for name, kind in cur.fetchall():
                     run("DROP %s IF EXISTS test.`%s`" % (kind, name.replace("`", "``")))
+                # files a test wrote with SELECT ... INTO OUTFILE 'name'
+                # (relative: into the datadir of `test`) and did not remove
+                test_dir = os.path.join(self.datadir, "test")
+                for name in sorted(os.listdir(test_dir)):
+                    if name != "db.opt":
+                        path = os.path.join(test_dir, name)
+                        try:
+                            if os.path.isdir(path):
+                                shutil.rmtree(path)
+                            else:
+                                os.unlink(path)
+                            done.append("removed %s" % path)
+                        except OSError as e:
+                            done.append("cannot remove %s: %s" % (path, e))
                 for name, value in sorted(self.baseline["variables"].items()):
                     if now["variables"].get(name) == value:
                         continue
