@@ -1,5 +1,6 @@
 /*
- * fuzz_lexer.c - fuzz target of the SQL lexer/classifier (protocol/lexer.c).
+ * fuzz_lexer.c - fuzz target of the SQL lexer/classifier (protocol/lexer.c,
+ * protocol/classify.c).
  *
  * LLVMFuzzerTestOneInput() parses the input in four dialects (nothing
  * known; MySQL 8.0; MariaDB with ANSI_QUOTES; MariaDB with
@@ -11,7 +12,7 @@
  * As a libFuzzer target (clang only):
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DCUTOVER_LIBFUZZER \
- *       -I. tests/fuzz/fuzz_lexer.c protocol/lexer.c -o fuzz_lexer_lf
+ *       -I. tests/fuzz/fuzz_lexer.c protocol/lexer.c protocol/classify.c -o fuzz_lexer_lf
  *   mkdir -p /tmp/lexer-corpus
  *   ./fuzz_lexer_lf -max_total_time=300 /tmp/lexer-corpus tests/fuzz/corpus/lexer
  *

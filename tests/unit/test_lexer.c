@@ -1,5 +1,6 @@
 /*
- * test_lexer.c - unit test of the SQL lexer and classifier (protocol/lexer.c).
+ * test_lexer.c - unit test of the SQL lexer and classifier (protocol/lexer.c,
+ * protocol/classify.c).
  *
  * A table of statements with the kind, tables (written | read), table
  * certainty, flags and placeholder count each must give; then statement
