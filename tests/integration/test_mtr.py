@@ -19,9 +19,11 @@ Environment:
                     usual Debian/RPM locations).  Missing: the test is
                     skipped, or fails when CI=true.
     CUTOVER_MTR_TIMEOUT  seconds for the whole test (default 900).
-    CUTOVER_MTR_PS  1: also run the selection through the proxy with
-                    --ps-protocol (every statement as a prepared statement)
-                    and compare with a direct --ps-protocol run.
+    CUTOVER_MTR_PS  which tests test_mtr_selection[ps] runs with
+                    --ps-protocol (mysqltest prepares every statement it
+                    can: COM_STMT_PREPARE/EXECUTE, binary result sets):
+                    `flagged` (default: those marked `ps` in the
+                    selection), `all`, or `0` (none: skipped).
 """
 
 import os
@@ -35,6 +37,12 @@ import pymysql
 import pytest
 
 from conftest import INSTALL_DB, MARIADBD, _die_with_parent, free_port, tail
+
+# Opt-in for now: a run takes about 11 minutes on 2 cores (too long for
+# every CI build) and the selection is not yet verified to pass through
+# the proxy.  CUTOVER_MTR_RUN=1 runs it.  See the notes on issue 2.
+pytestmark = pytest.mark.skipif(os.environ.get("CUTOVER_MTR_RUN") != "1",
+                                reason="MariaDB's test suite through the proxy: opt-in, set CUTOVER_MTR_RUN=1")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SELECTION_FILE = os.path.join(HERE, "mtr_selection.txt")
@@ -62,14 +70,19 @@ def find_mtr():
 
 
 def read_selection(path=SELECTION_FILE):
-    """Test names (main.xxx style without the suite) in file order."""
-    names = []
+    """[(test name without `main.`, set of flags)] in file order."""
+    tests = []
     with open(path) as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.append(line)
-    return names
+        for n, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            flags = set(words[1:])
+            unknown = flags - {"ps"}
+            if unknown:
+                raise ValueError("%s:%d: unknown flag(s) %s" % (path, n, " ".join(sorted(unknown))))
+            tests.append((words[0], flags))
+    return tests
 
 
 def sql_to_bootstrap(text):
@@ -121,7 +134,8 @@ class MtrServer:
         self.datadir = os.path.join(self.vardir, "mysqld.1", "data")
         self.socket = os.path.join(self.tmpdir, "mysqld.sock")
         self.pid_file = os.path.join(self.tmpdir, "mariadbd.pid")
-        self.log_path = os.path.join(self.tmpdir, "mariadbd.err")
+        # where mtr's own server logs: tests search it (search_pattern_in_file)
+        self.log_path = os.path.join(self.vardir, "log", "mysqld.1.err")
         self.server_tmp = os.path.join(self.vardir, "mysqld.1", "tmp")
         self.proc = None
 
@@ -134,6 +148,7 @@ class MtrServer:
 
     def start(self):
         os.makedirs(self.server_tmp, exist_ok=True)
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
         self._run([INSTALL_DB, "--no-defaults", "--user=root", "--datadir=" + self.datadir,
                    "--auth-root-authentication-method=normal", *self.INNODB],
                   os.path.join(self.tmpdir, "install-db.log"))
@@ -175,6 +190,11 @@ class MtrServer:
             "--use-stat-tables=preferably",
             "--histogram-type=json_hb",
             "--max-connections=200",
+            # main.multi_statement and main.union count Slow_queries (their
+            # -master.opt, which --extern mode does not apply)
+            "--slow-query-log",
+            "--slow-query-log-file=slow.log",
+            "--log-queries-not-using-indexes",
             "--log-bin=mysqld-bin",     # for the tests that need have_log_bin (ps, ...)
             "--server-id=1",
             *self.INNODB,
@@ -299,10 +319,19 @@ class MtrServer:
         """Make self.vardir ready for one mtr run: mtr does not set up an
         existing vardir in --extern mode, so do what its setup_vardir()
         would, with empty log/ and tmp/ (a worker copies std_data/)."""
-        for sub in ("log", "tmp", "run"):
+        for sub in ("tmp", "run"):
             path = os.path.join(self.vardir, sub)
             shutil.rmtree(path, ignore_errors=True)
             os.makedirs(path)
+        logdir = os.path.join(self.vardir, "log")
+        for name in os.listdir(logdir):
+            path = os.path.join(logdir, name)
+            if path == self.log_path:
+                continue        # the server's, open
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
         return self.vardir
 
     def stop(self):
@@ -336,7 +365,9 @@ def run_mtr(mtr, tests, port, vardir, log_path, extra=(), timeout=MTR_TIMEOUT):
         "--extern", "host=127.0.0.1",
         "--extern", "port=%d" % port,
         "--extern", "user=root",
-        "--extern", "protocol=tcp",
+        # TCP even for connect(c,localhost,...): there is no socket to the
+        # proxy; loose-: tools that have no --protocol read [client] too
+        "--extern", "loose-protocol=tcp",
         "--extern", "socket=" + os.path.join(vardir, "no-such.sock"),
         "--vardir=" + vardir,
         "--parallel=1",
@@ -408,7 +439,8 @@ def run_selection(mtr, tests, port, server, logdir, tag, extra=()):
             outputs[t] = chunks.get(t, "")
         # keep the failing tests' logs
         saved = os.path.join(logdir, "var-%s-%d" % (tag, len(logs)))
-        shutil.copytree(os.path.join(vardir, "log"), saved, dirs_exist_ok=True)
+        shutil.copytree(os.path.join(vardir, "log"), saved, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("mysqld.1.err"))
         if any(r not in ("pass", "skipped", "disabled") for r in res.values()):
             with open(log, "a") as f:
                 f.write("\n--- server reset ---\n%s\n" % "\n".join(server.reset()))
@@ -470,8 +502,14 @@ PROTOCOLS = {
 def test_mtr_selection(protocol, mtr, mtr_server, make_proxy, tmp_path):
     """Each test of mtr_selection.txt that passes straight against the
     server passes through cutoverd too."""
-    if protocol != "text" and os.environ.get("CUTOVER_MTR_PS") != "1":
-        pytest.skip("set CUTOVER_MTR_PS=1 to run the selection with --ps-protocol too")
+    selection = read_selection()
+    if protocol == "text":
+        tests = [name for name, _ in selection]
+    else:
+        which = os.environ.get("CUTOVER_MTR_PS", "flagged")
+        if which == "0":
+            pytest.skip("CUTOVER_MTR_PS=0")
+        tests = [name for name, flags in selection if which == "all" or protocol in flags]
 
     # conftest bounds a test body to CUTOVER_TEST_TIMEOUT (300 s by default)
     # with SIGALRM; this one needs longer: re-arm it (conftest's hook
@@ -482,7 +520,6 @@ def test_mtr_selection(protocol, mtr, mtr_server, make_proxy, tmp_path):
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(MTR_TIMEOUT)
 
-    tests = read_selection()
     extra = PROTOCOLS[protocol]
     logdir = str(tmp_path)
 
