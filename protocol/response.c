@@ -80,12 +80,11 @@ static bool parse_ok_head(struct resp_parser *rp, const uint8_t *p, size_t len)
 	return true;
 }
 
-static bool parse_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
+/* A classic EOF packet (0xfe, warnings, status), whatever the caps say. */
+static bool parse_classic_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
 {
 	struct pkt_eof e;
 
-	if (rp->caps & CAP_DEPRECATE_EOF)
-		return parse_ok_head(rp, p, len);
 	if (len != total || !pkt_parse_eof(p, len, &e))
 		return false;
 	rp->last = RP_EOF;
@@ -94,6 +93,14 @@ static bool parse_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size
 	rp->warnings = e.warnings;
 	rp->have_status = len >= 5;
 	return true;
+}
+
+/* The end of a result set: EOF, or the OK that replaces it (DEPRECATE_EOF). */
+static bool parse_eof(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
+{
+	if (rp->caps & CAP_DEPRECATE_EOF)
+		return parse_ok_head(rp, p, len);
+	return parse_classic_eof(rp, p, len, total);
 }
 
 static enum resp_ev parse_err(struct resp_parser *rp, const uint8_t *p, size_t len)
@@ -245,16 +252,9 @@ enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *p, size_t len, siz
 			if (!parse_ok_head(rp, p, len))
 				return RESP_EV_BAD;
 		} else if (p[0] == PKT_EOF) {
-			struct pkt_eof e;
-
 			/* COM_SET_OPTION / COM_DEBUG answer with EOF */
-			if (len != total || !pkt_parse_eof(p, len, &e))
+			if (!parse_classic_eof(rp, p, len, total))
 				return RESP_EV_BAD;
-			rp->last = RP_EOF;
-			rp->last_status_off = e.status_offset;
-			rp->status = e.status;
-			rp->warnings = e.warnings;
-			rp->have_status = len >= 5;
 		} else {
 			return RESP_EV_BAD;
 		}
