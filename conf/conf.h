@@ -60,6 +60,9 @@ struct conf {
 	/* [cutover] */
 	char *cutover_user;        /* control connections (DDL, backfill) */
 	char *cutover_password;
+	char *cutover_schema;      /* catalog of deploy requests */
+	int cutover_chunk_time_ms; /* backfill chunk target */
+	int cutover_max_threads_running; /* backfill load threshold, 0 = none */
 	/* [log] */
 	enum log_level log_level;
 	char *log_file;            /* "" or "stderr" = standard error */

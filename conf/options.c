@@ -176,6 +176,30 @@ const struct conf_option conf_options[] = {
 		.def = "", .reloadable = false,
 		.help = "Password of that account.",
 	},
+	{
+		.section = "cutover", .name = "schema", .type = CONF_STRING,
+		.offset = offsetof(struct conf, cutover_schema),
+		.def = "_cutover", .reloadable = false,
+		.help = "Schema in the backend where cutoverd keeps the state "
+			"of deploy requests; created on the first deploy.",
+	},
+	{
+		.section = "cutover", .name = "chunk_time_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_chunk_time_ms),
+		.def = "500", .min = 10, .max = 60000, .reloadable = false,
+		.help = "Target time of one backfill chunk (one short "
+			"transaction); the chunk size follows it. A new deploy "
+			"starts with it; deploy set changes a running one.",
+	},
+	{
+		.section = "cutover", .name = "max_threads_running", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_max_threads_running),
+		.def = "25", .min = 0, .max = 100000, .reloadable = false,
+		.help = "The backfill pauses while the server's "
+			"Threads_running is above this; 0 means never. A new "
+			"deploy starts with it; deploy set changes a running "
+			"one.",
+	},
 
 	/* [log] */
 	{

@@ -10,6 +10,9 @@
  *                          the timeout (default 60000)
  *   resume                 release everything held
  *   reload                 re-read the ini file (as SIGHUP)
+ *   deploy create <db>.<table> <ALTER clause>
+ *   deploy list | show <id> | cancel <id> | set <id> key=value ...
+ *                          deploy requests (cutover/deploy.c answers)
  *
  * Every reply is one line of JSON built with jansson.  A bad line gets
  * {"ok":false,...} and the connection stays usable.
@@ -18,6 +21,7 @@
 #include "proxy/admin.h"
 #include "proxy/proxy.h"
 #include "proxy/log.h"
+#include "cutover/deploy.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -38,12 +42,16 @@ struct admin_conn {
 	struct bufferevent *bev;
 	TAILQ_ENTRY(admin_conn) link;
 	bool waiting_pause;       /* a `pause` reply is owed */
+	uint64_t serial;          /* names the connection to deploy workers */
+	bool waiting_deploy;      /* a `deploy` reply is owed (no other line
+				     is read until it is sent) */
 	bool discarding;          /* skipping the rest of a too-long line */
 	struct timespec pause_start;
 };
 
 struct admin {
 	struct proxy *proxy;
+	uint64_t next_serial;
 	struct evconnlistener *listener;
 	TAILQ_HEAD(, admin_conn) conns;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -110,14 +118,19 @@ static void cmd_help(struct admin_conn *c, char **argv, int argc)
 
 	(void)argv;
 	(void)argc;
-	json_object_set_new(r, "commands", json_pack("[s,s,s,s,s,s,s]",
+	json_object_set_new(r, "commands", json_pack("[s,s,s,s,s,s,s,s,s,s,s,s]",
 		"help: this list",
 		"status: version, uptime, sessions, paused",
 		"clients: one row per client session",
 		"stats: counters and command latency percentiles",
 		"pause [timeout_ms]: hold new transactions, answer once open ones have ended, resume by itself at the timeout (default 60000)",
 		"resume: release held sessions",
-		"reload: re-read the configuration file"));
+		"reload: re-read the configuration file",
+		"deploy create <db>.<table> <ALTER clause>: start a deploy request (shadow table, backfill, mirroring, verification)",
+		"deploy list: every deploy request and its state",
+		"deploy show <id>: state, progress, throttling, mirroring and verification counts",
+		"deploy cancel <id>: stop a deploy request and drop its shadow table",
+		"deploy set <id> chunk_time_ms=N max_threads_running=N: change the copy pace"));
 	reply(c, r);
 }
 
@@ -321,6 +334,45 @@ static const struct {
 
 #define ADMIN_MAX_ARGS 64
 
+static void on_conn_read(struct bufferevent *bev, void *arg);
+
+/*
+ * deploy ...: handed whole to cutover/ (the ALTER clause keeps its spaces).
+ * The reply may come later, from a worker thread through the loop:
+ * admin_deploy_reply().  Until then the connection reads no other line, so
+ * replies stay in order.
+ */
+static void cmd_deploy(struct admin_conn *c, const char *args)
+{
+	struct proxy *p = c->admin->proxy;
+
+	c->waiting_deploy = true;
+	deploys_admin(p->deploys, c->serial, args);
+}
+
+void admin_deploy_reply(struct proxy *p, uint64_t serial, json_t *r)
+{
+	struct admin_conn *c;
+
+	if (p->admin == NULL) {
+		json_decref(r);
+		return;
+	}
+	TAILQ_FOREACH(c, &p->admin->conns, link)
+		if (c->serial == serial)
+			break;
+	if (c == NULL) {
+		json_decref(r);  /* the connection went away */
+		return;
+	}
+	reply(c, r);
+	if (c->waiting_deploy) {
+		c->waiting_deploy = false;
+		/* lines that arrived meanwhile */
+		on_conn_read(c->bev, c);
+	}
+}
+
 static void run_line(struct admin_conn *c, char *line)
 {
 	char *argv[ADMIN_MAX_ARGS];
@@ -335,6 +387,10 @@ static void run_line(struct admin_conn *c, char *line)
 			reply_error(c, "invalid control character in command");
 			return;
 		}
+	}
+	if (strncmp(line, "deploy", 6) == 0 && (line[6] == ' ' || line[6] == '\t' || line[6] == '\0')) {
+		cmd_deploy(c, line + 6);
+		return;
 	}
 	for (tok = strtok_r(line, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
 		if (argc == ADMIN_MAX_ARGS) {
@@ -374,7 +430,7 @@ static void on_conn_read(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, (size_t)eol.pos + 1);
 			c->discarding = false;
 		}
-		if (c->waiting_pause)
+		if (c->waiting_pause || c->waiting_deploy)
 			return;
 		line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
 		if (line == NULL) {
@@ -418,6 +474,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->admin = a;
+	c->serial = ++a->next_serial;
 	c->bev = bufferevent_socket_new(a->proxy->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);

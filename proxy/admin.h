@@ -8,6 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 #include "conf/conf.h"
 
 struct proxy;
@@ -20,5 +24,7 @@ void admin_stop(struct proxy *p);
 void admin_pause_ended(struct proxy *p);
 /* Something changed while paused: answer `pause` once drained. */
 void admin_pause_progress(struct proxy *p);
+/* The answer (consumed) to the `deploy` command of connection `serial`. */
+void admin_deploy_reply(struct proxy *p, uint64_t serial, json_t *reply);
 
 #endif

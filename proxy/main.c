@@ -237,6 +237,21 @@ int main(int argc, char **argv)
 		goto out_conf;
 	}
 	p->started = time(NULL);
+	/* Deploy state before the first client: mirroring must be in force
+	 * before any write is relayed. */
+	p->deploys = deploys_new(p->base, &p->conf, proxy_deploys_changed, proxy_deploys_reply, p);
+	if (p->deploys == NULL) {
+		log_error("out of memory");
+		rc = 1;
+		goto out_base;
+	}
+	if (deploys_load(p->deploys, err, sizeof(err))) {
+		proxy_deploys_changed(p);
+	} else {
+		log_warning("cannot read the deploy catalog yet, retrying in the background "
+			    "(writes are refused until then): %s", err);
+		deploys_load_retry(p->deploys);
+	}
 	if (!listen_on(p, err, sizeof(err)) || !admin_start(p, err, sizeof(err)) ||
 	    !metrics_start(p, err, sizeof(err))) {
 		log_error("%s", err);
@@ -257,6 +272,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
 out_base:
+	deploys_free(p->deploys);
+	mirror_set_unref(p->mirrors);
 	metrics_stop(p);
 	admin_stop(p);
 	if (p->listener != NULL)

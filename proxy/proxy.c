@@ -157,11 +157,65 @@ void proxy_resume(struct proxy *p)
 		session_release(s);
 }
 
+/* ---- deploy requests: the mirror set ------------------------------------------ */
+
+/*
+ * Tell cutover/ that the set of p->sync_pending is in force once no command
+ * planned with an older set is still running (SS_COMMAND / SS_INFILE hold
+ * the plan; a held command plans when released).
+ */
+static void check_sync(struct proxy *p)
+{
+	struct session *s;
+	uint64_t v = p->sync_pending;
+
+	if (v == 0)
+		return;
+	TAILQ_FOREACH(s, &p->sessions, link)
+		if ((s->state == SS_COMMAND || s->state == SS_INFILE) && s->plan_version < v)
+			return;
+	p->sync_pending = 0;
+	deploys_synced(p->deploys, v);
+}
+
+void proxy_deploys_changed(void *arg)
+{
+	struct proxy *p = arg;
+	struct mirror_set *m;
+	uint64_t v;
+
+	if (!p->catalog_loaded && deploys_loaded(p->deploys))
+		p->catalog_loaded = true;
+	m = deploys_mirror_set(p->deploys, &v);
+	if (m == NULL) {
+		log_error("out of memory building the mirror set");
+		return;
+	}
+	if (p->mirrors != NULL && v == p->mirror_version) {
+		mirror_set_unref(m);
+	} else {
+		mirror_set_unref(p->mirrors);
+		p->mirrors = m;
+		p->mirror_version = v;
+		log_debug("mirror set %llu: %u tables", (unsigned long long)v, m->n);
+	}
+	if (v > p->sync_pending)
+		p->sync_pending = v;
+	check_sync(p);
+}
+
+void proxy_deploys_reply(void *arg, uint64_t serial, json_t *reply)
+{
+	admin_deploy_reply(arg, serial, reply);
+}
+
 void proxy_session_state_changed(struct proxy *p, struct session *s)
 {
 	(void)s;
 	if (p->paused)
 		admin_pause_progress(p);
+	if (p->sync_pending != 0)
+		check_sync(p);
 }
 
 /* ---- reload ---------------------------------------------------------------- */

@@ -30,6 +30,7 @@
 #include "protocol/response.h"
 #include "proxy/stats.h"
 #include "proxy/diag.h"
+#include "cutover/mirror.h"
 
 /*
  * Session states.  change_state() is the only writer of session->state;
@@ -152,6 +153,11 @@ struct session {
 	struct evbuffer *capture;     /* captured response (SINK_CAPTURE) */
 	struct diag diag;             /* the client's diagnostics, when saved */
 
+	/* deploy requests: the mirror set the command in flight was planned
+	   with (a reference; NULL when idle) and its version */
+	struct mirror_set *plan_mirrors;
+	uint64_t plan_version;
+
 	bool server_read_blocked;     /* backpressure: client output is full */
 	bool close_after_flush;       /* SS_CLOSING: free once output drained */
 };
@@ -185,6 +191,14 @@ struct proxy {
 	struct event *shutdown_poll;
 	struct admin *admin;
 	struct metrics *metrics;
+
+	/* deploy requests (cutover/): the tables whose writes are mirrored */
+	struct deploys *deploys;
+	struct mirror_set *mirrors;   /* current set; sessions take a reference */
+	uint64_t mirror_version;      /* version of `mirrors` */
+	uint64_t sync_pending;        /* tell deploys_synced() once no command
+					 planned before this version runs */
+	bool catalog_loaded;          /* deploy state read: writes may flow */
 };
 
 /* session.c */
@@ -200,6 +214,9 @@ void session_close_if_idle(struct session *s);
 uint64_t session_cmd_age_ms(const struct session *s);
 
 /* proxy.c */
+/* cutover/ callbacks: publish a new mirror set; deliver an admin reply. */
+void proxy_deploys_changed(void *arg);
+void proxy_deploys_reply(void *arg, uint64_t serial, json_t *reply);
 bool proxy_resolve_backend(struct proxy *p, char *err, size_t errlen) WARN_UNUSED;
 bool proxy_setup_tls(struct proxy *p, char *err, size_t errlen) WARN_UNUSED;
 bool proxy_gate_closed(struct proxy *p, struct session *s);

@@ -1,0 +1,714 @@
+/*
+ * copy.c - the backfill and the verifier of a deploy request, on its
+ * worker thread and its own control connection.
+ *
+ * Backfill: one short transaction per chunk, in primary-key order:
+ *   find the chunk's last key (LIMIT 1 OFFSET n-1, no lock), then
+ *   INSERT INTO shadow (...) SELECT ... FROM t WHERE key in (last, upper]
+ *     LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE shadow.pk = shadow.pk
+ *   (a key a mirrored write reached first keeps the mirror's image, which is
+ *   the newest), a count of the chunk in the shadow (a row the new schema's
+ *   unique keys refused is missing there: the deploy fails, naming it), and
+ *   the progress in the catalog, all in one commit.  Rows of t are locked
+ *   before rows of the shadow, as mirrored writers do.
+ *   The chunk size follows the target chunk time; load (Threads_running)
+ *   pauses the copy.
+ *
+ * Verifier: under one START TRANSACTION WITH CONSISTENT SNAPSHOT, per chunk,
+ * a count and an order-independent checksum (BIT_XOR of the first 64 bits
+ * of MD5 of each row) of the mapped columns of t and of the shadow.  Columns
+ * whose type the ALTER changed are compared by NULL-ness only (their values
+ * differ in form by design).  A chunk that differs is re-copied under locks
+ * and checked again in a new snapshot.
+ */
+#include "config.h"
+#include "cutover/deploy-internal.h"
+#include "cutover/keys.h"
+#include "proxy/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#define CHUNK_MIN 10
+#define CHUNK_MAX 100000
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A key as literals: npk malloc'ed strings. */
+struct key {
+	unsigned n;
+	char **lit;
+};
+
+static void key_free(struct key *k)
+{
+	for (unsigned i = 0; i < k->n; i++)
+		free(k->lit[i]);
+	free(k->lit);
+	k->lit = NULL;
+	k->n = 0;
+}
+
+static bool key_dup(const struct key *from, struct key *to)
+{
+	to->n = 0;
+	to->lit = NULL;
+	if (from->n == 0)
+		return true;
+	to->lit = calloc(from->n, sizeof(char *));
+	if (to->lit == NULL)
+		return false;
+	for (unsigned i = 0; i < from->n; i++) {
+		to->lit[i] = strdup(from->lit[i]);
+		if (to->lit[i] == NULL) {
+			key_free(to);
+			return false;
+		}
+		to->n++;
+	}
+	return true;
+}
+
+static bool key_from_row(const struct deploy *d, MYSQL_ROW row, unsigned long *lens, struct key *k)
+{
+	k->n = 0;
+	k->lit = calloc(d->npk, sizeof(char *));
+	if (k->lit == NULL)
+		return false;
+	for (unsigned i = 0; i < d->npk; i++) {
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *f = open_memstream(&buf, &blen);
+		bool ok;
+
+		if (f == NULL)
+			goto fail;
+		ok = row[i] != NULL && keys_put_literal(f, &d->cols[d->pk[i]], row[i], lens[i]);
+		if (fclose(f) != 0 || !ok) {
+			free(buf);
+			goto fail;
+		}
+		k->lit[k->n++] = buf;
+	}
+	return true;
+fail:
+	key_free(k);
+	return false;
+}
+
+static bool key_from_json(const struct deploy *d, const char *text, struct key *k)
+{
+	json_t *a = json_loads(text, 0, NULL);
+	bool ok = false;
+
+	k->n = 0;
+	k->lit = NULL;
+	if (a == NULL || !json_is_array(a) || json_array_size(a) != d->npk)
+		goto out;
+	k->lit = calloc(d->npk, sizeof(char *));
+	if (k->lit == NULL)
+		goto out;
+	for (unsigned i = 0; i < d->npk; i++) {
+		const char *s = json_string_value(json_array_get(a, i));
+
+		if (s == NULL || (k->lit[i] = strdup(s)) == NULL)
+			goto out;
+		k->n++;
+	}
+	ok = true;
+out:
+	if (!ok)
+		key_free(k);
+	json_decref(a);
+	return ok;
+}
+
+static char *key_to_json(const struct key *k)
+{
+	json_t *a = json_array();
+	char *s;
+
+	if (a == NULL)
+		return NULL;
+	for (unsigned i = 0; i < k->n; i++)
+		json_array_append_new(a, json_string(k->lit[i]));
+	s = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return s;
+}
+
+/* `db`.`table` or `db`.`shadow` */
+static void put_table(FILE *f, const struct deploy *d, bool shadow)
+{
+	ctl_put_ident(f, d->db);
+	fputc('.', f);
+	ctl_put_ident(f, shadow ? d->shadow : d->table);
+}
+
+/* " WHERE key > lo AND key <= hi" (either may be empty: n == 0). */
+static void put_range(FILE *f, const struct deploy *d, bool shadow_names, const struct key *lo,
+		      const struct key *hi)
+{
+	if (lo->n == 0 && hi->n == 0)
+		return;
+	fputs(" WHERE ", f);
+	if (lo->n > 0)
+		keys_put_compare(f, d, shadow_names, true, lo->lit);
+	if (lo->n > 0 && hi->n > 0)
+		fputs(" AND ", f);
+	if (hi->n > 0)
+		keys_put_compare(f, d, shadow_names, false, hi->lit);
+}
+
+/* Run the statement in a memstream buffer. */
+static bool stream_end(FILE *f, char **buf)
+{
+	if (fclose(f) != 0) {
+		free(*buf);
+		*buf = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* The key after which the chunk of n rows starting after lo ends: *hi (n = 0: none). */
+static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, unsigned rows,
+		       struct key *hi)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+	struct key none = { 0, NULL };
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool ok;
+
+	hi->n = 0;
+	hi->lit = NULL;
+	if (f == NULL)
+		return false;
+	fputs("SELECT ", f);
+	keys_put_select(f, d, NULL, false);
+	fputs(" FROM ", f);
+	put_table(f, d, false);
+	fputs(" FORCE INDEX (PRIMARY)", f);
+	put_range(f, d, false, lo, &none);
+	fputs(" ORDER BY ", f);
+	keys_put_columns(f, d, NULL, false);
+	fprintf(f, " LIMIT 1 OFFSET %u", rows - 1);
+	if (!stream_end(f, &sql))
+		return false;
+	ok = ctl_query(c, &res, "%s", sql);
+	free(sql);
+	if (!ok)
+		return false;
+	row = mysql_fetch_row(res);
+	if (row != NULL)
+		ok = key_from_row(d, row, mysql_fetch_lengths(res), hi);
+	mysql_free_result(res);
+	if (!ok)
+		snprintf(c->error, sizeof(c->error), "cannot read a primary-key value");
+	return ok;
+}
+
+/* INSERT INTO shadow (...) SELECT ... FROM t <range> (upsert: keep shadow rows). */
+static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *hi, bool upsert)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+
+	if (f == NULL)
+		return NULL;
+	fputs("INSERT INTO ", f);
+	put_table(f, d, true);
+	fputs(" (", f);
+	for (unsigned i = 0; i < d->ncols; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		ctl_put_ident(f, d->cols[i].shadow);
+	}
+	fputs(") SELECT ", f);
+	for (unsigned i = 0; i < d->ncols; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		ctl_put_ident(f, d->cols[i].orig);
+	}
+	fputs(" FROM ", f);
+	put_table(f, d, false);
+	fputs(" FORCE INDEX (PRIMARY)", f);
+	put_range(f, d, false, lo, hi);
+	fputs(" ORDER BY ", f);
+	keys_put_columns(f, d, NULL, false);
+	fputs(" LOCK IN SHARE MODE", f);
+	if (upsert) {
+		const char *k = d->cols[d->pk[0]].shadow;
+
+		fputs(" ON DUPLICATE KEY UPDATE ", f);
+		ctl_put_ident(f, k);
+		fputs(" = ", f);
+		ctl_put_ident(f, d->shadow);
+		fputc('.', f);
+		ctl_put_ident(f, k);
+	}
+	if (!stream_end(f, &sql))
+		return NULL;
+	return sql;
+}
+
+/* SELECT COUNT(*) FROM <table> <range> [LOCK IN SHARE MODE] */
+static bool count_range(struct deploy *d, struct ctl *c, bool shadow, const struct key *lo,
+			const struct key *hi, uint64_t *n)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	fputs("SELECT COUNT(*) FROM ", f);
+	put_table(f, d, shadow);
+	fputs(" FORCE INDEX (PRIMARY)", f);
+	put_range(f, d, shadow, lo, hi);
+	fputs(" LOCK IN SHARE MODE", f);
+	if (!stream_end(f, &sql))
+		return false;
+	ok = ctl_u64(c, n, NULL, "%s", sql);
+	free(sql);
+	return ok;
+}
+
+/* A key of t in the range that the shadow lacks, for the error message. */
+static void missing_key(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *hi,
+			char *out, size_t outlen)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+
+	snprintf(out, outlen, "?");
+	if (f == NULL)
+		return;
+	fputs("SELECT ", f);
+	for (unsigned i = 0; i < d->npk; i++)
+		fprintf(f, "%s CAST(t.", i ? ", " : ""), ctl_put_ident(f, d->cols[d->pk[i]].orig),
+			fputs(" AS CHAR)", f);
+	fputs(" FROM ", f);
+	put_table(f, d, false);
+	fputs(" AS t", f);
+	put_range(f, d, false, lo, hi);
+	fputs(lo->n || hi->n ? " AND" : " WHERE", f);
+	fputs(" NOT EXISTS (SELECT 1 FROM ", f);
+	put_table(f, d, true);
+	fputs(" AS s WHERE ", f);
+	for (unsigned i = 0; i < d->npk; i++) {
+		if (i > 0)
+			fputs(" AND ", f);
+		fputs("s.", f);
+		ctl_put_ident(f, d->cols[d->pk[i]].shadow);
+		fputs(" = t.", f);
+		ctl_put_ident(f, d->cols[d->pk[i]].orig);
+	}
+	fputs(") LIMIT 1", f);
+	if (!stream_end(f, &sql))
+		return;
+	if (ctl_query(c, &res, "%s", sql)) {
+		row = mysql_fetch_row(res);
+		if (row != NULL) {
+			size_t used = 0;
+
+			out[0] = '\0';
+			for (unsigned i = 0; i < d->npk && used < outlen; i++)
+				used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? "," : "",
+							 row[i] ? row[i] : "NULL");
+		}
+		mysql_free_result(res);
+	}
+	free(sql);
+}
+
+/* Warnings of the last statement that are not notes: false with the first. */
+static bool no_warnings(struct ctl *c, char *err, size_t errlen)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool ok = true;
+
+	if (mysql_warning_count(c->my) == 0)
+		return true;
+	if (!ctl_query(c, &res, "SHOW WARNINGS"))
+		return true;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		if (row[0] != NULL && strcmp(row[0], "Note") != 0) {
+			snprintf(err, errlen, "the copy gave a warning: %s %s: %s", row[0],
+				 row[1] ? row[1] : "", row[2] ? row[2] : "");
+			ok = false;
+			break;
+		}
+	}
+	mysql_free_result(res);
+	return ok;
+}
+
+/* Wait while the server is busier than the threshold; false when stopping. */
+static bool throttle(struct deploy *d, struct ctl *c)
+{
+	for (;;) {
+		uint64_t running = 0;
+		int max;
+
+		pthread_mutex_lock(&d->ds->mu);
+		max = d->max_threads_running;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (max > 0 && ctl_u64(c, &running, NULL, "SELECT VARIABLE_VALUE FROM "
+				       "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_RUNNING'") &&
+		    running > (uint64_t)max) {
+			pthread_mutex_lock(&d->ds->mu);
+			d->throttled = true;
+			snprintf(d->throttle_reason, sizeof(d->throttle_reason),
+				 "Threads_running %llu > max_threads_running %d", (unsigned long long)running, max);
+			pthread_mutex_unlock(&d->ds->mu);
+			deploy_sleep(d, 250);
+			if (deploy_stopping(d))
+				return false;
+			continue;
+		}
+		pthread_mutex_lock(&d->ds->mu);
+		d->throttled = false;
+		d->throttle_reason[0] = '\0';
+		pthread_mutex_unlock(&d->ds->mu);
+		return !deploy_stopping(d);
+	}
+}
+
+static void rollback(struct ctl *c)
+{
+	if (!ctl_exec(c, "ROLLBACK"))
+		log_warning("deploy: ROLLBACK failed: %s", c->error);
+}
+
+enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	struct key lo = { 0, NULL }, hi = { 0, NULL };
+	enum copy_result rc = COPY_FAILED;
+	uint64_t total = 0;
+
+	pthread_mutex_lock(&d->ds->mu);
+	if (d->copied_upto != NULL && !key_from_json(d, d->copied_upto, &lo)) {
+		pthread_mutex_unlock(&d->ds->mu);
+		snprintf(err, errlen, "the saved copy position is unreadable: %.100s", d->copied_upto);
+		return COPY_FAILED;
+	}
+	pthread_mutex_unlock(&d->ds->mu);
+	if (ctl_u64(c, &total, NULL, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE "
+		    "TABLE_SCHEMA = %Q AND TABLE_NAME = %Q", d->db, d->table)) {
+		pthread_mutex_lock(&d->ds->mu);
+		d->rows_total = total > d->rows_copied ? total : d->rows_copied;
+		pthread_mutex_unlock(&d->ds->mu);
+	}
+	for (;;) {
+		double t0, ms;
+		unsigned rows, records = 0, dups = 0, warns = 0;
+		uint64_t in_shadow = 0;
+		char *sql, *pos;
+		const char *info;
+		bool last;
+
+		if (!throttle(d, c)) {
+			rc = COPY_STOPPED;
+			break;
+		}
+		pthread_mutex_lock(&d->ds->mu);
+		rows = d->chunk_rows;
+		pthread_mutex_unlock(&d->ds->mu);
+		t0 = now_ms();
+		if (!ctl_exec(c, "START TRANSACTION"))
+			goto sqlerr;
+		if (!find_upper(d, c, &lo, rows, &hi))
+			goto sqlerr_rb;
+		last = hi.n == 0;
+		sql = copy_sql(d, &lo, &hi, true);
+		if (sql == NULL || !ctl_exec(c, "%s", sql)) {
+			free(sql);
+			goto sqlerr_rb;
+		}
+		free(sql);
+		info = mysql_info(c->my);
+		if (info != NULL && sscanf(info, "Records: %u Duplicates: %u Warnings: %u",
+					   &records, &dups, &warns) != 3)
+			records = 0;
+		if (!no_warnings(c, err, errlen)) {
+			rollback(c);
+			goto out;
+		}
+		if (!count_range(d, c, true, &lo, &hi, &in_shadow))
+			goto sqlerr_rb;
+		if (in_shadow != records) {
+			char k[256];
+
+			missing_key(d, c, &lo, &hi, k, sizeof(k));
+			rollback(c);
+			snprintf(err, errlen, "the new schema refuses the row with key (%s): it conflicts with a unique key "
+				 "of the shadow table (%llu rows copied, %llu in the shadow)", k,
+				 (unsigned long long)records, (unsigned long long)in_shadow);
+			goto out;
+		}
+		if (last) {
+			/* Everything after lo: the table's end is reached. */
+		} else {
+			key_free(&lo);
+			lo = hi;
+			hi.n = 0;
+			hi.lit = NULL;
+		}
+		pos = lo.n > 0 ? key_to_json(&lo) : NULL;
+		pthread_mutex_lock(&d->ds->mu);
+		if (pos != NULL) {
+			free(d->copied_upto);
+			d->copied_upto = pos;
+		}
+		d->rows_copied += records;
+		if (d->rows_copied > d->rows_total)
+			d->rows_total = d->rows_copied;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (!catalog_save(c, d))
+			goto sqlerr_rb;
+		if (!ctl_exec(c, "COMMIT"))
+			goto sqlerr;
+		ms = now_ms() - t0;
+		pthread_mutex_lock(&d->ds->mu);
+		if (ms > 0) {
+			double r = records * 1000.0 / ms;
+
+			d->copy_rate = d->copy_rate > 0 ? 0.7 * d->copy_rate + 0.3 * r : r;
+			if (records > 0 && !last) {
+				double ideal = rows * (double)d->target_chunk_ms / ms;
+				double next = ideal < rows / 2.0 ? rows / 2.0 : ideal > rows * 2.0 ? rows * 2.0 : ideal;
+
+				d->chunk_rows = next < CHUNK_MIN ? CHUNK_MIN : next > CHUNK_MAX ? CHUNK_MAX : (unsigned)next;
+			}
+		}
+		pthread_mutex_unlock(&d->ds->mu);
+		if (last) {
+			rc = COPY_DONE;
+			break;
+		}
+	}
+	goto out;
+sqlerr_rb:
+	snprintf(err, errlen, "backfill: %s", c->error);
+	rollback(c);
+	goto out;
+sqlerr:
+	snprintf(err, errlen, "backfill: %s", c->error);
+out:
+	key_free(&lo);
+	key_free(&hi);
+	return rc;
+}
+
+/* --- verification ------------------------------------------------------------ */
+
+/* SELECT COUNT(*), checksum FROM table <range> */
+static bool checksum(struct deploy *d, struct ctl *c, bool shadow, const struct key *lo,
+		     const struct key *hi, char *out, size_t outlen)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&sql, &len);
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	fputs("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS('|'", f);
+	for (unsigned i = 0; i < d->ncols; i++) {
+		const char *name = shadow ? d->cols[i].shadow : d->cols[i].orig;
+
+		if (d->cols[i].same_type) {
+			fputs(", COALESCE(HEX(CAST(", f);
+			ctl_put_ident(f, name);
+			fputs(" AS BINARY)), '-')", f);
+		} else {
+			fputs(", ISNULL(", f);
+			ctl_put_ident(f, name);
+			fputc(')', f);
+		}
+	}
+	fputs(")), 16), 16, 10) AS UNSIGNED)), 0) FROM ", f);
+	put_table(f, d, shadow);
+	fputs(" FORCE INDEX (PRIMARY)", f);
+	put_range(f, d, shadow, lo, hi);
+	if (!stream_end(f, &sql))
+		return false;
+	ok = ctl_query(c, &res, "%s", sql);
+	free(sql);
+	if (!ok)
+		return false;
+	row = mysql_fetch_row(res);
+	snprintf(out, outlen, "%s/%s", row && row[0] ? row[0] : "?", row && row[1] ? row[1] : "?");
+	mysql_free_result(res);
+	return true;
+}
+
+struct range {
+	struct key lo, hi;
+};
+
+/* Re-copy one range under locks: t rows first, then the shadow's. */
+static bool repair(struct deploy *d, struct ctl *c, const struct range *r)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f;
+	uint64_t n;
+
+	if (!ctl_exec(c, "START TRANSACTION"))
+		return false;
+	if (!count_range(d, c, false, &r->lo, &r->hi, &n))
+		goto fail;
+	f = open_memstream(&sql, &len);
+	if (f == NULL)
+		goto fail;
+	fputs("DELETE FROM ", f);
+	put_table(f, d, true);
+	put_range(f, d, true, &r->lo, &r->hi);
+	if (!stream_end(f, &sql) || !ctl_exec(c, "%s", sql))
+		goto fail;
+	free(sql);
+	sql = copy_sql(d, &r->lo, &r->hi, false);
+	if (sql == NULL || !ctl_exec(c, "%s", sql))
+		goto fail;
+	free(sql);
+	return ctl_exec(c, "COMMIT");
+fail:
+	free(sql);
+	rollback(c);
+	return false;
+}
+
+/* One pass under a consistent snapshot over [from, to) (to n == 0: the end),
+ * appending the ranges that differ to *bad. */
+static enum copy_result verify_pass(struct deploy *d, struct ctl *c, const struct range *only,
+				    struct range **bad, unsigned *nbad, char *err, size_t errlen)
+{
+	struct key lo = { 0, NULL }, hi = { 0, NULL };
+	enum copy_result rc = COPY_FAILED;
+
+	if (!ctl_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
+		goto sqlerr;
+	for (;;) {
+		char a[128], b[128];
+		unsigned rows;
+		bool last;
+
+		if (deploy_stopping(d)) {
+			rc = COPY_STOPPED;
+			break;
+		}
+		if (only != NULL) {
+			last = true;
+			if (!checksum(d, c, false, &only->lo, &only->hi, a, sizeof(a)) ||
+			    !checksum(d, c, true, &only->lo, &only->hi, b, sizeof(b)))
+				goto sqlerr;
+		} else {
+			pthread_mutex_lock(&d->ds->mu);
+			rows = d->chunk_rows;
+			pthread_mutex_unlock(&d->ds->mu);
+			/* find_upper reads without locks: inside the snapshot */
+			if (!find_upper(d, c, &lo, rows, &hi))
+				goto sqlerr;
+			last = hi.n == 0;
+			if (!checksum(d, c, false, &lo, &hi, a, sizeof(a)) ||
+			    !checksum(d, c, true, &lo, &hi, b, sizeof(b)))
+				goto sqlerr;
+		}
+		pthread_mutex_lock(&d->ds->mu);
+		d->verify_chunks++;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (strcmp(a, b) != 0) {
+			struct range *nb = realloc(*bad, (*nbad + 1) * sizeof(**bad));
+
+			if (nb == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			*bad = nb;
+			memset(&nb[*nbad], 0, sizeof(nb[*nbad]));
+			if (only == NULL && (!key_dup(&lo, &nb[*nbad].lo) || !key_dup(&hi, &nb[*nbad].hi))) {
+				(*nbad)++;
+				snprintf(err, errlen, "out of memory");
+				goto out;
+			}
+			(*nbad)++;
+			log_info("deploy %llu: chunk %llu differs (count/checksum %s vs %s)",
+				 (unsigned long long)d->id, (unsigned long long)d->verify_chunks, a, b);
+		}
+		if (only == NULL && !last) {
+			key_free(&lo);
+			lo = hi;
+			hi.n = 0;
+			hi.lit = NULL;
+		}
+		if (last) {
+			rc = COPY_DONE;
+			break;
+		}
+	}
+	rollback(c);
+	goto out;
+sqlerr:
+	snprintf(err, errlen, "verify: %s", c->error);
+	rollback(c);
+out:
+	key_free(&lo);
+	key_free(&hi);
+	return rc;
+}
+
+enum copy_result verify_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	struct range *bad = NULL;
+	unsigned nbad = 0;
+	enum copy_result rc;
+
+	rc = verify_pass(d, c, NULL, &bad, &nbad, err, errlen);
+	for (unsigned i = 0; rc == COPY_DONE && i < nbad; i++) {
+		struct range *again = NULL;
+		unsigned nagain = 0;
+
+		pthread_mutex_lock(&d->ds->mu);
+		d->verify_mismatches++;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (!repair(d, c, &bad[i])) {
+			snprintf(err, errlen, "verify: re-copying a chunk that differed failed: %s", c->error);
+			rc = COPY_FAILED;
+			break;
+		}
+		rc = verify_pass(d, c, &bad[i], &again, &nagain, err, errlen);
+		free(again);
+		if (rc == COPY_DONE && nagain > 0) {
+			snprintf(err, errlen, "verify: a chunk still differs after it was re-copied");
+			rc = COPY_FAILED;
+		}
+	}
+	for (unsigned i = 0; i < nbad; i++) {
+		key_free(&bad[i].lo);
+		key_free(&bad[i].hi);
+	}
+	free(bad);
+	return rc;
+}

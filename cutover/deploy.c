@@ -1,0 +1,1337 @@
+/*
+ * deploy.c - the deploy registry, the state machine, the catalog, the
+ * worker threads and the `deploy` admin commands (see deploy.h).
+ *
+ * A worker thread per deploy request runs it from creation to `ready`:
+ * checks, shadow, arming the mirror, backfill, verification.  Threads are
+ * detached; ds->nthreads counts them so that deploys_free() can wait.
+ */
+#include "config.h"
+#include "cutover/deploy.h"
+#include "cutover/deploy-internal.h"
+#include "cutover/inspect.h"
+#include "cutover/mirror.h"
+#include "proxy/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CHUNK_ROWS_START 1000
+
+struct deploys_reply {
+	STAILQ_ENTRY(deploys_reply) link;
+	uint64_t serial;
+	json_t *reply;
+};
+
+static const char *const state_names[] = {
+	[DS_QUEUED] = "queued",
+	[DS_COPYING] = "copying",
+	[DS_VERIFYING] = "verifying",
+	[DS_READY] = "ready",
+	[DS_CANCELLED] = "cancelled",
+	[DS_FAILED] = "failed",
+};
+
+const char *deploy_state_name(enum deploy_state st)
+{
+	if ((unsigned)st < sizeof(state_names) / sizeof(state_names[0]))
+		return state_names[st];
+	abort();
+}
+
+bool deploy_state_parse(const char *name, enum deploy_state *st)
+{
+	for (unsigned i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
+		if (strcmp(name, state_names[i]) == 0) {
+			*st = (enum deploy_state)i;
+			return true;
+		}
+	return false;
+}
+
+bool deploy_state_mirrors(enum deploy_state st)
+{
+	switch (st) {
+	case DS_QUEUED:
+	case DS_COPYING:
+	case DS_VERIFYING:
+	case DS_READY:
+		return true;
+	case DS_CANCELLED:
+	case DS_FAILED:
+		return false;
+	}
+	abort();
+}
+
+static bool state_final(enum deploy_state st)
+{
+	return !deploy_state_mirrors(st);
+}
+
+/*
+ * The one writer of d->state (under ds->mu).  Transitions: forward along
+ * queued -> copying -> verifying -> ready, and from any live state to
+ * cancelled or failed.  Anything else is a bug.
+ */
+static void set_state(struct deploy *d, enum deploy_state to)
+{
+	enum deploy_state from = d->state;
+	bool ok;
+
+	switch (to) {
+	case DS_COPYING:
+		ok = from == DS_QUEUED;
+		break;
+	case DS_VERIFYING:
+		ok = from == DS_COPYING;
+		break;
+	case DS_READY:
+		ok = from == DS_VERIFYING;
+		break;
+	case DS_CANCELLED:
+	case DS_FAILED:
+		ok = !state_final(from);
+		break;
+	case DS_QUEUED:
+	default:
+		ok = false;
+	}
+	if (!ok) {
+		log_error("deploy %llu: bad state change %s -> %s", (unsigned long long)d->id,
+			  deploy_state_name(from), deploy_state_name(to));
+		abort();
+	}
+	d->state = to;
+	if (to == DS_COPYING)
+		d->copy_started = time(NULL);
+	if (to == DS_READY)
+		d->ready_at = time(NULL);
+	if (state_final(to))
+		d->finished = time(NULL);
+	d->ds->version++;
+	log_info("deploy %llu %s.%s: %s -> %s", (unsigned long long)d->id, d->db, d->table,
+		 deploy_state_name(from), deploy_state_name(to));
+}
+
+/* --- registry -------------------------------------------------------------- */
+
+static void deploy_free(struct deploy *d)
+{
+	free(d->alter);
+	free(d->cols);
+	free(d->pk);
+	free(d->copied_upto);
+	free(d);
+}
+
+static struct deploy *deploy_alloc(struct deploys *ds)
+{
+	struct deploy *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	d->ds = ds;
+	d->chunk_rows = CHUNK_ROWS_START;
+	d->target_chunk_ms = ds->default_chunk_ms;
+	d->max_threads_running = ds->default_max_threads_running;
+	d->created = time(NULL);
+	return d;
+}
+
+/* Wake the loop: replies to deliver, or a mirror set to publish. */
+static void notify(struct deploys *ds)
+{
+	event_active(ds->notify, EV_READ, 0);
+}
+
+/* Queue an admin reply (consumed) for the loop to deliver. */
+static void post_reply(struct deploys *ds, uint64_t serial, json_t *r)
+{
+	struct deploys_reply *x;
+
+	if (serial == 0 || r == NULL) {
+		json_decref(r);
+		return;
+	}
+	x = calloc(1, sizeof(*x));
+	if (x == NULL) {
+		json_decref(r);
+		return;
+	}
+	x->serial = serial;
+	x->reply = r;
+	pthread_mutex_lock(&ds->mu);
+	STAILQ_INSERT_TAIL(&ds->replies, x, link);
+	pthread_mutex_unlock(&ds->mu);
+	notify(ds);
+}
+
+static json_t *error_reply(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static void on_notify(evutil_socket_t fd, short what, void *arg)
+{
+	struct deploys *ds = arg;
+	struct deploys_reply *x;
+
+	(void)fd;
+	(void)what;
+	ds->changed(ds->cb_arg);
+	for (;;) {
+		pthread_mutex_lock(&ds->mu);
+		x = STAILQ_FIRST(&ds->replies);
+		if (x != NULL)
+			STAILQ_REMOVE_HEAD(&ds->replies, link);
+		pthread_mutex_unlock(&ds->mu);
+		if (x == NULL)
+			break;
+		ds->reply(ds->cb_arg, x->serial, x->reply);
+		free(x);
+	}
+}
+
+struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
+			    deploys_changed_fn changed, deploys_reply_fn reply, void *cb_arg)
+{
+	struct deploys *ds = calloc(1, sizeof(*ds));
+
+	if (ds == NULL)
+		return NULL;
+	pthread_mutex_init(&ds->mu, NULL);
+	pthread_cond_init(&ds->cv, NULL);
+	TAILQ_INIT(&ds->list);
+	STAILQ_INIT(&ds->replies);
+	if (!ctl_params_from_conf(&ds->ctl, conf)) {
+		free(ds);
+		return NULL;
+	}
+	snprintf(ds->schema, sizeof(ds->schema), "%s", conf->cutover_schema);
+	ds->default_chunk_ms = conf->cutover_chunk_time_ms;
+	ds->default_max_threads_running = conf->cutover_max_threads_running;
+	ds->base = base;
+	ds->notify = event_new(base, -1, 0, on_notify, ds);
+	ds->changed = changed;
+	ds->reply = reply;
+	ds->cb_arg = cb_arg;
+	if (ds->notify == NULL) {
+		ctl_params_free(&ds->ctl);
+		free(ds);
+		return NULL;
+	}
+	return ds;
+}
+
+void deploys_free(struct deploys *ds)
+{
+	struct deploy *d;
+	struct deploys_reply *x;
+
+	if (ds == NULL)
+		return;
+	pthread_mutex_lock(&ds->mu);
+	ds->stopping = true;
+	pthread_cond_broadcast(&ds->cv);
+	while (ds->nthreads > 0)
+		pthread_cond_wait(&ds->cv, &ds->mu);
+	pthread_mutex_unlock(&ds->mu);
+	while ((d = TAILQ_FIRST(&ds->list)) != NULL) {
+		TAILQ_REMOVE(&ds->list, d, link);
+		deploy_free(d);
+	}
+	while ((x = STAILQ_FIRST(&ds->replies)) != NULL) {
+		STAILQ_REMOVE_HEAD(&ds->replies, link);
+		json_decref(x->reply);
+		free(x);
+	}
+	event_free(ds->notify);
+	ctl_params_free(&ds->ctl);
+	pthread_cond_destroy(&ds->cv);
+	pthread_mutex_destroy(&ds->mu);
+	free(ds);
+}
+
+bool deploy_stopping(struct deploy *d)
+{
+	bool stop;
+
+	pthread_mutex_lock(&d->ds->mu);
+	stop = d->cancel || d->ds->stopping;
+	pthread_mutex_unlock(&d->ds->mu);
+	return stop;
+}
+
+void deploy_sleep(struct deploy *d, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->ds->mu);
+	while (!d->cancel && !d->ds->stopping)
+		if (pthread_cond_timedwait(&d->ds->cv, &d->ds->mu, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&d->ds->mu);
+}
+
+/*
+ * After a change of what the proxy must mirror (ds->version bumped): wake
+ * the loop and wait until it has published a set at least that new and
+ * every command planned with an older set has ended.  False when the daemon
+ * stops first.
+ */
+static bool wait_synced(struct deploys *ds)
+{
+	uint64_t v;
+	bool ok;
+
+	pthread_mutex_lock(&ds->mu);
+	v = ds->version;
+	pthread_mutex_unlock(&ds->mu);
+	notify(ds);
+	pthread_mutex_lock(&ds->mu);
+	while (ds->synced_version < v && !ds->stopping)
+		pthread_cond_wait(&ds->cv, &ds->mu);
+	ok = ds->synced_version >= v;
+	pthread_mutex_unlock(&ds->mu);
+	return ok;
+}
+
+void deploys_synced(struct deploys *ds, uint64_t version)
+{
+	pthread_mutex_lock(&ds->mu);
+	if (version > ds->synced_version)
+		ds->synced_version = version;
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+}
+
+void deploys_count(struct deploys *ds, uint64_t id, bool refused)
+{
+	struct deploy *d;
+
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->id == id) {
+			if (refused)
+				d->refused++;
+			else
+				d->mirrored++;
+			break;
+		}
+	pthread_mutex_unlock(&ds->mu);
+}
+
+/* --- the mirror set ---------------------------------------------------------- */
+
+struct mirror_set *mirror_set_ref(struct mirror_set *m)
+{
+	if (m != NULL)
+		m->refs++;
+	return m;
+}
+
+void mirror_set_unref(struct mirror_set *m)
+{
+	if (m == NULL || --m->refs > 0)
+		return;
+	for (unsigned i = 0; i < m->n; i++) {
+		free(m->tables[i].cols);
+		free(m->tables[i].pk);
+	}
+	free(m->tables);
+	free(m);
+}
+
+const struct mirror_table *mirror_set_find(const struct mirror_set *m, const char *db,
+					   const char *table)
+{
+	if (m == NULL)
+		return NULL;
+	for (unsigned i = 0; i < m->n; i++)
+		if (strcmp(m->tables[i].db, db) == 0 && strcmp(m->tables[i].table, table) == 0)
+			return &m->tables[i];
+	return NULL;
+}
+
+struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
+{
+	struct mirror_set *m = calloc(1, sizeof(*m));
+	struct deploy *d;
+	unsigned n = 0;
+
+	if (m == NULL)
+		return NULL;
+	m->refs = 1;
+	pthread_mutex_lock(&ds->mu);
+	*version = m->version = ds->version;
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->shadow_built && deploy_state_mirrors(d->state))
+			n++;
+	m->tables = calloc(n + 1, sizeof(*m->tables));
+	if (m->tables == NULL)
+		goto oom;
+	TAILQ_FOREACH(d, &ds->list, link) {
+		struct mirror_table *t;
+
+		if (!d->shadow_built || !deploy_state_mirrors(d->state))
+			continue;
+		t = &m->tables[m->n++];
+		t->deploy_id = d->id;
+		t->state = d->state;
+		memcpy(t->db, d->db, sizeof(t->db));
+		memcpy(t->table, d->table, sizeof(t->table));
+		memcpy(t->shadow, d->shadow, sizeof(t->shadow));
+		t->cols = calloc(d->ncols + 1, sizeof(*t->cols));
+		t->pk = calloc(d->npk + 1, sizeof(*t->pk));
+		if (t->cols == NULL || t->pk == NULL)
+			goto oom;
+		memcpy(t->cols, d->cols, d->ncols * sizeof(*t->cols));
+		memcpy(t->pk, d->pk, d->npk * sizeof(*t->pk));
+		t->ncols = d->ncols;
+		t->npk = d->npk;
+	}
+	pthread_mutex_unlock(&ds->mu);
+	return m;
+oom:
+	pthread_mutex_unlock(&ds->mu);
+	mirror_set_unref(m);
+	return NULL;
+}
+
+/* --- catalog ----------------------------------------------------------------- */
+
+static bool catalog_ensure(struct ctl *c, const char *schema)
+{
+	return ctl_exec(c, "CREATE DATABASE IF NOT EXISTS %I", schema) &&
+	       ctl_exec(c, "CREATE TABLE IF NOT EXISTS %I.deploys ("
+			"id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+			"db VARCHAR(64) NOT NULL, tbl VARCHAR(64) NOT NULL, "
+			"alter_clause MEDIUMTEXT NOT NULL, shadow VARCHAR(64) NOT NULL DEFAULT '', "
+			"state VARCHAR(16) NOT NULL, mapping MEDIUMTEXT NULL, copied_upto MEDIUMTEXT NULL, "
+			"rows_copied BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+			"rows_total BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+			"chunk_rows INT UNSIGNED NOT NULL DEFAULT 0, "
+			"target_chunk_ms INT NOT NULL DEFAULT 0, max_threads_running INT NOT NULL DEFAULT 0, "
+			"mirrored BIGINT UNSIGNED NOT NULL DEFAULT 0, refused BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+			"verify_chunks BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+			"verify_mismatches BIGINT UNSIGNED NOT NULL DEFAULT 0, "
+			"error TEXT NULL, created BIGINT NOT NULL DEFAULT 0, copy_started BIGINT NOT NULL DEFAULT 0, "
+			"ready_at BIGINT NOT NULL DEFAULT 0, finished BIGINT NOT NULL DEFAULT 0"
+			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", schema);
+}
+
+static char *mapping_json(const struct deploy *d)
+{
+	json_t *cols = json_array(), *pk = json_array(), *m;
+	char *s;
+
+	for (unsigned i = 0; i < d->ncols; i++) {
+		const struct deploy_col *c = &d->cols[i];
+
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b}",
+						      "orig", c->orig, "shadow", c->shadow, "pk", c->pk,
+						      "kind", (int)c->kind, "charset", c->charset,
+						      "collation", c->collation, "same_type", c->same_type));
+	}
+	for (unsigned i = 0; i < d->npk; i++)
+		json_array_append_new(pk, json_integer(d->pk[i]));
+	m = json_pack("{s:o, s:o}", "cols", cols, "pk", pk);
+	s = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
+	json_decref(m);
+	return s;
+}
+
+static bool mapping_parse(struct deploy *d, const char *text)
+{
+	json_t *m = json_loads(text, 0, NULL), *cols, *pk, *x;
+	size_t i;
+	bool ok = false;
+
+	if (m == NULL)
+		return false;
+	cols = json_object_get(m, "cols");
+	pk = json_object_get(m, "pk");
+	if (!json_is_array(cols) || !json_is_array(pk) || json_array_size(pk) == 0 ||
+	    json_array_size(cols) > DEPLOY_MAX_COLS * 4)
+		goto out;
+	d->cols = calloc(json_array_size(cols) + 1, sizeof(*d->cols));
+	d->pk = calloc(json_array_size(pk) + 1, sizeof(*d->pk));
+	if (d->cols == NULL || d->pk == NULL)
+		goto out;
+	json_array_foreach(cols, i, x) {
+		struct deploy_col *c = &d->cols[d->ncols];
+		const char *o = json_string_value(json_object_get(x, "orig"));
+		const char *s = json_string_value(json_object_get(x, "shadow"));
+		const char *cs = json_string_value(json_object_get(x, "charset"));
+		const char *co = json_string_value(json_object_get(x, "collation"));
+
+		if (o == NULL || s == NULL || cs == NULL || co == NULL)
+			goto out;
+		snprintf(c->orig, sizeof(c->orig), "%s", o);
+		snprintf(c->shadow, sizeof(c->shadow), "%s", s);
+		snprintf(c->charset, sizeof(c->charset), "%s", cs);
+		snprintf(c->collation, sizeof(c->collation), "%s", co);
+		c->pk = json_is_true(json_object_get(x, "pk"));
+		c->kind = (enum key_kind)json_integer_value(json_object_get(x, "kind"));
+		if (c->kind > KEY_TEXT)
+			goto out;
+		c->same_type = json_is_true(json_object_get(x, "same_type"));
+		d->ncols++;
+	}
+	json_array_foreach(pk, i, x) {
+		json_int_t v = json_integer_value(x);
+
+		if (v < 0 || (size_t)v >= d->ncols)
+			goto out;
+		d->pk[d->npk++] = (unsigned)v;
+	}
+	ok = true;
+out:
+	json_decref(m);
+	return ok;
+}
+
+bool catalog_save(struct ctl *c, struct deploy *d)
+{
+	struct deploys *ds = d->ds;
+	char *sql, *up, *map = mapping_json(d);
+	bool ok;
+
+	pthread_mutex_lock(&ds->mu);
+	up = d->copied_upto != NULL ? ctl_fmt("%Q", d->copied_upto) : strdup("NULL");
+	sql = up == NULL ? NULL : ctl_fmt("UPDATE %I.deploys SET shadow = %Q, state = %Q, mapping = %Q, copied_upto = %s, "
+		      "rows_copied = %llu, rows_total = %llu, chunk_rows = %u, target_chunk_ms = %d, "
+		      "max_threads_running = %d, mirrored = %llu, refused = %llu, verify_chunks = %llu, "
+		      "verify_mismatches = %llu, error = %Q, copy_started = %lld, ready_at = %lld, "
+		      "finished = %lld WHERE id = %llu",
+		      ds->schema, d->shadow, deploy_state_name(d->state), map ? map : "",
+		      up,
+		      (unsigned long long)d->rows_copied, (unsigned long long)d->rows_total, d->chunk_rows,
+		      d->target_chunk_ms, d->max_threads_running, (unsigned long long)d->mirrored,
+		      (unsigned long long)d->refused, (unsigned long long)d->verify_chunks,
+		      (unsigned long long)d->verify_mismatches, d->error, (long long)d->copy_started,
+		      (long long)d->ready_at, (long long)d->finished, (unsigned long long)d->id);
+	pthread_mutex_unlock(&ds->mu);
+	free(map);
+	free(up);
+	ok = sql != NULL && ctl_exec(c, "%s", sql);
+	free(sql);
+	return ok;
+}
+
+static bool catalog_insert(struct ctl *c, struct deploy *d)
+{
+	if (!ctl_exec(c, "INSERT INTO %I.deploys (db, tbl, alter_clause, state, chunk_rows, "
+		      "target_chunk_ms, max_threads_running, created) VALUES (%Q, %Q, %Q, 'queued', %u, %d, %d, %lld)",
+		      d->ds->schema, d->db, d->table, d->alter, d->chunk_rows, d->target_chunk_ms,
+		      d->max_threads_running, (long long)d->created))
+		return false;
+	d->id = mysql_insert_id(c->my);
+	return true;
+}
+
+static uint64_t col_u64(const char *s)
+{
+	return s != NULL ? strtoull(s, NULL, 10) : 0;
+}
+
+/* --- workers ----------------------------------------------------------------- */
+
+static void thread_exit(struct deploys *ds, struct deploy *d)
+{
+	pthread_mutex_lock(&ds->mu);
+	if (d != NULL)
+		d->worker_running = false;
+	ds->nthreads--;
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+}
+
+/* Connect, retrying every second while the backend is away; false if stopping. */
+static bool connect_retry(struct deploy *d, struct ctl *c)
+{
+	for (;;) {
+		if (ctl_connect(c, &d->ds->ctl))
+			return true;
+		pthread_mutex_lock(&d->ds->mu);
+		d->throttled = true;
+		snprintf(d->throttle_reason, sizeof(d->throttle_reason), "control connection: %.100s", c->error);
+		pthread_mutex_unlock(&d->ds->mu);
+		deploy_sleep(d, 1000);
+		if (deploy_stopping(d))
+			return false;
+	}
+}
+
+/*
+ * End d in state `to` (cancelled or failed): stop mirroring (and wait until
+ * no command planned with the old set runs), drop the shadow, save.
+ */
+static void finish(struct deploy *d, struct ctl *c, enum deploy_state to, const char *why)
+{
+	struct deploys *ds = d->ds;
+	uint64_t serial;
+
+	pthread_mutex_lock(&ds->mu);
+	set_state(d, to);
+	if (why != NULL)
+		snprintf(d->error, sizeof(d->error), "%s", why);
+	serial = d->cancel_serial;
+	d->cancel_serial = 0;
+	pthread_mutex_unlock(&ds->mu);
+	if (to == DS_FAILED)
+		log_error("deploy %llu %s.%s failed: %s", (unsigned long long)d->id, d->db, d->table,
+			  why ? why : "?");
+	if (!wait_synced(ds))
+		return;  /* shutting down: the catalog still has the old state */
+	if (d->shadow[0] != '\0' && !ctl_exec(c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
+		log_warning("deploy %llu: cannot drop the shadow table %s.%s: %s", (unsigned long long)d->id,
+			    d->db, d->shadow, c->error);
+	if (!catalog_save(c, d))
+		log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)d->id, c->error);
+	if (serial != 0)
+		post_reply(ds, serial, json_pack("{s:b, s:I, s:s}", "ok", 1, "id", (json_int_t)d->id,
+						  "state", deploy_state_name(to)));
+}
+
+/* Copy, verify: from d's current state to ready (or an end). */
+static void run_deploy(struct deploy *d, struct ctl *c)
+{
+	char err[1024];
+
+	for (;;) {
+		enum deploy_state st;
+		enum copy_result r;
+
+		pthread_mutex_lock(&d->ds->mu);
+		st = d->state;
+		pthread_mutex_unlock(&d->ds->mu);
+		err[0] = '\0';
+		if (st == DS_COPYING)
+			r = copy_run(d, c, err, sizeof(err));
+		else if (st == DS_VERIFYING)
+			r = verify_run(d, c, err, sizeof(err));
+		else
+			return;
+		if (r == COPY_STOPPED) {
+			bool cancel;
+
+			pthread_mutex_lock(&d->ds->mu);
+			cancel = d->cancel;
+			pthread_mutex_unlock(&d->ds->mu);
+			if (cancel)
+				finish(d, c, DS_CANCELLED, NULL);
+			return;
+		}
+		if (r == COPY_FAILED) {
+			finish(d, c, DS_FAILED, err);
+			return;
+		}
+		pthread_mutex_lock(&d->ds->mu);
+		set_state(d, st == DS_COPYING ? DS_VERIFYING : DS_READY);
+		pthread_mutex_unlock(&d->ds->mu);
+		if (!catalog_save(c, d))
+			log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)d->id, c->error);
+		notify(d->ds);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+
+	if (connect_retry(d, &c)) {
+		pthread_mutex_lock(&d->ds->mu);
+		d->throttled = false;
+		d->throttle_reason[0] = '\0';
+		pthread_mutex_unlock(&d->ds->mu);
+		run_deploy(d, &c);
+		ctl_close(&c);
+	}
+	thread_exit(d->ds, d);
+	return NULL;
+}
+
+/* Start a detached thread running fn(arg); counted in ds->nthreads. */
+static bool spawn(struct deploys *ds, void *(*fn)(void *), void *arg, pthread_t *tid)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&ds->mu);
+	ds->nthreads++;
+	pthread_mutex_unlock(&ds->mu);
+	rc = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		thread_exit(ds, NULL);
+		return false;
+	}
+	if (tid != NULL)
+		*tid = t;
+	return true;
+}
+
+static bool start_worker(struct deploy *d)
+{
+	pthread_mutex_lock(&d->ds->mu);
+	d->worker_running = true;
+	pthread_mutex_unlock(&d->ds->mu);
+	if (!spawn(d->ds, worker_main, d, &d->worker)) {
+		pthread_mutex_lock(&d->ds->mu);
+		d->worker_running = false;
+		pthread_mutex_unlock(&d->ds->mu);
+		return false;
+	}
+	return true;
+}
+
+/* --- load ---------------------------------------------------------------------- */
+
+bool deploys_load(struct deploys *ds, char *err, size_t errlen)
+{
+	struct ctl c;
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	uint64_t exists;
+	struct deploy_list fresh;
+	struct deploy *d;
+
+	TAILQ_INIT(&fresh);
+	if (ds->ctl.user[0] == '\0') {
+		pthread_mutex_lock(&ds->mu);
+		ds->loaded = true;
+		pthread_mutex_unlock(&ds->mu);
+		return true;
+	}
+	if (!ctl_connect(&c, &ds->ctl)) {
+		snprintf(err, errlen, "control connection ([cutover] user %s): %s", ds->ctl.user, c.error);
+		return false;
+	}
+	if (!ctl_u64(&c, &exists, NULL, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+		     "TABLE_SCHEMA = %Q AND TABLE_NAME = 'deploys'", ds->schema))
+		goto sqlerr;
+	if (exists == 0)
+		goto done;
+	if (!ctl_query(&c, &res, "SELECT id, db, tbl, alter_clause, shadow, state, mapping, copied_upto, "
+		       "rows_copied, rows_total, chunk_rows, target_chunk_ms, max_threads_running, mirrored, "
+		       "refused, verify_chunks, verify_mismatches, error, created, copy_started, ready_at, "
+		       "finished FROM %I.deploys ORDER BY id", ds->schema))
+		goto sqlerr;
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		d = deploy_alloc(ds);
+		if (d == NULL)
+			break;
+		d->id = col_u64(row[0]);
+		snprintf(d->db, sizeof(d->db), "%s", row[1] ? row[1] : "");
+		snprintf(d->table, sizeof(d->table), "%s", row[2] ? row[2] : "");
+		d->alter = strdup(row[3] ? row[3] : "");
+		snprintf(d->shadow, sizeof(d->shadow), "%s", row[4] ? row[4] : "");
+		if (row[5] == NULL || !deploy_state_parse(row[5], &d->state))
+			d->state = DS_FAILED;
+		if (row[6] != NULL && row[6][0] != '\0' && !mapping_parse(d, row[6]) && deploy_state_mirrors(d->state)) {
+			log_error("deploy %llu: unreadable column mapping in the catalog; marking it failed",
+				  (unsigned long long)d->id);
+			d->state = DS_FAILED;
+		}
+		d->copied_upto = row[7] != NULL ? strdup(row[7]) : NULL;
+		d->rows_copied = col_u64(row[8]);
+		d->rows_total = col_u64(row[9]);
+		d->chunk_rows = (unsigned)col_u64(row[10]);
+		if (d->chunk_rows == 0)
+			d->chunk_rows = CHUNK_ROWS_START;
+		d->target_chunk_ms = (int)col_u64(row[11]);
+		d->max_threads_running = (int)col_u64(row[12]);
+		d->mirrored = col_u64(row[13]);
+		d->refused = col_u64(row[14]);
+		d->verify_chunks = col_u64(row[15]);
+		d->verify_mismatches = col_u64(row[16]);
+		snprintf(d->error, sizeof(d->error), "%s", row[17] ? row[17] : "");
+		d->created = (time_t)col_u64(row[18]);
+		d->copy_started = (time_t)col_u64(row[19]);
+		d->ready_at = (time_t)col_u64(row[20]);
+		d->finished = (time_t)col_u64(row[21]);
+		d->shadow_built = d->state != DS_QUEUED && deploy_state_mirrors(d->state);
+		TAILQ_INSERT_TAIL(&fresh, d, link);
+	}
+	mysql_free_result(res);
+	/* A deploy interrupted while its shadow was built: undo, mark failed. */
+	TAILQ_FOREACH(d, &fresh, link) {
+		if (d->state != DS_QUEUED)
+			continue;
+		set_state(d, DS_FAILED);  /* not shared yet: no lock needed */
+		snprintf(d->error, sizeof(d->error), "cutoverd stopped while the deploy was being created; create it again");
+		if (d->shadow[0] != '\0' && !ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
+			log_warning("deploy %llu: cannot drop %s.%s: %s", (unsigned long long)d->id, d->db,
+				    d->shadow, c.error);
+		if (!catalog_save(&c, d))
+			log_warning("deploy %llu: cannot save: %s", (unsigned long long)d->id, c.error);
+	}
+done:
+	ctl_close(&c);
+	pthread_mutex_lock(&ds->mu);
+	while ((d = TAILQ_FIRST(&fresh)) != NULL) {
+		TAILQ_REMOVE(&fresh, d, link);
+		TAILQ_INSERT_TAIL(&ds->list, d, link);
+	}
+	ds->loaded = true;
+	ds->version++;
+	pthread_mutex_unlock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link) {
+		if (d->state == DS_COPYING || d->state == DS_VERIFYING) {
+			log_info("deploy %llu %s.%s: resuming (%s, %llu rows copied)", (unsigned long long)d->id,
+				 d->db, d->table, deploy_state_name(d->state), (unsigned long long)d->rows_copied);
+			if (!start_worker(d))
+				log_error("deploy %llu: cannot start its worker thread", (unsigned long long)d->id);
+		}
+	}
+	return true;
+sqlerr:
+	snprintf(err, errlen, "reading the deploy catalog: %s", c.error);
+	ctl_close(&c);
+	return false;
+}
+
+/* --- deploy create --------------------------------------------------------------- */
+
+struct create_req {
+	struct deploys *ds;
+	uint64_t serial;
+	struct deploy *d;        /* registered placeholder (id 0 until inserted) */
+	struct inspect_renames renames;
+};
+
+static void unregister(struct deploys *ds, struct deploy *d)
+{
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_REMOVE(&ds->list, d, link);
+	ds->version++;
+	pthread_mutex_unlock(&ds->mu);
+}
+
+static void *create_main(void *arg)
+{
+	struct create_req *req = arg;
+	struct deploys *ds = req->ds;
+	struct deploy *d = req->d;
+	struct ctl c;
+	char err[1024];
+	bool inserted = false;
+
+	if (!ctl_connect(&c, &ds->ctl)) {
+		snprintf(err, sizeof(err), "control connection ([cutover] user %s): %s", ds->ctl.user, c.error);
+		goto refuse;
+	}
+	if (!inspect_table(&c, d->db, d->table, err, sizeof(err)))
+		goto refuse_close;
+	if (!catalog_ensure(&c, ds->schema)) {
+		snprintf(err, sizeof(err), "cannot create the deploy catalog %s.deploys: %s", ds->schema, c.error);
+		goto refuse_close;
+	}
+	if (!catalog_insert(&c, d)) {
+		snprintf(err, sizeof(err), "cannot record the deploy in %s.deploys: %s", ds->schema, c.error);
+		goto refuse_close;
+	}
+	inserted = true;
+	if (!inspect_build_shadow(&c, d, &req->renames, err, sizeof(err)))
+		goto refuse_close;
+	if (!catalog_save(&c, d)) {
+		snprintf(err, sizeof(err), "cannot record the deploy in %s.deploys: %s", ds->schema, c.error);
+		if (!ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
+			log_warning("deploy: cannot drop %s.%s: %s", d->db, d->shadow, c.error);
+		goto refuse_close;
+	}
+	/* Arm the mirror, then copy: every write from now on is mirrored (or
+	 * refused), and none planned before is still running. */
+	pthread_mutex_lock(&ds->mu);
+	d->shadow_built = true;
+	ds->version++;
+	pthread_mutex_unlock(&ds->mu);
+	if (!wait_synced(ds))
+		goto stopped;
+	pthread_mutex_lock(&ds->mu);
+	set_state(d, DS_COPYING);
+	pthread_mutex_unlock(&ds->mu);
+	if (!catalog_save(&c, d)) {
+		snprintf(err, sizeof(err), "cannot save the deploy state: %s", c.error);
+		finish(d, &c, DS_FAILED, err);
+		post_reply(ds, req->serial, error_reply(err));
+		goto out;
+	}
+	log_info("deploy %llu %s.%s: created (shadow %s, %u columns mapped): %s", (unsigned long long)d->id,
+		 d->db, d->table, d->shadow, d->ncols, d->alter);
+	{
+		char table[2 * DEPLOY_NAME_SIZE + 2];
+
+		snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
+		post_reply(ds, req->serial, json_pack("{s:b, s:I, s:s, s:s, s:s, s:i}", "ok", 1,
+						      "id", (json_int_t)d->id, "state", "copying",
+						      "table", table, "shadow_table", d->shadow,
+						      "columns_mapped", (int)d->ncols));
+	}
+	run_deploy(d, &c);
+	goto out;
+refuse_close:
+	if (inserted && !ctl_exec(&c, "DELETE FROM %I.deploys WHERE id = %llu", ds->schema,
+				  (unsigned long long)d->id))
+		log_warning("deploy: cannot delete catalog row %llu: %s", (unsigned long long)d->id, c.error);
+	ctl_close(&c);
+refuse:
+	unregister(ds, d);
+	post_reply(ds, req->serial, error_reply(err));
+	thread_exit(ds, NULL);
+	deploy_free(d);
+	free(req);
+	return NULL;
+stopped:
+	/* shutting down while arming: the catalog says queued; the next start
+	 * cleans up */
+out:
+	ctl_close(&c);
+	thread_exit(ds, d);
+	free(req);
+	return NULL;
+}
+
+/* --- admin --------------------------------------------------------------------- */
+
+static void iso_time(char *buf, size_t len, time_t t)
+{
+	struct tm tm;
+
+	if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+		buf[0] = '\0';
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The reply object of one deploy (under ds->mu). */
+static json_t *deploy_json(const struct deploy *d, bool full)
+{
+	char table[2 * DEPLOY_NAME_SIZE + 2], created[32], started[32], ready[32], finished[32];
+	json_t *o;
+	double pct = d->rows_total > 0 ? 100.0 * (double)d->rows_copied / (double)d->rows_total : 0;
+	json_int_t eta = -1;
+
+	snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
+	if (d->state == DS_COPYING && d->copy_rate > 0 && d->rows_total >= d->rows_copied)
+		eta = (json_int_t)((double)(d->rows_total - d->rows_copied) / d->copy_rate);
+	if (d->state == DS_VERIFYING || d->state == DS_READY)
+		pct = 100.0;
+	o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:f}", "id", (json_int_t)d->id,
+		      "state", deploy_state_name(d->state), "table", table, "shadow_table", d->shadow,
+		      "rows_copied", (json_int_t)d->rows_copied, "rows_total", (json_int_t)d->rows_total,
+		      "progress_pct", (double)((long)(pct * 10)) / 10.0);
+	if (o == NULL)
+		return NULL;
+	if (d->error[0] != '\0')
+		json_object_set_new(o, "error", json_string(d->error));
+	if (!full)
+		return o;
+	iso_time(created, sizeof(created), d->created);
+	iso_time(started, sizeof(started), d->copy_started);
+	iso_time(ready, sizeof(ready), d->ready_at);
+	iso_time(finished, sizeof(finished), d->finished);
+	json_object_set_new(o, "alter", json_string(d->alter ? d->alter : ""));
+	json_object_set_new(o, "copy_rate", json_integer((json_int_t)d->copy_rate));
+	json_object_set_new(o, "eta_s", eta >= 0 ? json_integer(eta) : json_null());
+	json_object_set_new(o, "chunk_rows", json_integer(d->chunk_rows));
+	json_object_set_new(o, "target_chunk_ms", json_integer(d->target_chunk_ms));
+	json_object_set_new(o, "max_threads_running", json_integer(d->max_threads_running));
+	json_object_set_new(o, "throttled", json_boolean(d->throttled));
+	json_object_set_new(o, "throttle_reason", json_string(d->throttle_reason));
+	json_object_set_new(o, "mirrored", json_integer((json_int_t)d->mirrored));
+	json_object_set_new(o, "refused", json_integer((json_int_t)d->refused));
+	json_object_set_new(o, "verify_chunks", json_integer((json_int_t)d->verify_chunks));
+	json_object_set_new(o, "verify_mismatches", json_integer((json_int_t)d->verify_mismatches));
+	json_object_set_new(o, "columns_mapped", json_integer(d->ncols));
+	json_object_set_new(o, "created", json_string(created));
+	json_object_set_new(o, "copy_started", json_string(started));
+	json_object_set_new(o, "ready_at", json_string(ready));
+	json_object_set_new(o, "finished", json_string(finished));
+	return o;
+}
+
+/* {"ok":true} followed by the members of o (consumed). */
+static json_t *ok_with(json_t *o)
+{
+	json_t *r;
+
+	if (o == NULL)
+		return NULL;
+	r = json_pack("{s:b}", "ok", 1);
+	if (r != NULL)
+		json_object_update(r, o);
+	json_decref(o);
+	return r;
+}
+
+static struct deploy *find_id(struct deploys *ds, const char *arg)
+{
+	char *end;
+	unsigned long long id;
+	struct deploy *d;
+
+	if (arg == NULL)
+		return NULL;
+	errno = 0;
+	id = strtoull(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || id == 0)
+		return NULL;
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->id == id)
+			return d;
+	return NULL;
+}
+
+static void reply_now(struct deploys *ds, uint64_t serial, json_t *r)
+{
+	ds->reply(ds->cb_arg, serial, r);
+}
+
+static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	reply_now(ds, serial, error_reply(msg));
+}
+
+/* Skip spaces; return the next word in word (NUL-terminated copy) and advance. */
+static const char *next_word(const char *p, char *word, size_t len)
+{
+	size_t n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p != '\0' && *p != ' ' && *p != '\t') {
+		if (n + 1 < len)
+			word[n++] = *p;
+		p++;
+	}
+	word[n] = '\0';
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	char target[512], err[1024];
+	struct create_req *req;
+	struct deploy *d, *x;
+	const char *clause;
+
+	clause = next_word(rest, target, sizeof(target));
+	if (target[0] == '\0' || *clause == '\0') {
+		reply_err(ds, serial, "usage: deploy create <db>.<table> <ALTER clause>");
+		return;
+	}
+	if (ds->ctl.user[0] == '\0') {
+		reply_err(ds, serial, "deploy requests need [cutover] user and password in the configuration");
+		return;
+	}
+	req = calloc(1, sizeof(*req));
+	d = deploy_alloc(ds);
+	if (req == NULL || d == NULL || (d->alter = strdup(clause)) == NULL) {
+		free(req);
+		if (d != NULL)
+			deploy_free(d);
+		reply_err(ds, serial, "out of memory");
+		return;
+	}
+	/* trailing blanks and a final ';' are not part of the clause */
+	for (size_t n = strlen(d->alter); n > 0 && (d->alter[n - 1] == ' ' || d->alter[n - 1] == '\t'); n--)
+		d->alter[n - 1] = '\0';
+	if (!inspect_parse_target(target, d->db, d->table, err, sizeof(err)) ||
+	    !inspect_check_alter(d->alter, &req->renames, err, sizeof(err))) {
+		reply_err(ds, serial, "%s", err);
+		goto fail;
+	}
+	if (strcmp(d->db, ds->schema) == 0) {
+		reply_err(ds, serial, "%s is cutoverd's own catalog schema", ds->schema);
+		goto fail;
+	}
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(x, &ds->list, link) {
+		if (!deploy_state_mirrors(x->state))
+			continue;
+		if (strcmp(x->db, d->db) == 0 &&
+		    (strcmp(x->table, d->table) == 0 || strcmp(x->shadow, d->table) == 0)) {
+			pthread_mutex_unlock(&ds->mu);
+			if (strcmp(x->table, d->table) == 0)
+				reply_err(ds, serial, "table %s.%s already has an active deploy request (id %llu, %s)",
+					  d->db, d->table, (unsigned long long)x->id, deploy_state_name(x->state));
+			else
+				reply_err(ds, serial, "%s.%s is the shadow table of deploy %llu", d->db, d->table,
+					  (unsigned long long)x->id);
+			goto fail;
+		}
+	}
+	TAILQ_INSERT_TAIL(&ds->list, d, link);
+	pthread_mutex_unlock(&ds->mu);
+	req->ds = ds;
+	req->serial = serial;
+	req->d = d;
+	pthread_mutex_lock(&ds->mu);
+	d->worker_running = true;
+	pthread_mutex_unlock(&ds->mu);
+	if (!spawn(ds, create_main, req, &d->worker)) {
+		unregister(ds, d);
+		reply_err(ds, serial, "cannot start a worker thread");
+		goto fail;
+	}
+	return;
+fail:
+	deploy_free(d);
+	free(req);
+}
+
+static void *cancel_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+
+	if (connect_retry(d, &c)) {
+		finish(d, &c, DS_CANCELLED, NULL);
+		ctl_close(&c);
+	}
+	thread_exit(d->ds, d);
+	return NULL;
+}
+
+static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	char idw[64];
+	struct deploy *d;
+	bool running;
+
+	(void)next_word(rest, idw, sizeof(idw));
+	pthread_mutex_lock(&ds->mu);
+	d = find_id(ds, idw);
+	if (d == NULL) {
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+		return;
+	}
+	if (!deploy_state_mirrors(d->state)) {
+		json_t *r = json_pack("{s:b, s:I, s:s}", "ok", 1, "id", (json_int_t)d->id, "state",
+				      deploy_state_name(d->state));
+
+		pthread_mutex_unlock(&ds->mu);
+		if (d->state == DS_CANCELLED)
+			reply_now(ds, serial, r);
+		else {
+			json_decref(r);
+			reply_err(ds, serial, "deploy %llu has already ended (%s)", (unsigned long long)d->id,
+				  deploy_state_name(d->state));
+		}
+		return;
+	}
+	if (d->cancel) {
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "deploy %llu is already being cancelled", (unsigned long long)d->id);
+		return;
+	}
+	if (d->id == 0 || d->state == DS_QUEUED) {
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "deploy is still being created; cancel it once it is copying");
+		return;
+	}
+	d->cancel = true;
+	d->cancel_serial = serial;
+	running = d->worker_running;
+	if (!running)
+		d->worker_running = true;
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+	if (!running && !spawn(ds, cancel_main, d, &d->worker)) {
+		pthread_mutex_lock(&ds->mu);
+		d->cancel = false;
+		d->cancel_serial = 0;
+		d->worker_running = false;
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "cannot start a worker thread");
+	}
+	/* the worker answers once the shadow is dropped */
+}
+
+static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	char idw[64], kv[128];
+	struct deploy *d;
+	const char *p = next_word(rest, idw, sizeof(idw));
+	json_t *r;
+
+	pthread_mutex_lock(&ds->mu);
+	d = find_id(ds, idw);
+	if (d == NULL || *p == '\0') {
+		pthread_mutex_unlock(&ds->mu);
+		if (d == NULL)
+			reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+		else
+			reply_err(ds, serial, "usage: deploy set <id> chunk_time_ms=N | max_threads_running=N");
+		return;
+	}
+	while (*p != '\0') {
+		char *eq, *end;
+		long v;
+
+		p = next_word(p, kv, sizeof(kv));
+		eq = strchr(kv, '=');
+		if (eq == NULL) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "'%.64s' is not key=value", kv);
+			return;
+		}
+		*eq = '\0';
+		if (strcmp(kv, "chunk_time_ms") != 0 && strcmp(kv, "max_threads_running") != 0) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running)", kv);
+			return;
+		}
+		errno = 0;
+		v = strtol(eq + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || end == eq + 1) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "%s: '%.32s' is not a number", kv, eq + 1);
+			return;
+		}
+		if (strcmp(kv, "chunk_time_ms") == 0 && v >= 10 && v <= 60000) {
+			d->target_chunk_ms = (int)v;
+		} else if (strcmp(kv, "max_threads_running") == 0 && v >= 0 && v <= 100000) {
+			d->max_threads_running = (int)v;
+		} else {
+			pthread_mutex_unlock(&ds->mu);
+			if (strcmp(kv, "chunk_time_ms") == 0 || strcmp(kv, "max_threads_running") == 0)
+				reply_err(ds, serial, "%s: %ld is out of range (chunk_time_ms 10-60000, "
+					  "max_threads_running 0-100000, 0 = no limit)", kv, v);
+			else
+				reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running)", kv);
+			return;
+		}
+	}
+	r = ok_with(deploy_json(d, true));
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+	reply_now(ds, serial, r ? r : error_reply("out of memory"));
+}
+
+void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
+{
+	char sub[32], idw[64];
+	const char *rest = next_word(args, sub, sizeof(sub));
+	struct deploy *d;
+	json_t *r, *a;
+
+	if (strcmp(sub, "create") == 0) {
+		cmd_create(ds, serial, rest);
+	} else if (strcmp(sub, "list") == 0) {
+		r = json_pack("{s:b}", "ok", 1);
+		a = json_array();
+		pthread_mutex_lock(&ds->mu);
+		TAILQ_FOREACH(d, &ds->list, link)
+			if (d->id != 0)
+				json_array_append_new(a, deploy_json(d, false));
+		pthread_mutex_unlock(&ds->mu);
+		json_object_set_new(r, "deploys", a);
+		reply_now(ds, serial, r);
+	} else if (strcmp(sub, "show") == 0) {
+		(void)next_word(rest, idw, sizeof(idw));
+		pthread_mutex_lock(&ds->mu);
+		d = find_id(ds, idw);
+		r = d != NULL ? deploy_json(d, true) : NULL;
+		pthread_mutex_unlock(&ds->mu);
+		if (d == NULL) {
+			reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+			return;
+		}
+		r = ok_with(r);
+		if (r == NULL) {
+			reply_err(ds, serial, "out of memory");
+			return;
+		}
+		reply_now(ds, serial, r);
+	} else if (strcmp(sub, "cancel") == 0) {
+		cmd_cancel(ds, serial, rest);
+	} else if (strcmp(sub, "set") == 0) {
+		cmd_set(ds, serial, rest);
+	} else {
+		reply_err(ds, serial, "usage: deploy create|list|show|cancel|set ...");
+	}
+}
+
+static void *load_main(void *arg)
+{
+	struct deploys *ds = arg;
+	char err[1024];
+	unsigned tries = 0;
+
+	for (;;) {
+		bool stop;
+
+		pthread_mutex_lock(&ds->mu);
+		stop = ds->stopping;
+		pthread_mutex_unlock(&ds->mu);
+		if (stop)
+			break;
+		if (deploys_load(ds, err, sizeof(err))) {
+			log_info("deploy catalog loaded after %u retries", tries);
+			notify(ds);
+			break;
+		}
+		if (tries++ % 30 == 0)
+			log_warning("deploy catalog not readable yet (writes are refused until it is): %s", err);
+		pthread_mutex_lock(&ds->mu);
+		snprintf(ds->load_error, sizeof(ds->load_error), "%s", err);
+		if (!ds->stopping) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 1;
+			(void)pthread_cond_timedwait(&ds->cv, &ds->mu, &until);
+		}
+		pthread_mutex_unlock(&ds->mu);
+	}
+	thread_exit(ds, NULL);
+	return NULL;
+}
+
+void deploys_load_retry(struct deploys *ds)
+{
+	if (!spawn(ds, load_main, ds, NULL))
+		log_error("cannot start the thread that loads the deploy catalog");
+}
+
+bool deploys_loaded(struct deploys *ds)
+{
+	bool loaded;
+
+	pthread_mutex_lock(&ds->mu);
+	loaded = ds->loaded;
+	pthread_mutex_unlock(&ds->mu);
+	return loaded;
+}

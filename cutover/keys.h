@@ -1,0 +1,36 @@
+/*
+ * keys.h - primary-key values as the backfill, the verifier and the mirror
+ * carry them: selected in a form that survives the connection's character
+ * set, written back as literals that compare in the index's own order.
+ * See enum key_kind in deploy.h.
+ */
+#ifndef CUTOVER_KEYS_H
+#define CUTOVER_KEYS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cutover/deploy-internal.h"
+
+/* "`a`, HEX(`b`)": the key columns of d to select (qualifier may be NULL). */
+void keys_put_select(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names);
+
+/* "`a`, `b`": the key columns, for ORDER BY (qualifier may be NULL). */
+void keys_put_columns(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names);
+
+/*
+ * The literal for value v[0, n) of key column c, as keys_put_select()
+ * selected it.  Returns false when the value is not what that column's kind
+ * selects (not a number, odd hex): the caller must not use it.
+ */
+bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t n) WARN_UNUSED;
+
+/*
+ * The condition "key > lits" (after = false: "key <= lits") over d's key
+ * columns, where lits[i] is the literal of the i-th key column: for two
+ * columns "(`a` > 1 OR (`a` = 1 AND `b` > 2))".
+ */
+void keys_put_compare(FILE *f, const struct deploy *d, bool shadow_names, bool after,
+		      char *const *lits);
+
+#endif

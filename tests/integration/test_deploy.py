@@ -1,0 +1,416 @@
+"""
+test_deploy.py - deploy requests (issue 3): `deploy create` and its checks,
+the shadow table, the backfill, the verifier, `deploy cancel`, `deploy set`,
+and a restart (kill -9) in the middle of a backfill.
+
+Every test gets its own database and its own catalog schema ([cutover]
+schema), so tests do not see each other's deploys.  Comparisons read the
+original and the shadow straight from MariaDB, through the column mapping.
+"""
+
+import threading
+import time
+
+import pymysql
+import pytest
+
+
+def wait_state(proxy, did, states, timeout=60):
+    """Poll `deploy show` until the state is one of `states`; return the reply."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = proxy.admin("deploy show %d" % did)
+        assert last["ok"], last
+        if last["state"] in states:
+            return last
+        time.sleep(0.05)
+    pytest.fail("deploy %d not in %s within %d s: %s\n%s" % (did, states, timeout, last,
+                                                            proxy.diagnostics()), pytrace=False)
+
+
+def rows(mariadb, sql):
+    conn = mariadb.root_connect()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def execute(mariadb, *sqls):
+    conn = mariadb.root_connect(autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            for sql in sqls:
+                cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def table_exists(mariadb, db, table):
+    return rows(mariadb, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
+                         "AND TABLE_NAME = '%s'" % (db, table))[0][0] == 1
+
+
+def assert_same(mariadb, db, table, shadow, cols, key="id"):
+    """The shadow holds exactly the original's rows in the mapped columns."""
+    collist = ", ".join("`%s`" % c for c in cols)
+    a = rows(mariadb, "SELECT %s FROM `%s`.`%s` ORDER BY %s" % (collist, db, table, key))
+    b = rows(mariadb, "SELECT %s FROM `%s`.`%s` ORDER BY %s" % (collist, db, shadow, key))
+    assert len(a) == len(b), "original has %d rows, shadow %d" % (len(a), len(b))
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    assert not diff, "%d rows differ, first: %s" % (len(diff), diff[:3])
+
+
+@pytest.fixture
+def db(mariadb, unique_name):
+    name = unique_name("dep")
+    execute(mariadb, "CREATE DATABASE `%s`" % name)
+    yield name
+    execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % name)
+
+
+@pytest.fixture
+def dproxy(make_proxy, unique_name, mariadb):
+    """A proxy with a catalog schema of its own."""
+    schema = unique_name("_cutover")
+    p = make_proxy(cutover_schema=schema)
+    p.schema = schema
+    yield p
+    p.stop()
+    execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % schema)
+
+
+def fill(mariadb, db, table, n, ddl=None):
+    execute(mariadb, ddl or (
+        "CREATE TABLE `%s`.`%s` (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, "
+        "name VARCHAR(40) NOT NULL, amount DECIMAL(12,2) NULL, created DATETIME(6) NOT NULL, "
+        "flag TINYINT NULL) ENGINE=InnoDB" % (db, table)))
+    step = 5000
+    for start in range(0, n, step):
+        values = ", ".join("('n%d', %s, '2024-01-02 03:04:05.%06d', %s)"
+                           % (i, "NULL" if i % 7 == 0 else "%d.%02d" % (i, i % 100), i % 1000000,
+                              "NULL" if i % 5 == 0 else str(i % 2))
+                           for i in range(start, min(n, start + step)))
+        execute(mariadb, "INSERT INTO `%s`.`%s` (name, amount, created, flag) VALUES %s" % (db, table, values))
+
+
+def create(proxy, line):
+    r = proxy.admin("deploy create " + line, timeout=60)
+    return r
+
+
+# -- the happy path ------------------------------------------------------------------
+
+
+def test_deploy_copies_verifies_and_is_ready(dproxy, mariadb, db):
+    fill(mariadb, db, "orders", 12000)
+    r = create(dproxy, "%s.orders ADD COLUMN note VARCHAR(255) NULL, ADD INDEX idx_created (created)" % db)
+    assert r["ok"], r
+    assert r["state"] == "copying" and r["table"] == "%s.orders" % db
+    assert r["shadow_table"] == "_orders_shadow"
+    did = r["id"]
+    s = wait_state(dproxy, did, ("ready", "failed"))
+    assert s["state"] == "ready", s
+    assert s["rows_copied"] == 12000
+    assert s["verify_chunks"] >= 1 and s["verify_mismatches"] == 0
+    assert s["alter"].startswith("ADD COLUMN note")
+    assert_same(mariadb, db, "orders", "_orders_shadow", ["id", "name", "amount", "created", "flag"])
+    cols = [c[0] for c in rows(mariadb, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE "
+                                        "TABLE_SCHEMA = '%s' AND TABLE_NAME = '_orders_shadow' "
+                                        "ORDER BY ORDINAL_POSITION" % db)]
+    assert cols == ["id", "name", "amount", "created", "flag", "note"]
+    # list and the catalog agree
+    lst = dproxy.admin("deploy list")
+    assert [d["id"] for d in lst["deploys"]] == [did]
+    cat = rows(mariadb, "SELECT state, rows_copied FROM `%s`.deploys WHERE id = %d" % (dproxy.schema, did))
+    assert cat == (("ready", 12000),)
+    # cutoverctl prints it
+    out = dproxy.ctl("deploy", "show", did)
+    assert out.returncode == 0 and "ready" in out.stdout, out
+
+
+def test_deploy_empty_table_and_renamed_column(dproxy, mariadb, db):
+    execute(mariadb, "CREATE TABLE `%s`.e (id BIGINT PRIMARY KEY, a INT) ENGINE=InnoDB" % db)
+    r = create(dproxy, "%s.e ADD COLUMN b INT" % db)
+    assert r["ok"], r
+    assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
+    # a renamed column keeps its values
+    execute(mariadb, "CREATE TABLE `%s`.r (id INT PRIMARY KEY, old_name VARCHAR(10)) ENGINE=InnoDB" % db,
+            "INSERT INTO `%s`.r VALUES (1, 'a'), (2, NULL), (3, 'c')" % db)
+    r = create(dproxy, "%s.r CHANGE COLUMN old_name new_name VARCHAR(20)" % db)
+    assert r["ok"], r
+    assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
+    assert rows(mariadb, "SELECT id, new_name FROM `%s`._r_shadow ORDER BY id" % db) == \
+        ((1, "a"), (2, None), (3, "c"))
+
+
+@pytest.mark.parametrize("pk", ["composite", "string", "latin1", "binary", "datetime"])
+def test_deploy_key_types(dproxy, mariadb, db, pk):
+    """Chunk boundaries on keys that are not one integer compare in the
+    index's own order (case-insensitive collations, latin1, binary)."""
+    ddl = {
+        "composite": "CREATE TABLE `%s`.k (a INT, b VARCHAR(20), v INT, PRIMARY KEY (a, b)) ENGINE=InnoDB",
+        "string": "CREATE TABLE `%s`.k (a VARCHAR(30) COLLATE utf8mb4_unicode_ci PRIMARY KEY, v INT) ENGINE=InnoDB",
+        "latin1": "CREATE TABLE `%s`.k (a VARCHAR(30) CHARACTER SET latin1 PRIMARY KEY, v INT) ENGINE=InnoDB",
+        "binary": "CREATE TABLE `%s`.k (a VARBINARY(30) PRIMARY KEY, v INT) ENGINE=InnoDB",
+        "datetime": "CREATE TABLE `%s`.k (a DATETIME(3) PRIMARY KEY, v INT) ENGINE=InnoDB",
+    }[pk] % db
+    execute(mariadb, ddl)
+    n = 3500
+    if pk == "composite":
+        vals = ", ".join("(%d, 'k%d', %d)" % (i // 10, i, i) for i in range(n))
+        execute(mariadb, "INSERT INTO `%s`.k VALUES %s" % (db, vals))
+        cols, key = ["a", "b", "v"], "a, b"
+    elif pk == "datetime":
+        vals = ", ".join("(TIMESTAMP'2024-01-01 00:00:00' + INTERVAL %d SECOND + INTERVAL %d MICROSECOND, %d)"
+                         % (i, (i % 1000) * 1000, i) for i in range(n))
+        execute(mariadb, "INSERT INTO `%s`.k VALUES %s" % (db, vals))
+        cols, key = ["a", "v"], "a"
+    else:
+        # mixed case, accents, quotes and backslashes: the order is the collation's
+        words = ["Ab%d" % i if i % 3 == 0 else "ab%d'x" % i if i % 3 == 1 else "\u00e9\\%d" % i for i in range(n)]
+        if pk == "latin1":
+            words = [w.replace("\u00e9", "e\u00e8") for w in words]
+        conn = mariadb.root_connect(autocommit=True)
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO `%s`.k VALUES (%%s, %%s)" % db,
+                            [(w.encode() if pk == "binary" else w, i) for i, w in enumerate(words)])
+        conn.close()
+        cols, key = ["a", "v"], "a"
+    r = create(dproxy, "%s.k ADD COLUMN extra INT NOT NULL DEFAULT 7" % db)
+    assert r["ok"], r
+    s = wait_state(dproxy, r["id"], ("ready", "failed"))
+    assert s["state"] == "ready", s
+    assert s["rows_copied"] == n
+    assert_same(mariadb, db, "k", "_k_shadow", cols, key)
+
+
+# -- refusals: a clear error, nothing created ----------------------------------------
+
+
+REFUSALS = [
+    ("missing", "CREATE TABLE `{db}`.other (id INT PRIMARY KEY)", "{db}.nope ADD COLUMN x INT", "does not exist"),
+    ("no pk", "CREATE TABLE `{db}`.t (a INT) ENGINE=InnoDB", "{db}.t ADD COLUMN x INT", "no primary key"),
+    ("myisam", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=MyISAM", "{db}.t ADD COLUMN x INT", "InnoDB"),
+    ("view", "CREATE VIEW `{db}`.t AS SELECT 1 AS id", "{db}.t ADD COLUMN x INT", "not a base table"),
+    ("fk out", "CREATE TABLE `{db}`.p (id INT PRIMARY KEY) ENGINE=InnoDB;"
+               "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, p INT, FOREIGN KEY (p) REFERENCES `{db}`.p (id)) ENGINE=InnoDB",
+     "{db}.t ADD COLUMN x INT", "foreign keys"),
+    ("fk in", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;"
+              "CREATE TABLE `{db}`.c (id INT PRIMARY KEY, t INT, FOREIGN KEY (t) REFERENCES `{db}`.t (id)) ENGINE=InnoDB",
+     "{db}.t ADD COLUMN x INT", "foreign keys"),
+    ("trigger", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, a INT) ENGINE=InnoDB;"
+                "CREATE TRIGGER `{db}`.tr BEFORE INSERT ON `{db}`.t FOR EACH ROW SET NEW.a = 1",
+     "{db}.t ADD COLUMN x INT", "triggers"),
+    ("syntax", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t ADD COLUMN x INTEGR",
+     "the ALTER failed on the shadow table"),
+    ("rename table", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t RENAME TO t2",
+     "may not rename the table"),
+    ("rename as", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t ADD x INT, RENAME AS t2",
+     "may not rename the table"),
+    ("engine", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t ENGINE=MyISAM",
+     "ENGINE=InnoDB"),
+    ("two statements", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB",
+     "{db}.t ADD x INT; DROP TABLE `{db}`.t", "one statement"),
+    ("exec comment", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t ADD x INT /*!50000 , DROP id */",
+     "executable comments"),
+    ("add fk", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, p INT) ENGINE=InnoDB",
+     "{db}.t ADD FOREIGN KEY (p) REFERENCES `{db}`.t (id)", "foreign keys"),
+    ("pk change", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, a INT NOT NULL) ENGINE=InnoDB",
+     "{db}.t DROP PRIMARY KEY, ADD PRIMARY KEY (a)", "primary key"),
+    ("bad target", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "t ADD x INT", "is not <db>.<table>"),
+    ("no clause", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t", "usage"),
+]
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=[c[0] for c in REFUSALS])
+def test_deploy_refusals(dproxy, mariadb, db, case):
+    _, setup, line, expect = case
+    for sql in setup.format(db=db).split(";"):
+        execute(mariadb, sql)
+    before = rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
+                           "ORDER BY 1" % db)
+    r = create(dproxy, line.format(db=db))
+    assert not r["ok"], r
+    assert expect in r["error"], r
+    after = rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
+                          "ORDER BY 1" % db)
+    assert before == after, "tables changed: %s -> %s" % (before, after)
+    assert dproxy.admin("deploy list")["deploys"] == []
+    if table_exists(mariadb, dproxy.schema, "deploys"):
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.deploys" % dproxy.schema) == ((0,),)
+
+
+def test_deploy_second_on_same_table_refused(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 100)
+    r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    r2 = create(dproxy, "%s.t ADD COLUMN y INT" % db)
+    assert not r2["ok"] and "already has an active deploy request (id %d" % r["id"] in r2["error"], r2
+    r3 = create(dproxy, "%s._t_shadow ADD COLUMN y INT" % db)
+    assert not r3["ok"] and "shadow table of deploy" in r3["error"], r3
+
+
+def test_deploy_unique_violation_fails_the_deploy(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 3000)
+    execute(mariadb, "UPDATE `%s`.t SET name = 'dup' WHERE id IN (1500, 2500)" % db)
+    r = create(dproxy, "%s.t ADD UNIQUE INDEX uq_name (name)" % db)
+    assert r["ok"], r
+    s = wait_state(dproxy, r["id"], ("ready", "failed"))
+    assert s["state"] == "failed", s
+    assert "conflicts with a unique key" in s["error"] and "2500" in s["error"], s
+    assert not table_exists(mariadb, db, "_t_shadow")
+
+
+def test_deploy_bad_admin_input(dproxy):
+    for line, expect in [("deploy", "usage"), ("deploy show", "no deploy request"),
+                         ("deploy show 99", "no deploy request"), ("deploy show x", "no deploy request"),
+                         ("deploy cancel 7", "no deploy request"), ("deploy frob", "usage"),
+                         ("deploy set 1 chunk_time_ms=5", "no deploy request")]:
+        r = dproxy.admin(line)
+        assert not r["ok"] and expect in r["error"], (line, r)
+
+
+# -- throttle, set, cancel, verification repair, restart -----------------------------------
+
+
+class Sleeper:
+    """A direct session running SELECT SLEEP(n): Threads_running + 1."""
+
+    def __init__(self, mariadb, seconds=60):
+        self.conn = mariadb.root_connect()
+        self.id = self.conn.thread_id()
+        self.t = threading.Thread(target=self._run, args=(seconds,), daemon=True)
+        self.t.start()
+        time.sleep(0.2)
+
+    def _run(self, seconds):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT SLEEP(%d)" % seconds)
+        except pymysql.MySQLError:
+            pass
+
+    def stop(self, mariadb):
+        execute(mariadb, "KILL QUERY %d" % self.id)
+        self.t.join(10)
+        self.conn.close()
+
+
+def test_deploy_throttle_set_and_cancel(make_proxy, mariadb, db, unique_name):
+    schema = unique_name("_cutover")
+    p = make_proxy(cutover_schema=schema, cutover_max_threads_running="1")
+    fill(mariadb, db, "t", 2000)
+    sleeper = Sleeper(mariadb)
+    try:
+        r = create(p, "%s.t ADD COLUMN x INT" % db)
+        assert r["ok"], r
+        deadline = time.monotonic() + 20
+        while True:
+            s = p.admin("deploy show %d" % r["id"])
+            if s["throttled"]:
+                break
+            assert time.monotonic() < deadline, s
+            time.sleep(0.05)
+        assert s["state"] == "copying" and "Threads_running" in s["throttle_reason"], s
+        assert s["rows_copied"] == 0
+        bad = p.admin("deploy set %d chunk_time_ms=abc" % r["id"])
+        assert not bad["ok"] and "not a number" in bad["error"]
+        bad = p.admin("deploy set %d color=blue" % r["id"])
+        assert not bad["ok"] and "unknown setting" in bad["error"]
+        ok = p.admin("deploy set %d chunk_time_ms=100" % r["id"])
+        assert ok["ok"] and ok["target_chunk_ms"] == 100, ok
+        c = p.admin("deploy cancel %d" % r["id"], timeout=30)
+        assert c["ok"] and c["state"] == "cancelled", c
+        assert not table_exists(mariadb, db, "_t_shadow")
+        s = p.admin("deploy show %d" % r["id"])
+        assert s["state"] == "cancelled"
+        again = p.admin("deploy cancel %d" % r["id"])
+        assert again["ok"] and again["state"] == "cancelled"
+        # the table is untouched; a new deploy on it is accepted
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.t" % db) == ((2000,),)
+        r2 = create(p, "%s.t ADD COLUMN y INT" % db)
+        assert r2["ok"], r2
+        ok = p.admin("deploy set %d max_threads_running=0" % r2["id"])
+        assert ok["ok"], ok
+        assert wait_state(p, r2["id"], ("ready", "failed"))["state"] == "ready"
+    finally:
+        sleeper.stop(mariadb)
+        p.stop()
+        execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % schema)
+
+
+class RowLock:
+    """A direct transaction holding a row of `db`.t FOR UPDATE: the backfill
+    stops at the chunk that holds it until commit()."""
+
+    def __init__(self, mariadb, db, row_id):
+        self.conn = mariadb.root_connect()
+        with self.conn.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT id FROM `%s`.t WHERE id = %d FOR UPDATE" % (db, row_id))
+
+    def execute(self, sql):
+        with self.conn.cursor() as cur:
+            cur.execute(sql)
+
+    def commit(self):
+        self.conn.commit()
+        self.conn.close()
+
+
+def wait_copied(proxy, did, n, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        s = proxy.admin("deploy show %d" % did)
+        if s["rows_copied"] >= n:
+            return s
+        assert time.monotonic() < deadline, s
+        time.sleep(0.01)
+
+
+def test_deploy_verify_repairs_writes_that_bypassed_the_proxy(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 30000)
+    lock = RowLock(mariadb, db, 25000)
+    try:
+        r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+        assert r["ok"], r
+        did = r["id"]
+        s = wait_copied(dproxy, did, 1000)
+        assert s["state"] == "copying" and s["rows_copied"] < 25000, s
+        # rows already copied change behind the proxy's back
+        lock.execute("UPDATE `%s`.t SET name = 'changed directly' WHERE id IN (1, 2, 3)" % db)
+        lock.execute("DELETE FROM `%s`.t WHERE id = 4" % db)
+    finally:
+        lock.commit()
+    s = wait_state(dproxy, did, ("ready", "failed"))
+    assert s["state"] == "ready", s
+    assert s["verify_mismatches"] >= 1, s
+    assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+
+
+def test_deploy_resumes_after_kill_9(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 60000)
+    lock = RowLock(mariadb, db, 50000)
+    try:
+        r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+        assert r["ok"], r
+        did = r["id"]
+        wait_copied(dproxy, did, 1000)
+        dproxy.proc.kill()
+        dproxy.proc.wait()
+    finally:
+        lock.commit()
+    state, copied = rows(mariadb, "SELECT state, rows_copied FROM `%s`.deploys WHERE id = %d"
+                         % (dproxy.schema, did))[0]
+    assert state == "copying" and 0 < copied < 50000, (state, copied)
+    dproxy.start()
+    s = wait_state(dproxy, did, ("ready", "failed"), timeout=120)
+    assert s["state"] == "ready", s
+    assert s["rows_copied"] == 60000, s
+    assert s["verify_mismatches"] == 0, s
+    assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+    assert "resuming (copying, %d rows copied)" % copied in dproxy.read_log()
