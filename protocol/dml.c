@@ -50,9 +50,9 @@
 /*
  * Reserved words of MySQL 8 and MariaDB 10.11/11 (the union), sorted for
  * bsearch (C locale): never a table name, a column name or an alias when
- * unquoted.  A word listed here that one server does not reserve only
- * makes a statement that uses it as a name "not understood".  RETURNING is
- * reserved in MariaDB only and is checked apart (reserved()).
+ * unquoted.  With the flavor known, the words only the other server
+ * reserves (mysql_only, mariadb_only) are names.  RETURNING is reserved in
+ * MariaDB only and is checked apart (reserved()).
  */
 static const char *const reserved_words[] = {
 	"ACCESSIBLE", "ADD", "ALL", "ALTER", "ANALYZE", "AND", "AS", "ASC",
@@ -99,6 +99,34 @@ static const char *const reserved_words[] = {
 	"VIRTUAL", "WHEN", "WHERE", "WHILE", "WINDOW", "WITH", "WRITE", "XOR",
 	"YEAR_MONTH", "ZEROFILL",
 };
+
+/*
+ * Words of that list reserved by one server only: a name for the other.
+ * (Getting one wrong only accepts a name the server refuses: every keyword
+ * that can follow a table reference is reserved in both.)
+ */
+static const char *const mysql_only[] = {
+	"CUBE", "CUME_DIST", "DENSE_RANK", "EMPTY", "FIRST_VALUE", "FUNCTION", "GENERATED",
+	"GET", "GROUPING", "GROUPS", "IO_AFTER_GTIDS", "IO_BEFORE_GTIDS", "JSON_TABLE", "LAG",
+	"LAST_VALUE", "LATERAL", "LEAD", "MASTER_BIND", "NTH_VALUE", "NTILE", "OF",
+	"OPTIMIZER_COSTS", "PERCENT_RANK", "RANK", "ROW_NUMBER", "STORED", "SYSTEM", "VIRTUAL",
+	"WINDOW",
+};
+
+static const char *const mariadb_only[] = {
+	"CURRENT_ROLE", "DELETE_DOMAIN_ID", "DO_DOMAIN_IDS", "GENERAL", "IGNORE_DOMAIN_IDS",
+	"IGNORE_SERVER_IDS", "MASTER_HEARTBEAT_PERIOD", "OFFSET", "PAGE_CHECKSUM",
+	"PARSE_VCOL_EXPR", "REF_SYSTEM_ID", "SLOW", "STATS_AUTO_RECALC", "STATS_PERSISTENT",
+	"STATS_SAMPLE_PAGES",
+};
+
+static bool listed(const char *w, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w, list[i]) == 0)
+			return true;
+	return false;
+}
 
 /* --- parser state ---------------------------------------------------------- */
 
@@ -182,8 +210,15 @@ static bool reserved(const struct dp *p, const struct tok *t)
 		size_t mid = lo + (hi - lo) / 2;
 		int r = strcmp(w, reserved_words[mid]);
 
-		if (r == 0)
+		if (r == 0) {
+			if (p->d->flavor == SQL_FLAVOR_MARIADB &&
+			    listed(w, mysql_only, sizeof(mysql_only) / sizeof(mysql_only[0])))
+				return false;
+			if (p->d->flavor == SQL_FLAVOR_MYSQL &&
+			    listed(w, mariadb_only, sizeof(mariadb_only) / sizeof(mariadb_only[0])))
+				return false;
 			return true;
+		}
 		if (r < 0)
 			hi = mid;
 		else

@@ -7,9 +7,10 @@
  * (so ASan sees any over-read), runs dml_parse() on every statement the
  * lexer calls INSERT, REPLACE, UPDATE or DELETE (and on the others, which
  * must be refused), and checks the invariants of each result: every span
- * inside the statement and the clauses in order, placeholders in range
- * and pointing at a '?', counts within their limits, names terminated,
- * and a second parse giving the same spans.  A broken invariant aborts.
+ * inside the statement and the clauses in order, each span valid text on
+ * its own, placeholders in range and pointing at a '?', counts within
+ * their limits, names terminated, and a second parse giving the same
+ * spans.  A broken invariant aborts.
  *
  * As a libFuzzer target (clang only):
  *
@@ -53,13 +54,41 @@ static void check_span(const struct sql_stmt *st, const struct dml *m, struct dm
 		fail(what, m->why);
 }
 
+/*
+ * A span is valid text on its own: lexed alone with "\n?" after it, it is
+ * one statement with its own placeholders and that one more (a span that
+ * cut a string, a quoted name or a comment open would swallow the '?').
+ */
+static void check_alone(const char *sql, const struct dml *m, struct dml_span sp,
+			const struct sql_dialect *d)
+{
+	struct sql_stmt st[2];
+	size_t n = sp.end - sp.start;
+	unsigned inside = 0;
+	char *b;
+
+	if (!sp.present)
+		return;
+	for (unsigned i = 0; i < m->nparams; i++)
+		inside += m->params[i] >= sp.start && m->params[i] < sp.end;
+	b = malloc(n + 2);
+	if (b == NULL)
+		abort();
+	memcpy(b, sql + sp.start, n);
+	memcpy(b + n, "\n?", 2);
+	if (sql_parse_dialect(b, n + 2, st, 2, d) != 1 || st[0].nplaceholders != inside + 1)
+		fail("a span is not valid text alone", NULL);
+	free(b);
+}
+
 static void check_name(const char *name, bool nonempty)
 {
 	if (memchr(name, '\0', SQL_NAME_SIZE) == NULL || (nonempty && name[0] == '\0'))
 		fail("name", NULL);
 }
 
-static void check_result(const char *sql, const struct sql_stmt *st, const struct dml *m)
+static void check_result(const char *sql, const struct sql_stmt *st, const struct dml *m,
+			 const struct sql_dialect *d)
 {
 	size_t nv = (size_t)m->nrows * m->nvalues;
 
@@ -103,6 +132,18 @@ static void check_result(const char *sql, const struct sql_stmt *st, const struc
 		fail("stmt / tail", NULL);
 	if (m->nparams != st->nplaceholders)
 		fail("placeholder count differs from the lexer's", NULL);
+	check_alone(sql, m, m->table_refs, d);
+	check_alone(sql, m, m->where, d);
+	check_alone(sql, m, m->order_by, d);
+	check_alone(sql, m, m->limit, d);
+	check_alone(sql, m, m->odku, d);
+	check_alone(sql, m, m->select, d);
+	check_alone(sql, m, m->row_alias, d);
+	check_alone(sql, m, m->returning_list, d);
+	for (unsigned i = 0; i < m->nassign; i++)
+		check_alone(sql, m, m->assign[i].value, d);
+	for (size_t i = 0; i < nv; i++)
+		check_alone(sql, m, m->values[i].span, d);
 	for (size_t i = 0; i < nv; i++) {
 		const struct dml_value *v = &m->values[i];
 		check_span(st, m, v->span, "value");
@@ -182,7 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (ok != a.ok || (ok && !dml_kind))
 				fail("result", a.why);
-			check_result(copy, &st[i], &a);
+			check_result(copy, &st[i], &a, &dialects[d]);
 			if (dml_kind) {
 				if (dml_parse(copy, &st[i], &dialects[d], &b) != ok)
 					fail("two parses differ", a.why);

@@ -221,12 +221,45 @@ static bool span_ok(const struct sql_stmt *st, const struct dml *m, struct dml_s
 	return true;
 }
 
+/*
+ * A span is valid text on its own: lexed alone with "\n?" after it, it is
+ * one statement with its own placeholders and that one more.  A span that
+ * cut a string, a quoted name or a comment open would swallow the '?'.
+ */
+static bool span_alone(const char *sql, const struct dml *m, struct dml_span sp,
+		       const struct sql_dialect *d)
+{
+	struct sql_stmt st[2];
+	size_t n = sp.end - sp.start, count;
+	unsigned inside = 0;
+	char *b;
+
+	if (!sp.present)
+		return true;
+	for (unsigned i = 0; i < m->nparams; i++)
+		inside += m->params[i] >= sp.start && m->params[i] < sp.end;
+	b = malloc(n + 2);
+	if (b == NULL)
+		exit(2);
+	memcpy(b, sql + sp.start, n);
+	memcpy(b + n, "\n?", 2);
+	count = sql_parse_dialect(b, n + 2, st, 2, d);
+	free(b);
+	if (count != 1 || st[0].nplaceholders != inside + 1) {
+		diag("span %zu..%zu is not valid text alone: %zu statements, %u placeholders (%u)",
+		     sp.start, sp.end, count, count ? st[0].nplaceholders : 0, inside);
+		return false;
+	}
+	return true;
+}
+
 static bool terminated(const char *name)
 {
 	return memchr(name, '\0', SQL_NAME_SIZE) != NULL;
 }
 
-static bool invariants(const char *sql, const struct sql_stmt *st, const struct dml *m)
+static bool invariants(const char *sql, const struct sql_stmt *st, const struct dml *m,
+		       const struct sql_dialect *d)
 {
 	const struct dml_span spans[] = { m->stmt, m->table_refs, m->where, m->order_by, m->limit,
 					  m->odku, m->select, m->row_alias, m->returning_list };
@@ -277,6 +310,15 @@ static bool invariants(const char *sql, const struct sql_stmt *st, const struct 
 	/* what only a success promises */
 	if (!m->stmt.present || m->tail < m->stmt.start || m->tail > m->stmt.end)
 		return false;
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++)
+		if (!span_alone(sql, m, spans[i], d))
+			return false;
+	for (unsigned i = 0; i < m->nassign; i++)
+		if (!span_alone(sql, m, m->assign[i].value, d))
+			return false;
+	for (size_t i = 0; i < nv; i++)
+		if (!span_alone(sql, m, m->values[i].span, d))
+			return false;
 	for (size_t i = 0; i < nv; i++) {
 		const struct dml_value *v = &m->values[i];
 		if (!span_ok(st, m, v->span, "value") || !v->span.present ||
@@ -373,7 +415,7 @@ static const char *run(const char *sql, size_t len, const struct sql_dialect *d,
 		struct dml m;
 		bool ok = dml_parse(b, &st[i], d, &m);
 
-		if (ok != m.ok || !invariants(b, &st[i], &m))
+		if (ok != m.ok || !invariants(b, &st[i], &m, d))
 			check(false, "invariants of statement %zu of \"%s\"", i, show(sql, len));
 		if (i == which) {
 			snprintf(line, sizeof(line), "%s", render(b, &m));
@@ -670,6 +712,31 @@ static const struct tcase cases[] = {
 	{ MY, "INSERT INTO t SELECT 1)", "! unexpected text after INSERT ... SELECT" },
 	{ MY, "INSERT INTO t VALUES ('abc", "! unterminated" },
 	{ MY, "INSERT INTO t VALUES (`abc", "! unterminated" },
+	/* ANSI_QUOTES: "..." are names */
+	{ AN, "UPDATE \"t\" \"a\" SET \"a\".\"x\" = \"y\" WHERE \"a\".\"k\" = 'z'",
+	  "UPDATE refs=[\"t\" \"a\"] t=[t a] set=[a.x=\"y\"] where=[\"a\".\"k\" = 'z'] tail=$" },
+	{ MY, "UPDATE \"t\" SET a = 1", "! expected a table name in the table references" },
+	{ MA, "DELETE FROM t WHERE a = 1 ORDER BY b LIMIT 2 RETURNING a",
+	  "DELETE returning refs=[t] t=[t] del=t where=[a = 1] order=[b] limit=[2] ret=[a] tail=@ORDER" },
+	/* run by MariaDB: the WHERE would end inside the comment, without its close */
+	{ MA, "UPDATE t SET a = 1 WHERE b /*M!100100 AND c = 2 */ ORDER BY d", "! executable comment" },
+	{ MA, "UPDATE t SET a = 1 WHERE /*M!100100 c = 2 AND */ b ORDER BY d", "! executable comment" },
+	{ MA, "UPDATE t SET a = 1 WHERE b /*M!100100 AND c = 2 */ AND d ORDER BY d",
+	  "UPDATE refs=[t] t=[t] set=[a=1] where=[b /*M!100100 AND c = 2 */ AND d] order=[d] "
+	  "tail=@ORDER" },
+	{ MY, "UPDATE t SET a = 1 WHERE b /*M!100100 AND c = 2 */ ORDER BY d",
+	  "UPDATE refs=[t] t=[t] set=[a=1] where=[b] order=[d] tail=@ORDER" },
+	{ MY, "INSERT INTO t VALUES (1) /*!50000 , (2) */", "! executable comment" },
+	/* words reserved by one server only */
+	{ MA, "INSERT INTO t (rank, system, `groups`) VALUES (1, 2, 3)",
+	  "INSERT into=t cols=rank,system,groups values=(N:1 N:2 N:3)" },
+	{ MY, "INSERT INTO t (rank) VALUES (1)", "! expected a column name in the column list" },
+	{ UN, "INSERT INTO t (rank) VALUES (1)", "! expected a column name in the column list" },
+	{ MY, "UPDATE t offset SET offset.a = 1 WHERE offset.b = 2",
+	  "UPDATE refs=[t offset] t=[t offset] set=[offset.a=1] where=[offset.b = 2] tail=$" },
+	{ MA, "UPDATE t offset SET offset.a = 1", "! expected SET after the table references" },
+	{ MA, "DELETE FROM window WHERE window.x = 1",
+	  "DELETE refs=[window] t=[window] del=window where=[window.x = 1] tail=$" },
 	/* expressions are not validated: the server refuses this one */
 	{ MY, "INSERT INTO t SET a = 1 b = 2", "INSERT into=t set=[a=E:1 b = 2]" },
 	{ MY, "INSERT INTO t SET a = 1 AS b = 2", "! unexpected text after the values" },
@@ -725,7 +792,7 @@ static bool parse_one(const char *sql, const struct sql_dialect *d, size_t which
 	}
 	*st = all[which];
 	ok = dml_parse(*copy, st, d, m);
-	if (!invariants(*copy, st, m))
+	if (!invariants(*copy, st, m, d))
 		check(false, "invariants of \"%s\"", show(sql, len));
 	return ok;
 }
