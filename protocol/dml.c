@@ -1443,6 +1443,8 @@ bool dml_parse(const char *sql, const struct sql_stmt *st, const struct sql_dial
 		return false;
 	}
 
+	/* the lexer's state as lex_init() (static in lexer.c) sets it, over the
+	   statement alone */
 	memset(&p, 0, sizeof(p));
 	p.s = sql;
 	p.start = st->start;

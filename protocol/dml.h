@@ -17,8 +17,9 @@
  * (such a statement gets ok = false), so each span is valid text on its
  * own.  dml_parse() allocates (rows and values of an INSERT, columns,
  * assignments, placeholders); dml_free() releases.  The work is linear in
- * the statement's length, and so is the memory (at most about 24 bytes per
- * byte of text, for a VALUES list of one-digit values).
+ * the statement's length, and so is the memory: at most about 50 bytes per
+ * byte of text (a VALUES list of one-character placeholders, "?,", with
+ * the arrays grown by doubling).
  *
  * The statement's boundaries are taken from struct sql_stmt as they are.
  * When the lexer was unsure of the dialect (st->tables_known is false) the
