@@ -32,6 +32,9 @@
 
 #include <jansson.h>
 
+/* The key columns of deploy d, for keys.c. */
+#define KC(d) ((struct key_cols){ (d)->cols, (d)->pk, (d)->npk })
+
 #define CHUNK_MIN 10
 #define CHUNK_MAX 100000
 
@@ -162,11 +165,11 @@ static void put_range(FILE *f, const struct deploy *d, bool shadow_names, const 
 		return;
 	fputs(" WHERE ", f);
 	if (lo->n > 0)
-		keys_put_compare(f, d, shadow_names, true, lo->lit);
+		keys_put_compare(f, &KC(d), shadow_names, true, lo->lit);
 	if (lo->n > 0 && hi->n > 0)
 		fputs(" AND ", f);
 	if (hi->n > 0)
-		keys_put_compare(f, d, shadow_names, false, hi->lit);
+		keys_put_compare(f, &KC(d), shadow_names, false, hi->lit);
 }
 
 /* Run the statement in a memstream buffer. */
@@ -197,13 +200,13 @@ static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, un
 	if (f == NULL)
 		return false;
 	fputs("SELECT ", f);
-	keys_put_select(f, d, NULL, false);
+	keys_put_select(f, &KC(d), NULL, false);
 	fputs(" FROM ", f);
 	put_table(f, d, false);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, false, lo, &none);
 	fputs(" ORDER BY ", f);
-	keys_put_columns(f, d, NULL, false);
+	keys_put_columns(f, &KC(d), NULL, false);
 	fprintf(f, " LIMIT 1 OFFSET %u", rows - 1);
 	if (!stream_end(f, &sql))
 		return false;
@@ -248,7 +251,7 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, false, lo, hi);
 	fputs(" ORDER BY ", f);
-	keys_put_columns(f, d, NULL, false);
+	keys_put_columns(f, &KC(d), NULL, false);
 	fputs(" LOCK IN SHARE MODE", f);
 	if (upsert) {
 		const char *k = d->cols[d->pk[0]].shadow;

@@ -52,7 +52,10 @@ struct deploy {
 	bool shadow_built;       /* shadow exists with its final schema: the
 				    proxy mirrors from now on (until a final
 				    state) */
-	bool cancel;             /* `deploy cancel` asked the worker to stop */
+	bool cancel;             /* `deploy cancel` (or a failure seen by the
+				    proxy) asked the worker to stop */
+	bool fail_pending;       /* ... and to end in `failed`: fail_reason */
+	char fail_reason[512];
 	uint64_t cancel_serial;  /* admin connection owed the cancel reply; 0 none */
 	bool worker_running;
 	pthread_t worker;

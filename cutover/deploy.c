@@ -335,36 +335,6 @@ void deploys_count(struct deploys *ds, uint64_t id, bool refused)
 
 /* --- the mirror set ---------------------------------------------------------- */
 
-struct mirror_set *mirror_set_ref(struct mirror_set *m)
-{
-	if (m != NULL)
-		m->refs++;
-	return m;
-}
-
-void mirror_set_unref(struct mirror_set *m)
-{
-	if (m == NULL || --m->refs > 0)
-		return;
-	for (unsigned i = 0; i < m->n; i++) {
-		free(m->tables[i].cols);
-		free(m->tables[i].pk);
-	}
-	free(m->tables);
-	free(m);
-}
-
-const struct mirror_table *mirror_set_find(const struct mirror_set *m, const char *db,
-					   const char *table)
-{
-	if (m == NULL)
-		return NULL;
-	for (unsigned i = 0; i < m->n; i++)
-		if (strcmp(m->tables[i].db, db) == 0 && strcmp(m->tables[i].table, table) == 0)
-			return &m->tables[i];
-	return NULL;
-}
-
 struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 {
 	struct mirror_set *m = calloc(1, sizeof(*m));
@@ -440,10 +410,11 @@ static char *mapping_json(const struct deploy *d)
 	for (unsigned i = 0; i < d->ncols; i++) {
 		const struct deploy_col *c = &d->cols[i];
 
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b}",
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b, s:b, s:i}",
 						      "orig", c->orig, "shadow", c->shadow, "pk", c->pk,
 						      "kind", (int)c->kind, "charset", c->charset,
-						      "collation", c->collation, "same_type", c->same_type));
+						      "collation", c->collation, "same_type", c->same_type,
+						      "autoinc", c->autoinc, "ordinal", (int)c->ordinal));
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
@@ -488,6 +459,8 @@ static bool mapping_parse(struct deploy *d, const char *text)
 		if (c->kind > KEY_TEXT)
 			goto out;
 		c->same_type = json_is_true(json_object_get(x, "same_type"));
+		c->autoinc = json_is_true(json_object_get(x, "autoinc"));
+		c->ordinal = (unsigned)json_integer_value(json_object_get(x, "ordinal"));
 		d->ncols++;
 	}
 	json_array_foreach(pk, i, x) {
@@ -631,7 +604,9 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 			pthread_mutex_lock(&d->ds->mu);
 			cancel = d->cancel;
 			pthread_mutex_unlock(&d->ds->mu);
-			if (cancel)
+			if (cancel && d->fail_pending)
+				finish(d, c, DS_FAILED, d->fail_reason);
+			else if (cancel)
 				finish(d, c, DS_CANCELLED, NULL);
 			return;
 		}
@@ -1121,6 +1096,49 @@ static void *cancel_main(void *arg)
 	}
 	thread_exit(d->ds, d);
 	return NULL;
+}
+
+static void *fail_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+
+	if (connect_retry(d, &c)) {
+		finish(d, &c, DS_FAILED, d->fail_reason);
+		ctl_close(&c);
+	}
+	thread_exit(d->ds, d);
+	return NULL;
+}
+
+void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
+{
+	struct deploy *d;
+	bool running;
+
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->id == id)
+			break;
+	if (d == NULL || !deploy_state_mirrors(d->state) || d->fail_pending || d->cancel) {
+		pthread_mutex_unlock(&ds->mu);
+		return;
+	}
+	log_error("deploy %llu %s.%s: %s", (unsigned long long)id, d->db, d->table, why);
+	d->fail_pending = true;
+	d->cancel = true;
+	snprintf(d->fail_reason, sizeof(d->fail_reason), "%s", why);
+	running = d->worker_running;
+	if (!running)
+		d->worker_running = true;
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+	if (!running && !spawn(ds, fail_main, d, &d->worker)) {
+		pthread_mutex_lock(&ds->mu);
+		d->worker_running = false;
+		pthread_mutex_unlock(&ds->mu);
+		log_error("deploy %llu: cannot start a worker thread to end it", (unsigned long long)id);
+	}
 }
 
 static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)

@@ -77,6 +77,9 @@ struct deploy_col {
 	char collation[65];
 	bool same_type;          /* same type, charset and collation in both:
 				    the verifier compares values, not only NULLs */
+	bool autoinc;            /* AUTO_INCREMENT in the original */
+	unsigned ordinal;        /* 0-based position in the original (INSERT
+				    without a column list) */
 };
 
 struct deploys;            /* the registry: opaque outside cutover/ */
@@ -123,6 +126,13 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version);
 /* The loop published a mirror set built at `version` and every command
  * planned before it has ended: wakes the workers waiting for it. */
 void deploys_synced(struct deploys *ds, uint64_t version);
+
+/*
+ * The proxy could not mirror a write faithfully (on the loop thread): the
+ * deploy fails with `why` (its worker drops the shadow).  Writes go on
+ * unmirrored once the new mirror set is published.
+ */
+void deploys_fail(struct deploys *ds, uint64_t id, const char *why);
 
 /* Counters the proxy keeps per deploy. */
 void deploys_count(struct deploys *ds, uint64_t id, bool refused);

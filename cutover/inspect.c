@@ -370,6 +370,7 @@ struct colinfo {
 	char charset[65];
 	char collation[65];
 	bool generated;
+	bool autoinc;
 	unsigned pk_pos;   /* 1-based position in the primary key, 0 = not */
 };
 
@@ -407,6 +408,7 @@ static bool read_cols(struct ctl *c, const char *db, const char *table, struct c
 						  strstr(row[5], "VIRTUAL") != NULL ||
 						  strstr(row[5], "PERSISTENT") != NULL ||
 						  strstr(row[5], "STORED") != NULL);
+		x->autoinc = row[5] != NULL && strstr(row[5], "auto_increment") != NULL;
 		x->pk_pos = row[6] ? (unsigned)strtoul(row[6], NULL, 10) : 0;
 	}
 	mysql_free_result(res);
@@ -498,6 +500,8 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 
 		snprintf(dc->orig, sizeof(dc->orig), "%s", oc[i].name);
 		snprintf(dc->shadow, sizeof(dc->shadow), "%s", s->name);
+		dc->autoinc = oc[i].autoinc;
+		dc->ordinal = i;
 		dc->same_type = strcmp(oc[i].column_type, s->column_type) == 0 &&
 				strcmp(oc[i].charset, s->charset) == 0 &&
 				strcmp(oc[i].collation, s->collation) == 0;

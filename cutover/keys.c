@@ -21,7 +21,7 @@ static void put_col(FILE *f, const char *qualifier, const char *name)
 	ctl_put_ident(f, name);
 }
 
-void keys_put_select(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names)
+void keys_put_select(FILE *f, const struct key_cols *d, const char *qualifier, bool shadow_names)
 {
 	for (unsigned i = 0; i < d->npk; i++) {
 		const struct deploy_col *c = &d->cols[d->pk[i]];
@@ -38,7 +38,7 @@ void keys_put_select(FILE *f, const struct deploy *d, const char *qualifier, boo
 	}
 }
 
-void keys_put_columns(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names)
+void keys_put_columns(FILE *f, const struct key_cols *d, const char *qualifier, bool shadow_names)
 {
 	for (unsigned i = 0; i < d->npk; i++) {
 		if (i > 0)
@@ -101,7 +101,7 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
 	return false;
 }
 
-void keys_put_compare(FILE *f, const struct deploy *d, bool shadow_names, bool after,
+void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool after,
 		      char *const *lits)
 {
 	const char *op = after ? " > " : " <= ";

@@ -10,13 +10,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "cutover/deploy-internal.h"
+#include "cutover/deploy.h"
 
-/* "`a`, HEX(`b`)": the key columns of d to select (qualifier may be NULL). */
-void keys_put_select(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names);
+/* The key columns of a table: cols[pk[0]], ..., cols[pk[npk - 1]]. */
+struct key_cols {
+	const struct deploy_col *cols;
+	const unsigned *pk;
+	unsigned npk;
+};
+
+/* "`a`, HEX(`b`)": the key columns to select (qualifier may be NULL). */
+void keys_put_select(FILE *f, const struct key_cols *d, const char *qualifier, bool shadow_names);
 
 /* "`a`, `b`": the key columns, for ORDER BY (qualifier may be NULL). */
-void keys_put_columns(FILE *f, const struct deploy *d, const char *qualifier, bool shadow_names);
+void keys_put_columns(FILE *f, const struct key_cols *d, const char *qualifier, bool shadow_names);
 
 /*
  * The literal for value v[0, n) of key column c, as keys_put_select()
@@ -30,7 +37,7 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
  * columns, where lits[i] is the literal of the i-th key column: for two
  * columns "(`a` > 1 OR (`a` = 1 AND `b` > 2))".
  */
-void keys_put_compare(FILE *f, const struct deploy *d, bool shadow_names, bool after,
+void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool after,
 		      char *const *lits);
 
 #endif

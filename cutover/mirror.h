@@ -13,6 +13,8 @@
 #include <stdint.h>
 
 #include "cutover/deploy.h"
+#include "protocol/lexer.h"
+#include "protocol/params.h"
 
 struct mirror_table {
 	uint64_t deploy_id;
@@ -37,10 +39,90 @@ struct mirror_set *mirror_set_ref(struct mirror_set *m);
 void mirror_set_unref(struct mirror_set *m);
 
 /*
- * The table `db`.`table` if it is under deploy.  Names compare as the
- * server compares them with lower_case_table_names = 0 (exact bytes).
+ * The table `db`.`table` if it is under deploy.  Names compare without
+ * regard to ASCII case (right for lower_case_table_names 1 and 2; with 0 it
+ * may take a table for one under deploy that only differs in case, which
+ * errs on the safe side: such a write is refused or mirrored for nothing).
  */
 const struct mirror_table *mirror_set_find(const struct mirror_set *m, const char *db,
 					   const char *table);
+/* The deploy whose shadow table is `db`.`table`, or NULL. */
+const struct mirror_table *mirror_set_find_shadow(const struct mirror_set *m, const char *db,
+						  const char *table);
+
+/* --- the planner (cutover/mirror.c): what to run for one client statement --- */
+
+enum mirror_verdict {
+	MIRROR_PASS,     /* touches no table under deploy: relay as is */
+	MIRROR_REFUSE,   /* touches one and cannot be mirrored: refuse it */
+	MIRROR_PLAN,     /* mirror it as the plan says */
+};
+
+/*
+ * How a write is mirrored, in the writer's transaction:
+ *
+ *  MP_LOCKED_KEYS (UPDATE, DELETE):
+ *      lock_sql                        the keys the statement will touch,
+ *                                      locked (SELECT ... FOR UPDATE)
+ *      stmt_head <key condition> stmt_tail
+ *                                      the client's statement restricted to
+ *                                      those keys (run instead of it)
+ *      re-copy of those keys
+ *  MP_INSERT (INSERT ... VALUES / SET):
+ *      the client's statement as is (stmt: its text with the parameters
+ *      written in, for a prepared one; NULL = the client's command)
+ *      re-copy of keys[] and of the `ngenerated` auto-increment keys from
+ *      the OK packet's insert id (step: autoinc_step, asked first)
+ */
+struct mirror_plan {
+	const struct mirror_table *t;
+	enum { MP_LOCKED_KEYS, MP_INSERT } how;
+	char *lock_sql;
+	char *stmt_head;
+	char *stmt_tail;
+	char *qualifier;         /* MP_LOCKED_KEYS: the table's alias for the key
+				    condition, or NULL */
+	char *stmt;
+	unsigned nkeys;
+	char **keys;             /* key tuples as literals: "(1)", "(2, 'a')" */
+	unsigned ngenerated;
+};
+
+/*
+ * Decide about statement st of sql (as sql_parse_dialect() split it, with
+ * dialect d), run in database `db` ("" when none).  params: the literals of
+ * a COM_STMT_EXECUTE, NULL for text.  On MIRROR_REFUSE, *deploy_id and why
+ * say which deploy and why; on MIRROR_PLAN, *out (free it with
+ * mirror_plan_free) and *deploy_id.
+ */
+enum mirror_verdict mirror_plan_stmt(const struct mirror_set *m, const char *sql,
+				     const struct sql_stmt *st, const struct sql_dialect *d,
+				     const char *db, const struct params_literals *params,
+				     struct mirror_plan *out, uint64_t *deploy_id, char *why,
+				     size_t whylen);
+void mirror_plan_free(struct mirror_plan *p);
+
+/*
+ * True for statements that may change data or schema somewhere (writes,
+ * DDL, LOAD DATA, LOCK TABLES, and those whose tables cannot be known:
+ * CALL, EXECUTE, unknown).  The proxy refuses them while it cannot tell
+ * which tables are under deploy, and remembers prepared ones.
+ */
+bool mirror_may_write(const struct sql_stmt *st);
+
+/*
+ * The key tuple "(lit, lit)" of one text row of lock_sql's result (vals,
+ * lens: npk columns).  NULL when a value is not what the key's kind selects.
+ */
+char *mirror_key_tuple(const struct mirror_table *t, char *const *vals, const unsigned long *lens);
+/* The tuple of generated auto-increment key `id`. */
+char *mirror_key_generated(const struct mirror_table *t, unsigned long long id);
+
+/* "(`a`, `b`) IN ((1, 'x'), ...)", or "FALSE" when n == 0; qualifier may be NULL. */
+char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, char *const *keys,
+			   unsigned n);
+/* The re-copy of keys: delete them from the shadow, copy them from t. */
+char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n);
 
 #endif

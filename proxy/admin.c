@@ -211,6 +211,7 @@ static void cmd_stats(struct admin_conn *c, char **argv, int argc)
 	json_object_set_new(r, "injected_statements", json_integer((json_int_t)st->injected_statements));
 	json_object_set_new(r, "held_commands", json_integer((json_int_t)st->held_commands));
 	json_object_set_new(r, "diagnostics_answered", json_integer((json_int_t)st->diagnostics_answered));
+	json_object_set_new(r, "refused_writes", json_integer((json_int_t)st->refused_writes));
 	for (i = 0; i <= STATS_COMMANDS; i++)
 		if (st->commands[i] > 0)
 			json_object_set_new(cmds, stats_command_name(i), json_integer((json_int_t)st->commands[i]));

@@ -153,10 +153,11 @@ struct session {
 	struct evbuffer *capture;     /* captured response (SINK_CAPTURE) */
 	struct diag diag;             /* the client's diagnostics, when saved */
 
-	/* deploy requests: the mirror set the command in flight was planned
-	   with (a reference; NULL when idle) and its version */
-	struct mirror_set *plan_mirrors;
-	uint64_t plan_version;
+	/* deploy requests */
+	uint64_t plan_version;        /* mirror set version the command in
+					 flight was planned with */
+	struct writes *writes;        /* proxy/writes.c: prepared write
+					 statements, the mirror plan in flight */
 
 	bool server_read_blocked;     /* backpressure: client output is full */
 	bool close_after_flush;       /* SS_CLOSING: free once output drained */

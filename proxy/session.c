@@ -24,6 +24,8 @@
  */
 #include "config.h"
 #include "proxy/proxy.h"
+#include "proxy/session-internal.h"
+#include "proxy/writes.h"
 #include "proxy/log.h"
 #include "protocol/mysql.h"
 #include "protocol/packet.h"
@@ -306,6 +308,7 @@ void session_free(struct session *s)
 		evbuffer_free(s->pending);
 	forget_password(s);
 	free(s->change_user);
+	writes_free(s);
 	free(s);
 	proxy_session_state_changed(p, NULL);
 }
@@ -821,6 +824,7 @@ static void auth_server_packet(struct session *s)
 			snprintf(s->user, sizeof(s->user), "%s", s->change_user->user);
 			snprintf(s->db, sizeof(s->db), "%s", s->change_user->db);
 			diag_clear(&s->diag);
+			writes_forget_all(s);   /* the server closed the statements */
 		}
 		free(s->change_user);
 		s->change_user = NULL;
@@ -923,7 +927,7 @@ static bool plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kin
 	st->sink = sink;
 	st->is_client = is_client;
 	st->done = done;
-	if (s->state == SS_COMMAND && !is_client) {
+	if (s->state == SS_COMMAND && pkt != NULL) {
 		evbuffer_add_buffer(s->sout, pkt);
 		want_flush(s);
 	}
@@ -986,8 +990,9 @@ static void plan_start(struct session *s)
 {
 	int i;
 
+	s->plan_version = s->proxy->mirror_version;
 	for (i = 0; i < s->nsteps; i++) {
-		if (s->steps[i].is_client)
+		if (s->steps[i].is_client && s->steps[i].pkt == NULL)
 			evbuffer_add_buffer(s->sout, s->cmd);
 		else
 			evbuffer_add_buffer(s->sout, s->steps[i].pkt);
@@ -1019,6 +1024,7 @@ static void plan_finish(struct session *s)
 {
 	flush_hold(s);
 	free_steps(s);
+	writes_plan_end(s);
 	s->cmd_text[0] = '\0';
 	change_state(s, SS_IDLE);
 	proxy_session_state_changed(s->proxy, s);
@@ -1044,6 +1050,7 @@ static void step_end(struct session *s)
 		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
 		s->in_trans = false;
 		diag_clear(&s->diag);
+		writes_forget_all(s);
 	}
 	if (st->is_client) {
 		struct timespec now;
@@ -1062,6 +1069,33 @@ static void step_end(struct session *s)
 	plan_next_step(s);
 	if (s->cur >= s->nsteps)
 		plan_finish(s);
+}
+
+/* What proxy/writes.c builds its plans with (session-internal.h). */
+struct evbuffer *session_query_packet(const char *sql)
+{
+	return query_packet(sql);
+}
+
+bool session_plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kind,
+		      enum step_sink sink, bool is_client, step_done_fn done)
+{
+	return plan_add(s, pkt, kind, sink, is_client, done);
+}
+
+void session_plan_start(struct session *s)
+{
+	plan_start(s);
+}
+
+void session_command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
+{
+	command_error(s, code, sqlstate, msg);
+}
+
+void session_save_diagnostics(struct session *s, const struct resp_parser *rp)
+{
+	save_diagnostics(s, rp);
 }
 
 /* ---- command dispatch -------------------------------------------------------- */
@@ -1254,9 +1288,21 @@ static void execute_command(struct session *s)
 		change_state(s, SS_CHANGE_USER);
 		return;
 	}
+	if (s->cmd_byte == COM_STMT_SEND_LONG_DATA || s->cmd_byte == COM_STMT_CLOSE ||
+	    s->cmd_byte == COM_STMT_RESET)
+		writes_stmt_command(s);
 	if (kind == RESP_KIND_NONE) {
 		evbuffer_add_buffer(s->sout, s->cmd);
 		want_flush(s);
+		return;
+	}
+	/* writes to tables under deploy: mirrored or refused */
+	if ((s->cmd_byte == COM_QUERY || s->cmd_byte == COM_STMT_EXECUTE) && writes_command(s))
+		return;
+	if (s->cmd_byte == COM_STMT_PREPARE) {
+		writes_prepare(s);
+		(void)plan_add(s, NULL, kind, SINK_CLIENT, true, writes_prepare_done);
+		plan_start(s);
 		return;
 	}
 	inject = (p->conf.debug_inject_before[0] != '\0' || p->conf.debug_inject_after[0] != '\0') &&

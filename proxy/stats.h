@@ -23,6 +23,7 @@ struct stats {
 	uint64_t injected_statements;   /* statements the proxy ran in sessions */
 	uint64_t held_commands;         /* commands that waited at the gate */
 	uint64_t diagnostics_answered;  /* diagnostics reads answered from the saved copy */
+	uint64_t refused_writes;        /* writes refused because of a deploy request */
 	uint64_t lat[STATS_LAT_BUCKETS];/* client command latency histogram */
 	uint64_t lat_count;
 };

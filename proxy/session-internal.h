@@ -1,0 +1,38 @@
+/*
+ * session-internal.h - what proxy/session.c (the session engine) shares with
+ * proxy/writes.c (mirroring of writes to tables under deploy), which builds
+ * plans of its own.  See the "plans" section of session.c.
+ */
+#ifndef CUTOVER_SESSION_INTERNAL_H
+#define CUTOVER_SESSION_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+
+#include "proxy/proxy.h"
+
+/* A COM_QUERY packet (seq 0) for a statement of the proxy's; NULL if too long. */
+struct evbuffer *session_query_packet(const char *sql);
+
+/*
+ * Append a step to the plan.  A step with a packet is sent at once when the
+ * plan runs already (from a done() callback), else with the others at
+ * plan start.  A client step (is_client) with pkt NULL sends the client's
+ * command (s->cmd); with a packet, that packet replaces it.  Takes `pkt`
+ * even on failure.
+ */
+bool session_plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind kind,
+		      enum step_sink sink, bool is_client, step_done_fn done) WARN_UNUSED;
+
+/* Send the plan's steps and start reading responses. */
+void session_plan_start(struct session *s);
+
+/* Answer the current command with an ERR (s->cmd must be consumed first). */
+void session_command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
+
+/* Statements run after the client's: save its warnings for SHOW WARNINGS. */
+void session_save_diagnostics(struct session *s, const struct resp_parser *rp);
+
+#endif

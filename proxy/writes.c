@@ -1,0 +1,802 @@
+/*
+ * writes.c - mirroring and refusing writes to tables under deploy, in the
+ * client's own session (see writes.h and cutover/mirror.h).
+ *
+ * UPDATE / DELETE (plan MP_LOCKED_KEYS), autocommit statement:
+ *
+ *   BEGIN                                   drop
+ *   SELECT <keys> ... FOR UPDATE            capture -> the key set K
+ *   <client's statement> AND key IN (K)     hold    (the client's answer)
+ *   SHOW WARNINGS                           capture (if it had warnings)
+ *   DELETE FROM shadow WHERE key IN (K)     drop
+ *   INSERT INTO shadow SELECT .. FROM t ..  drop
+ *   COMMIT                                  capture
+ *
+ * then the held answer goes to the client, its IN_TRANS bit cleared as
+ * autocommit would have left it.  Inside the client's own transaction there
+ * is no BEGIN / COMMIT: the mirror commits or rolls back with it.  INSERT
+ * (MP_INSERT) runs the client's statement unchanged and re-copies the keys
+ * it names, or the auto-increment range its OK packet reports.
+ *
+ * What the client sees is its statement's own answer.  A mirror statement
+ * that fails fails the deploy, not the client (deploys_fail()); only when
+ * the server rolled the transaction back (deadlock) or the COMMIT failed
+ * does the client get that error instead of its OK: then nothing was
+ * applied, which is what an error means.
+ */
+#include "config.h"
+#include "proxy/writes.h"
+#include "proxy/session-internal.h"
+#include "proxy/log.h"
+#include "cutover/mirror.h"
+#include "protocol/lexer.h"
+#include "protocol/mysql.h"
+#include "protocol/packet.h"
+#include "protocol/params.h"
+#include "protocol/resultset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WRITES_MAX_STMTS 64           /* statements of one COM_QUERY checked */
+#define WRITES_MAX_KEYS 10000         /* rows one mirrored statement may touch */
+#define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
+#define ER_LOCK_DEADLOCK 1213
+
+/* A prepared statement that may write. */
+struct wstmt {
+	uint32_t id;
+	char *sql;
+	size_t len;
+	unsigned nparams;
+	struct params_types types;
+	bool *long_data;          /* nparams flags: COM_STMT_SEND_LONG_DATA seen */
+	struct wstmt *next;
+};
+
+struct writes {
+	struct wstmt *stmts;
+	char *prepare_sql;        /* COM_STMT_PREPARE in flight */
+	size_t prepare_len;
+
+	/* the mirror plan in flight */
+	bool active;
+	struct mirror_set *set;   /* reference: plan.t points into it */
+	struct mirror_plan plan;
+	uint64_t deploy_id;
+	bool began;               /* we wrapped an autocommit statement */
+	char **keys;              /* the keys to re-copy */
+	unsigned nkeys;
+	unsigned long long inc;   /* @@auto_increment_increment */
+	bool failed;              /* the deploy was failed already */
+};
+
+static struct writes *get(struct session *s)
+{
+	if (s->writes == NULL)
+		s->writes = calloc(1, sizeof(*s->writes));
+	return s->writes;
+}
+
+static void free_keys(struct writes *w)
+{
+	for (unsigned i = 0; i < w->nkeys; i++)
+		free(w->keys[i]);
+	free(w->keys);
+	w->keys = NULL;
+	w->nkeys = 0;
+}
+
+void writes_plan_end(struct session *s)
+{
+	struct writes *w = s->writes;
+
+	if (w == NULL || !w->active)
+		return;
+	mirror_plan_free(&w->plan);
+	free_keys(w);
+	mirror_set_unref(w->set);
+	w->set = NULL;
+	w->active = false;
+	w->began = false;
+	w->failed = false;
+}
+
+static void wstmt_free(struct wstmt *x)
+{
+	free(x->sql);
+	params_types_free(&x->types);
+	free(x->long_data);
+	free(x);
+}
+
+void writes_forget_all(struct session *s)
+{
+	struct writes *w = s->writes;
+	struct wstmt *x;
+
+	if (w == NULL)
+		return;
+	while ((x = w->stmts) != NULL) {
+		w->stmts = x->next;
+		wstmt_free(x);
+	}
+}
+
+void writes_free(struct session *s)
+{
+	struct writes *w = s->writes;
+
+	if (w == NULL)
+		return;
+	writes_plan_end(s);
+	writes_forget_all(s);
+	free(w->prepare_sql);
+	free(w);
+	s->writes = NULL;
+}
+
+/* --- reading the command -------------------------------------------------------- */
+
+/* The payload of s->cmd after the command byte, copied; NULL if too long. */
+static char *cmd_payload(struct session *s, size_t *len)
+{
+	size_t n = evbuffer_get_length(s->cmd);
+	struct evbuffer_ptr ptr;
+	char *q;
+
+	if (n < 5 || n - 5 > WRITES_MAX_TEXT)
+		return NULL;
+	q = malloc(n - 5 + 1);
+	if (q == NULL)
+		return NULL;
+	evbuffer_ptr_set(s->cmd, &ptr, 5, EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(s->cmd, &ptr, q, n - 5);
+	q[n - 5] = '\0';
+	*len = n - 5;
+	return q;
+}
+
+static void session_dialect(const struct session *s, struct sql_dialect *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->no_backslash_escapes = (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0;
+	if (!sql_dialect_set_server(d, s->greeting.server_version, strlen(s->greeting.server_version)))
+		d->version = 0;
+}
+
+static struct wstmt *find_stmt(struct writes *w, uint32_t id)
+{
+	for (struct wstmt *x = w->stmts; x != NULL; x = x->next)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* --- prepared statements -------------------------------------------------------- */
+
+void writes_prepare(struct session *s)
+{
+	struct writes *w = get(s);
+	struct sql_stmt st[2];
+	struct sql_dialect d;
+	size_t len, n;
+	char *q;
+
+	if (w == NULL)
+		return;
+	free(w->prepare_sql);
+	w->prepare_sql = NULL;
+	q = cmd_payload(s, &len);
+	if (q == NULL)
+		return;
+	session_dialect(s, &d);
+	n = sql_parse_dialect(q, len, st, 2, &d);
+	if (n != 1 || !mirror_may_write(&st[0])) {
+		free(q);
+		return;
+	}
+	w->prepare_sql = q;
+	w->prepare_len = len;
+}
+
+void writes_prepare_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	struct wstmt *x;
+
+	(void)st;
+	if (w == NULL || w->prepare_sql == NULL)
+		return;
+	if (rp->is_err || (x = calloc(1, sizeof(*x))) == NULL) {
+		free(w->prepare_sql);
+		w->prepare_sql = NULL;
+		return;
+	}
+	x->id = rp->stmt_id;
+	x->sql = w->prepare_sql;
+	x->len = w->prepare_len;
+	x->nparams = rp->num_params;
+	x->long_data = calloc(x->nparams + 1, sizeof(bool));
+	w->prepare_sql = NULL;
+	if (x->long_data == NULL) {
+		wstmt_free(x);
+		return;
+	}
+	x->next = w->stmts;
+	w->stmts = x;
+}
+
+void writes_stmt_command(struct session *s)
+{
+	struct writes *w = s->writes;
+	uint8_t h[4 + 1 + 4 + 2];
+	size_t n;
+	struct wstmt *x, **pp;
+
+	if (w == NULL || w->stmts == NULL)
+		return;
+	n = evbuffer_copyout(s->cmd, h, sizeof(h));
+	if (n < 9)
+		return;
+	x = find_stmt(w, le32(h + 5));
+	if (x == NULL)
+		return;
+	switch (h[4]) {
+	case COM_STMT_SEND_LONG_DATA:
+		if (n >= 11) {
+			unsigned param = (unsigned)h[9] | (unsigned)h[10] << 8;
+
+			if (param < x->nparams)
+				x->long_data[param] = true;
+		}
+		break;
+	case COM_STMT_RESET:
+		memset(x->long_data, 0, x->nparams * sizeof(bool));
+		break;
+	case COM_STMT_CLOSE:
+		for (pp = &w->stmts; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == x) {
+				*pp = x->next;
+				wstmt_free(x);
+				break;
+			}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Keep the types an execute binds (new_params_bound_flag), for later ones. */
+static void note_types(struct wstmt *x, const uint8_t *pl, size_t len)
+{
+	size_t off = 1 + 4 + 1 + 4 + (x->nparams + 7) / 8;
+
+	if (x->nparams == 0 || len < off + 1 || pl[off] != 1 || len < off + 1 + 2 * (size_t)x->nparams)
+		return;
+	if (x->types.types == NULL || x->types.n != x->nparams) {
+		free(x->types.types);
+		x->types.types = malloc(2 * (size_t)x->nparams);
+		x->types.n = x->types.types != NULL ? x->nparams : 0;
+		if (x->types.types == NULL)
+			return;
+	}
+	memcpy(x->types.types, pl + off + 1, 2 * (size_t)x->nparams);
+}
+
+/* --- answers -------------------------------------------------------------------------- */
+
+/* Replace what is held for the client with one ERR packet. */
+static void hold_err(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
+{
+	struct pkt_writer pl, fr;
+	uint8_t seq = (uint8_t)(s->cmd_seq + 1);
+
+	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+	pkt_writer_init(&pl);
+	pkt_writer_init(&fr);
+	pkt_build_err(&pl, code, sqlstate, msg);
+	pkt_frame(&fr, pl.buf, pl.len, &seq);
+	if (!fr.err)
+		evbuffer_add(s->hold, fr.buf, fr.len);
+	pkt_writer_free(&pl);
+	pkt_writer_free(&fr);
+}
+
+/* Replace what is held with the ERR packet captured from one of our steps. */
+static void hold_captured_err(struct session *s)
+{
+	size_t n = evbuffer_get_length(s->capture);
+	uint8_t *p;
+
+	if (n < 5 || n > 65536 || (p = malloc(n)) == NULL) {
+		evbuffer_drain(s->capture, n);
+		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: the statement failed");
+		return;
+	}
+	evbuffer_remove(s->capture, p, n);
+	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
+	p[3] = (uint8_t)(s->cmd_seq + 1);
+	evbuffer_add(s->hold, p, n);
+	free(p);
+}
+
+static void fail_deploy(struct session *s, const char *fmt, unsigned code)
+{
+	struct writes *w = s->writes;
+	char why[256];
+
+	if (w->failed)
+		return;
+	w->failed = true;
+	snprintf(why, sizeof(why), fmt, code);
+	slog_warning(s, "deploy %llu: %s", (unsigned long long)w->deploy_id, why);
+	deploys_fail(s->proxy->deploys, w->deploy_id, why);
+}
+
+/* One packet of a captured response: malloc'ed payload, or NULL at the end. */
+static uint8_t *next_packet(struct evbuffer *b, size_t *len)
+{
+	uint8_t h[4];
+	uint8_t *p;
+
+	if (evbuffer_copyout(b, h, 4) != 4)
+		return NULL;
+	*len = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
+	if (evbuffer_get_length(b) < 4 + *len)
+		return NULL;
+	p = malloc(*len + 1);
+	if (p == NULL)
+		return NULL;
+	evbuffer_drain(b, 4);
+	evbuffer_remove(b, p, *len);
+	return p;
+}
+
+/*
+ * The key tuples of the captured text result of lock_sql into w->keys.
+ * Returns false when it cannot be read (or holds too many rows: *too_many).
+ */
+static bool read_keys(struct session *s, struct writes *w, bool *too_many)
+{
+	const struct mirror_table *t = w->plan.t;
+	uint8_t *p = NULL;
+	size_t len;
+	unsigned i;
+	bool ok = false;
+
+	*too_many = false;
+	p = next_packet(s->capture, &len);
+	if (p == NULL || len < 1 || p[0] != t->npk)
+		goto out;
+	for (i = 0; i < t->npk; i++) {
+		free(p);
+		p = next_packet(s->capture, &len);
+		if (p == NULL)
+			goto out;
+	}
+	if (!(s->caps & CAP_DEPRECATE_EOF)) {
+		free(p);
+		p = next_packet(s->capture, &len);
+		if (p == NULL || !pkt_is_eof(p[0], len, 0))
+			goto out;
+	}
+	for (;;) {
+		struct rs_value v[16];
+		char *vals[16];
+		unsigned long lens[16];
+		char **nk;
+
+		free(p);
+		p = next_packet(s->capture, &len);
+		if (p == NULL || len == 0 || p[0] == PKT_ERR)
+			goto out;
+		if (pkt_is_eof(p[0], len, s->caps)) {
+			ok = true;
+			goto out;
+		}
+		if (t->npk > 16 || !rs_parse_text_row(p, len, t->npk, v))
+			goto out;
+		if (w->nkeys >= WRITES_MAX_KEYS) {
+			*too_many = true;
+			goto out;
+		}
+		for (i = 0; i < t->npk; i++) {
+			vals[i] = v[i].p == NULL ? NULL : (char *)v[i].p;
+			lens[i] = (unsigned long)v[i].len;
+		}
+		nk = realloc(w->keys, (w->nkeys + 1) * sizeof(char *));
+		if (nk == NULL)
+			goto out;
+		w->keys = nk;
+		w->keys[w->nkeys] = mirror_key_tuple(t, vals, lens);
+		if (w->keys[w->nkeys] == NULL)
+			goto out;
+		w->nkeys++;
+	}
+out:
+	free(p);
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	return ok;
+}
+
+/* --- the steps --------------------------------------------------------------------- */
+
+static void rollback_if_began(struct session *s)
+{
+	if (s->writes->began &&
+	    !session_plan_add(s, session_query_packet("ROLLBACK"), RESP_KIND_QUERY, SINK_DROP, false, NULL))
+		slog_warning(s, "cannot add ROLLBACK to the plan");
+}
+
+/* COMMIT of a wrapped statement answered. */
+static void commit_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	if (rp->is_err) {
+		/* nothing was committed: the client must not see its OK */
+		hold_captured_err(s);
+		fail_deploy(s, "COMMIT of a mirrored statement failed (error %u)", rp->err_code);
+		return;
+	}
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+}
+
+/* A re-copy statement answered. */
+static void recopy_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	if (!rp->is_err)
+		return;
+	if (rp->err_code == ER_LOCK_DEADLOCK) {
+		/* the server rolled the whole transaction back */
+		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
+		return;
+	}
+	fail_deploy(s, "a mirrored write could not be applied to the shadow table (error %u)", rp->err_code);
+}
+
+/* After the client's statement succeeded: re-copy the keys, commit. */
+static void add_recopy(struct session *s, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	const struct mirror_table *t = w->plan.t;
+	char *del, *ins;
+
+	session_save_diagnostics(s, rp);
+	if (w->began && rp->last_status_off > 0 &&
+	    evbuffer_get_length(s->hold) >= 4 + rp->last_status_off + 2) {
+		/* autocommit would have ended the transaction: clear IN_TRANS
+		   in the held OK (the only packet held) */
+		size_t off = 4 + rp->last_status_off;
+		unsigned char *pos = evbuffer_pullup(s->hold, (ev_ssize_t)(off + 2));
+
+		if (pos != NULL)
+			pos[off] = (uint8_t)(pos[off] & ~SERVER_STATUS_IN_TRANS);
+	}
+	if (w->nkeys > 0) {
+		del = mirror_recopy_delete(t, w->keys, w->nkeys);
+		ins = mirror_recopy_insert(t, w->keys, w->nkeys);
+		if (del == NULL || ins == NULL ||
+		    !session_plan_add(s, session_query_packet(del), RESP_KIND_QUERY, SINK_DROP, false, recopy_done) ||
+		    !session_plan_add(s, session_query_packet(ins), RESP_KIND_QUERY, SINK_DROP, false, recopy_done))
+			fail_deploy(s, "out of memory building the mirror statements (%u)", 0);
+		free(del);
+		free(ins);
+	}
+	s->proxy->stats.injected_statements += 2;
+	deploys_count(s->proxy->deploys, w->deploy_id, false);
+	if (w->began &&
+	    !session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE, false, commit_done))
+		fail_deploy(s, "cannot add COMMIT to the plan (%u)", 0);
+}
+
+/* The client's UPDATE / DELETE, restricted to the locked keys, answered. */
+static void locked_stmt_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	if (rp->is_err) {
+		rollback_if_began(s);
+		return;
+	}
+	add_recopy(s, rp);
+}
+
+/* The keys are locked: run the client's statement restricted to them. */
+static void lock_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	char *cond = NULL, *sql = NULL;
+	bool too_many;
+
+	(void)st;
+	if (rp->is_err) {
+		/* the client's statement would have failed the same way */
+		hold_captured_err(s);
+		rollback_if_began(s);
+		return;
+	}
+	if (!read_keys(s, w, &too_many)) {
+		char msg[700];
+
+		if (too_many)
+			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: a statement that "
+				 "changes more than %d rows cannot be mirrored; split it", (unsigned long long)w->deploy_id,
+				 w->plan.t->db, w->plan.t->table, WRITES_MAX_KEYS);
+		else
+			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu: cannot read the keys to mirror",
+				 (unsigned long long)w->deploy_id);
+		hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
+		deploys_count(s->proxy->deploys, w->deploy_id, true);
+		rollback_if_began(s);
+		return;
+	}
+	cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->keys, w->nkeys);
+	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
+		sql = NULL;
+	free(cond);
+	if (sql == NULL || !session_plan_add(s, session_query_packet(sql), RESP_KIND_QUERY, SINK_HOLD, true,
+					     locked_stmt_done)) {
+		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+		rollback_if_began(s);
+	}
+	free(sql);
+}
+
+/* @@auto_increment_increment arrived. */
+static void inc_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	uint8_t *p;
+	size_t len;
+	int i;
+
+	(void)st;
+	w->inc = 0;
+	if (!rp->is_err) {
+		/* count, 1 column definition, [EOF], row */
+		for (i = 0; i < 2 + !(s->caps & CAP_DEPRECATE_EOF); i++)
+			free(next_packet(s->capture, &len));
+		p = next_packet(s->capture, &len);
+		if (p != NULL) {
+			struct rs_value v[1];
+
+			if (rs_parse_text_row(p, len, 1, v) && v[0].p != NULL && v[0].len < 20) {
+				char buf[24];
+
+				memcpy(buf, v[0].p, v[0].len);
+				buf[v[0].len] = '\0';
+				w->inc = strtoull(buf, NULL, 10);
+			}
+			free(p);
+		}
+	}
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+}
+
+/* The client's INSERT answered: its keys, then the re-copy. */
+static void insert_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	(void)st;
+	if (rp->is_err) {
+		rollback_if_began(s);
+		return;
+	}
+	w->keys = w->plan.keys;
+	w->nkeys = w->plan.nkeys;
+	w->plan.keys = NULL;
+	w->plan.nkeys = 0;
+	if (w->plan.ngenerated > 0) {
+		char **nk;
+
+		if (w->inc == 0 || rp->last_insert_id == 0 || rp->affected_rows != w->plan.ngenerated) {
+			fail_deploy(s, "cannot tell the keys an INSERT generated (affected rows %u)",
+				    (unsigned)rp->affected_rows);
+			add_recopy(s, rp);
+			return;
+		}
+		nk = calloc(w->plan.ngenerated, sizeof(char *));
+		if (nk == NULL) {
+			fail_deploy(s, "out of memory (%u)", 0);
+			add_recopy(s, rp);
+			return;
+		}
+		free_keys(w);
+		w->keys = nk;
+		for (unsigned i = 0; i < w->plan.ngenerated; i++) {
+			w->keys[i] = mirror_key_generated(w->plan.t, rp->last_insert_id + (unsigned long long)i * w->inc);
+			if (w->keys[i] == NULL)
+				break;
+			w->nkeys++;
+		}
+	}
+	add_recopy(s, rp);
+}
+
+/* --- the decision ------------------------------------------------------------------ */
+
+static void refuse(struct session *s, uint64_t deploy_id, const char *why)
+{
+	char msg[1100];
+
+	snprintf(msg, sizeof(msg), "cutoverd: %s", why);
+	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+	if (deploy_id != 0)
+		deploys_count(s->proxy->deploys, deploy_id, true);
+	s->proxy->stats.refused_writes++;
+	session_command_error(s, ER_PROXY_BACKEND, "HY000", msg);
+}
+
+/* Build and start the plan for one mirrored statement. */
+static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
+{
+	struct proxy *p = s->proxy;
+	bool ok = true;
+
+	w->active = true;
+	w->set = mirror_set_ref(p->mirrors);
+	w->began = !s->in_trans && (s->status & SERVER_STATUS_AUTOCOMMIT);
+	if (w->began)
+		ok = session_plan_add(s, session_query_packet("BEGIN"), RESP_KIND_QUERY, SINK_DROP, false, NULL);
+	if (w->plan.how == MP_LOCKED_KEYS) {
+		/* the client's statement is replaced by its restricted form */
+		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+		ok = ok && session_plan_add(s, session_query_packet(w->plan.lock_sql), RESP_KIND_QUERY,
+					    SINK_CAPTURE, false, lock_done);
+	} else {
+		struct evbuffer *pkt = NULL;
+
+		if (w->plan.ngenerated > 0)
+			ok = ok && session_plan_add(s, session_query_packet("SELECT @@session.auto_increment_increment"),
+						    RESP_KIND_QUERY, SINK_CAPTURE, false, inc_done);
+		if (replace_cmd && w->plan.stmt != NULL) {
+			pkt = session_query_packet(w->plan.stmt);
+			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+			ok = ok && pkt != NULL;
+		}
+		ok = ok && session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
+					    SINK_HOLD, true, insert_done);
+	}
+	if (!ok) {
+		writes_plan_end(s);
+		return false;
+	}
+	session_plan_start(s);
+	return true;
+}
+
+bool writes_command(struct session *s)
+{
+	struct proxy *p = s->proxy;
+	struct writes *w;
+	struct sql_stmt st[WRITES_MAX_STMTS];
+	struct sql_dialect d;
+	struct wstmt *x = NULL;
+	struct params_literals lits;
+	const struct params_literals *params = NULL;
+	char *text = NULL, why[1000];
+	size_t len = 0, n, i;
+	uint64_t id = 0;
+	enum mirror_verdict v = MIRROR_PASS;
+	bool live = p->mirrors != NULL && p->mirrors->n > 0;
+	bool taken = true;
+
+	memset(&lits, 0, sizeof(lits));
+	if (s->cmd_byte == COM_STMT_EXECUTE) {
+		uint8_t *pl;
+
+		w = s->writes;
+		if (w == NULL || w->stmts == NULL)
+			return false;           /* no write statement prepared */
+		pl = (uint8_t *)cmd_payload(s, &len);
+		if (pl == NULL) {
+			if (!live && p->catalog_loaded)
+				return false;
+			refuse(s, 0, "a COM_STMT_EXECUTE this large cannot be checked against running deploys");
+			return true;
+		}
+		/* cmd_payload skipped the command byte: re-read with it */
+		x = len >= 4 ? find_stmt(w, le32(pl)) : NULL;
+		if (x != NULL) {
+			uint8_t *full = malloc(len + 1);
+
+			if (full != NULL) {
+				full[0] = COM_STMT_EXECUTE;
+				memcpy(full + 1, pl, len);
+				if (live && x->nparams > 0) {
+					const char *pwhy = NULL;
+
+					if (params_decode(full, len + 1, x->nparams, &x->types, x->long_data,
+							  (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0,
+							  &lits, &pwhy))
+						params = &lits;
+				} else {
+					note_types(x, full, len + 1);
+				}
+				free(full);
+			}
+			memset(x->long_data, 0, x->nparams * sizeof(bool));
+		}
+		free(pl);
+		if (x == NULL || (!live && p->catalog_loaded))
+			return false;
+		text = strdup(x->sql);
+		len = x->len;
+		if (text == NULL) {
+			params_literals_free(&lits);
+			return false;
+		}
+	} else {
+		if (!live && p->catalog_loaded)
+			return false;
+		text = cmd_payload(s, &len);
+		if (text == NULL) {
+			refuse(s, 0, "a statement this large cannot be checked against running deploys");
+			return true;
+		}
+	}
+	session_dialect(s, &d);
+	n = sql_parse_dialect(text, len, st, WRITES_MAX_STMTS, &d);
+	if (!p->catalog_loaded) {
+		for (i = 0; i < n && i < WRITES_MAX_STMTS; i++)
+			if (mirror_may_write(&st[i])) {
+				refuse(s, 0, "the state of deploy requests is not loaded yet (the control connection "
+				       "to the backend fails; see the log): writes are refused until it is");
+				goto out;
+			}
+		if (n <= WRITES_MAX_STMTS) {
+			taken = false;
+			goto out;
+		}
+	}
+	if (!live) {
+		taken = false;
+		goto out;
+	}
+	if (n > WRITES_MAX_STMTS) {
+		refuse(s, p->mirrors->tables[0].deploy_id, "a deploy request is running: a packet of more than 64 statements cannot be checked");
+		goto out;
+	}
+	w = get(s);
+	if (w == NULL) {
+		refuse(s, 0, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct mirror_plan plan;
+
+		v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why, sizeof(why));
+		if (v == MIRROR_PASS)
+			continue;
+		if (v == MIRROR_PLAN && n > 1) {
+			snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: a multi-statement packet that "
+				 "writes it is not mirrored yet", (unsigned long long)id, plan.t->db, plan.t->table);
+			mirror_plan_free(&plan);
+			v = MIRROR_REFUSE;
+		}
+		if (v == MIRROR_REFUSE) {
+			refuse(s, id, why);
+			goto out;
+		}
+		w->plan = plan;
+		w->deploy_id = id;
+		if (!start_plan(s, w, s->cmd_byte == COM_STMT_EXECUTE)) {
+			refuse(s, id, "out of memory planning the mirror");
+			goto out;
+		}
+		goto out;
+	}
+	taken = false;
+out:
+	params_literals_free(&lits);
+	free(text);
+	return taken;
+}

@@ -1,0 +1,315 @@
+"""
+test_mirror.py - writes through the proxy to a table under deploy (issue 3):
+mirrored into the shadow inside the writer's transaction, or refused with a
+clear error; what the client sees does not change.
+
+Each case runs the same statement on two tables with the same rows: `t`,
+through the proxy while a deploy request is active on it, and its twin
+`u`, straight on MariaDB.  The client must see the same answer from both
+(affected rows, insert id, warnings, errors), both must end with the same
+rows, and the shadow of `t` must equal `t` through the column mapping.
+"""
+
+import time
+
+import pymysql
+import pytest
+
+from test_deploy import Sleeper, assert_same, execute, fill, rows, wait_state
+
+COLS = ["id", "name", "amount", "created", "flag"]
+
+SHAPES = {
+    "insert_autoinc": ["INSERT INTO {t} (name, amount, created, flag) VALUES ('new', 1.50, '2025-01-01', 1)"],
+    "insert_multi": ["INSERT INTO {t} (name, amount, created, flag) VALUES ('a', 1, '2025-01-01', 0), "
+                     "('b', NULL, '2025-01-02', NULL), ('c', 3, '2025-01-03', 1)"],
+    "insert_explicit": ["INSERT INTO {t} (id, name, amount, created, flag) VALUES (100001, 'x', 2, '2025-02-01', 1), "
+                        "(100002, 'y', 3, '2025-02-02', 0)"],
+    "insert_no_columns": ["INSERT INTO {t} VALUES (100003, 'z', 4, '2025-02-03', 1)"],
+    "insert_set": ["INSERT INTO {t} SET name = 'set', created = '2025-03-01'"],
+    "insert_null_key": ["INSERT INTO {t} (id, name, created) VALUES (NULL, 'nullkey', '2025-03-02')"],
+    "update_key": ["UPDATE {t} SET name = CONCAT(name, '!') WHERE id = 5"],
+    "update_range": ["UPDATE {t} SET amount = amount + 1 WHERE id BETWEEN 10 AND 50"],
+    "update_order_limit": ["UPDATE {t} SET flag = 1 - flag ORDER BY created DESC, id LIMIT 7"],
+    "update_none": ["UPDATE {t} SET name = 'nobody' WHERE id < 0"],
+    "update_alias": ["UPDATE {t} AS x SET x.name = 'alias' WHERE x.id IN (20, 21)"],
+    "update_warning": ["UPDATE {t} SET flag = 300 WHERE id = 22"],
+    "delete_key": ["DELETE FROM {t} WHERE id = 7"],
+    "delete_order_limit": ["DELETE FROM {t} WHERE id > 100 ORDER BY id LIMIT 5"],
+    "mixed": ["INSERT INTO {t} (name, created) VALUES ('m1', '2025-04-01')",
+              "UPDATE {t} SET amount = 9 WHERE name = 'm1'",
+              "DELETE FROM {t} WHERE id = 30"],
+    "dup_key_error": ["INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01')"],
+}
+
+MODES = ["autocommit", "commit", "rollback", "savepoint"]
+
+
+def run(conn, sqls, mode):
+    """Run sqls in a mode; return what the client saw of each."""
+    seen = []
+    with conn.cursor() as cur:
+        if mode != "autocommit":
+            cur.execute("BEGIN")
+        if mode == "savepoint":
+            cur.execute("SAVEPOINT s1")
+        for sql in sqls:
+            try:
+                n = cur.execute(sql)
+                seen.append(("ok", n, cur.lastrowid, conn.warning_count if hasattr(conn, "warning_count") else None))
+                cur.execute("SHOW WARNINGS")
+                seen.append(("warnings", cur.fetchall()))
+            except pymysql.MySQLError as e:
+                seen.append(("error", e.args[0]))
+        if mode == "commit":
+            cur.execute("COMMIT")
+        elif mode == "rollback":
+            cur.execute("ROLLBACK")
+        elif mode == "savepoint":
+            cur.execute("ROLLBACK TO SAVEPOINT s1")
+            cur.execute("UPDATE %s SET name = 'after savepoint' WHERE id = 3" % sqls[0].split()[1]
+                        if sqls[0].startswith("UPDATE") else "DO 1")
+            cur.execute("COMMIT")
+        cur.execute("SELECT @@in_transaction, LAST_INSERT_ID()")
+        seen.append(("state", cur.fetchall()))
+    return seen
+
+
+@pytest.fixture(scope="module")
+def env(mariadb, tmp_path_factory):
+    """One proxy and one deploy for the module; tests use fresh tables."""
+    from conftest import ProxyFactory
+    factory = ProxyFactory(mariadb, tmp_path_factory)
+    schema = "_cutover_mirror"
+    proxy = factory(cutover_schema=schema)
+    execute(mariadb, "CREATE DATABASE IF NOT EXISTS mir")
+    yield proxy
+    factory.teardown()
+    execute(mariadb, "DROP DATABASE IF EXISTS mir", "DROP DATABASE IF EXISTS `%s`" % schema)
+
+
+_counter = [0]
+
+
+def deployed_pair(env, mariadb, n=300, hold_copy=False):
+    """Tables mir.t<k> (under deploy, ready or copying) and mir.u<k> (twin)."""
+    _counter[0] += 1
+    t, u = "t%d" % _counter[0], "u%d" % _counter[0]
+    fill(mariadb, "mir", t, n)
+    execute(mariadb, "CREATE TABLE mir.%s LIKE mir.%s" % (u, t), "INSERT INTO mir.%s SELECT * FROM mir.%s" % (u, t),
+            "ALTER TABLE mir.%s AUTO_INCREMENT = %d" % (u, n + 1))
+    r = env.admin("deploy create mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t, timeout=60)
+    assert r["ok"], r
+    if not hold_copy:
+        s = wait_state(env, r["id"], ("ready", "failed"))
+        assert s["state"] == "ready", s
+    return t, u, r["id"]
+
+
+@pytest.mark.parametrize("isolation", ["REPEATABLE READ", "READ COMMITTED"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_mirror_matrix(env, mariadb, shape, mode, isolation):
+    t, u, did = deployed_pair(env, mariadb)
+    pc = env.connect(database="mir")
+    dc = mariadb.connect(database="mir")
+    for c in (pc, dc):
+        with c.cursor() as cur:
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL " + isolation)
+    via_proxy = run(pc, [s.format(t=t) for s in SHAPES[shape]], mode)
+    direct = run(dc, [s.format(t=u) for s in SHAPES[shape]], mode)
+    assert via_proxy == direct
+    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+    assert a == b
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready" and s["refused"] == 0, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_mirror_while_copy_is_held(env, mariadb):
+    """Writes before the backfill reached the rows: the backfill keeps the
+    mirrored images; the verifier finds no difference."""
+    sleeper = Sleeper(mariadb)
+    try:
+        t, u, did = deployed_pair(env, mariadb, n=3000, hold_copy=True)
+        env.admin("deploy set %d max_threads_running=1" % did)
+        pc = env.connect(database="mir")
+        with pc.cursor() as cur:
+            for i in range(1, 200, 3):
+                cur.execute("UPDATE %s SET name = 'early %d' WHERE id = %d" % (t, i, i))
+            cur.execute("DELETE FROM %s WHERE id BETWEEN 500 AND 520" % t)
+            cur.execute("INSERT INTO %s (name, created) VALUES ('early insert', '2025-01-01')" % t)
+    finally:
+        sleeper.stop(mariadb)
+    env.admin("deploy set %d max_threads_running=0" % did)
+    s = wait_state(env, did, ("ready", "failed"))
+    assert s["state"] == "ready", s
+    assert s["verify_mismatches"] == 0, s
+    assert s["mirrored"] >= 60, s
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+REFUSED = [
+    "REPLACE INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01')",
+    "INSERT IGNORE INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01')",
+    "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE name = 'odku'",
+    "INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 3",
+    "UPDATE {t} JOIN {u} ON {t}.id = {u}.id SET {t}.name = 'join' WHERE {t}.id = 1",
+    "UPDATE {t} SET id = id + 1000000 WHERE id = 1",
+    "ALTER TABLE {t} ADD COLUMN z INT",
+    "TRUNCATE TABLE {t}",
+    "DROP TABLE {t}",
+    "RENAME TABLE {t} TO {t}_x",
+    "LOCK TABLES {t} WRITE",
+    "INSERT INTO _{t}_shadow (id, name, created) VALUES (999999, 's', '2025-01-01')",
+    "CALL no_such_proc()",
+    "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET name = 'b' WHERE id = 2",
+]
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_mirror_refusals(env, mariadb, sql):
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    before = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    pc = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+    with pc.cursor() as cur:
+        with pytest.raises(pymysql.MySQLError) as e:
+            cur.execute(sql.format(t=t, u=u))
+        assert e.value.args[0] == 1105, e.value.args
+        if sql.startswith("CALL"):
+            # tables unknown: refused while any deploy runs, naming one
+            assert "cutoverd: deploy request" in e.value.args[1] and "(CALL)" in e.value.args[1], e.value.args
+        else:
+            assert "cutoverd: deploy request %d is changing mir.%s" % (did, t) in e.value.args[1], e.value.args
+        # the session goes on
+        cur.execute("SELECT COUNT(*) FROM %s" % t)
+        assert cur.fetchone()[0] == 50
+    assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == before
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 1 or (sql.startswith("CALL") and s["refused"] == 0), s
+    assert s["state"] == "ready", s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_mirror_other_tables_flow(env, mariadb):
+    """Reads of the table and writes to other tables are not affected."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    pc = env.connect(database="mir")
+    with pc.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM %s" % t)
+        assert cur.fetchone()[0] == 50
+        cur.execute("UPDATE %s SET name = 'free' WHERE id = 1" % u)
+        cur.execute("INSERT INTO %s (name, created) SELECT name, created FROM %s WHERE id < 5" % (u, t))
+        assert cur.rowcount == 4
+        cur.execute("CREATE TEMPORARY TABLE tmp (a INT)")
+        cur.execute("INSERT INTO tmp VALUES (1)")
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 0 and s["mirrored"] == 0, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_mirror_stops_when_the_deploy_ends(env, mariadb):
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    c = env.admin("deploy cancel %d" % did, timeout=30)
+    assert c["state"] == "cancelled"
+    pc = env.connect(database="mir")
+    with pc.cursor() as cur:
+        cur.execute("REPLACE INTO %s (id, name, created) VALUES (1, 'free again', '2025-01-01')" % t)
+        cur.execute("ALTER TABLE %s ADD COLUMN z INT" % t)
+
+
+# -- server-side prepared statements (binary parameters) ---------------------------------
+
+PREPARED = {
+    "insert_params": [{"sql": "INSERT INTO {t} (name, amount, created, flag) VALUES (?, ?, ?, ?)",
+                       "params": ["p1", "2.25", "2025-05-01 10:00:00", 1]}],
+    "insert_key_param": [{"sql": "INSERT INTO {t} (id, name, created) VALUES (?, ?, ?), (?, ?, ?)",
+                          "params": [200001, "k1", "2025-05-02", 200002, "k2", "2025-05-03"]}],
+    "insert_null_key_param": [{"sql": "INSERT INTO {t} (id, name, created) VALUES (?, ?, ?)",
+                               "params": [None, "nk", "2025-05-04"]}],
+    "update_params": [{"sql": "UPDATE {t} SET name = ?, amount = amount * ? WHERE id BETWEEN ? AND ?",
+                       "params": ["upd 'quoted' \\ back", "1.5", 10, 20]}],
+    "update_limit_param": [{"sql": "UPDATE {t} SET flag = ? WHERE id > ? ORDER BY id LIMIT ?",
+                            "params": [0, 40, 3]}],
+    "delete_params": [{"sql": "DELETE FROM {t} WHERE name = ? OR id = ?", "params": ["n3", 44]}],
+    "reexecute": [{"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [1, 1]},
+                  {"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [2, 2]}],
+}
+
+
+def run_dbd(endpoint, steps):
+    import json
+    import os
+    import subprocess
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dbd_stmts.pl")
+    r = subprocess.run(["perl", script, endpoint.host, str(endpoint.port), "app", "apppass", "mir"],
+                       input=json.dumps(steps), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
+@pytest.mark.parametrize("shape", sorted(PREPARED))
+def test_mirror_prepared(env, mariadb, shape, mode):
+    pytest.importorskip("json")
+    t, u, did = deployed_pair(env, mariadb)
+
+    def steps(table):
+        out = [] if mode == "autocommit" else [{"do": "BEGIN"}]
+        for st in PREPARED[shape]:
+            out.append({"sql": st["sql"].format(t=table), "params": st["params"]})
+        if mode != "autocommit":
+            out.append({"do": mode.upper()})
+        return out
+
+    via_proxy = run_dbd(env, steps(t))
+    direct = run_dbd(mariadb, steps(u))
+    assert via_proxy == direct
+    assert all("error" not in x for x in via_proxy), via_proxy
+    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+    assert a == b
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready" and s["refused"] == 0 and s["mirrored"] >= 1, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_mirror_prepared_before_the_deploy(env, mariadb):
+    """A statement prepared (and executed, binding its types) before the
+    deploy started is mirrored when executed again during it."""
+    import json
+    import os
+    import subprocess
+    import threading
+    t, u, did = None, None, None
+    # prepared and executed once before, then again after the deploy starts:
+    # driven by a small Perl loop that waits for a file to appear
+    _counter[0] += 1
+    t = "t%d" % _counter[0]
+    fill(mariadb, "mir", t, 100)
+    flag = os.path.join(env.tmpdir, "go_%s" % t)
+    script = r'''
+use DBI; my $d = DBI->connect("DBI:MariaDB:database=mir;host=%s;port=%d;mariadb_server_prepare=1", "app", "apppass", {RaiseError=>1, AutoCommit=>1});
+my $s = $d->prepare("UPDATE %s SET name = ? WHERE id = ?");
+$s->execute("before", 1);
+print "prepared\n"; $| = 1;
+for (1..600) { last if -e "%s"; select(undef, undef, undef, 0.05); }
+$s->execute("during", 2);
+print "done\n";
+''' % (env.host, env.port, t, flag)
+    p = subprocess.Popen(["perl", "-e", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "prepared"
+    r = env.admin("deploy create mir.%s ADD COLUMN note INT" % t, timeout=60)
+    assert r["ok"], r
+    s = wait_state(env, r["id"], ("ready", "failed"))
+    assert s["state"] == "ready", s
+    open(flag, "w").close()
+    assert p.stdout.readline().strip() == "done"
+    assert p.wait(30) == 0
+    assert rows(mariadb, "SELECT name FROM mir._%s_shadow WHERE id IN (1, 2) ORDER BY id" % t) == (("before",), ("during",))
+    assert env.admin("deploy show %d" % r["id"])["mirrored"] == 1
+    env.admin("deploy cancel %d" % r["id"], timeout=30)
