@@ -139,7 +139,8 @@ static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t 
 	case PKT_ERR:
 		return parse_err(rp, p, len);
 	case PKT_INFILE:
-		if (rp->kind != RESP_KIND_QUERY)
+		/* LOAD DATA LOCAL INFILE, as a query or a prepared statement */
+		if (rp->kind != RESP_KIND_QUERY && rp->kind != RESP_KIND_EXECUTE)
 			return RESP_EV_BAD;
 		rp->last = RP_INFILE;
 		rp->last_status_off = 0;

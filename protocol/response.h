@@ -20,7 +20,8 @@
 enum resp_kind {
 	RESP_KIND_NONE,        /* no reply: STMT_CLOSE, STMT_SEND_LONG_DATA, QUIT */
 	RESP_KIND_QUERY,       /* OK | ERR | LOCAL INFILE | text result sets */
-	RESP_KIND_EXECUTE,     /* OK | ERR | binary result sets, maybe a cursor */
+	RESP_KIND_EXECUTE,     /* OK | ERR | LOCAL INFILE | binary result sets,
+				  maybe a cursor */
 	RESP_KIND_PREPARE,     /* PREPARE_OK + parameter and column defs | ERR */
 	RESP_KIND_FETCH,       /* rows + EOF | ERR */
 	RESP_KIND_FIELD_LIST,  /* column defs + EOF | ERR */

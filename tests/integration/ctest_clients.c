@@ -29,7 +29,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1430,6 +1432,109 @@ static bool t_stmt_execute_direct(void)
 	return true;
 }
 
+/* ==== LOAD DATA LOCAL INFILE as a prepared statement ========================== */
+
+/* Write `n` rows "k<TAB>row-k" to a new file in /tmp, its name into path
+ * (at least 32 bytes); row `bad` (0: none) gets a value that is no number. */
+static bool write_rows_file(char *path, int n, int bad)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/ct_load_XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return fail(__LINE__, "mkstemp: %s", strerror(errno));
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		return fail(__LINE__, "fdopen: %s", strerror(errno));
+	}
+	for (int k = 1; k <= n; k++)
+		fprintf(f, k == bad ? "x%d\trow-%d\n" : "%d\trow-%d\n", k, k);
+	if (fclose(f) != 0)
+		return fail(__LINE__, "writing %s: %s", path, strerror(errno));
+	return true;
+}
+
+#define ANY_ERROR UINT_MAX
+
+/* Prepare and execute `sql` (a LOAD DATA LOCAL INFILE); expect `want_err`
+ * (0: success, then `want_rows` affected rows; ANY_ERROR: some error). */
+static bool load_prepared(MYSQL *m, const char *sql, unsigned int want_err, my_ulonglong want_rows)
+{
+	MYSQL_STMT *st;
+	int rc;
+
+	TRY(st = prepare(m, sql));
+	rc = mysql_stmt_execute(st);
+	if (want_err == 0 && rc != 0) {
+		fail(__LINE__, "%s: error %u: %s", sql, mysql_stmt_errno(st), mysql_stmt_error(st));
+		mysql_stmt_close(st);
+		return false;
+	}
+	if (want_err != 0 && (rc == 0 || (want_err != ANY_ERROR && mysql_stmt_errno(st) != want_err))) {
+		fail(__LINE__, "%s: rc %d, error %u (%s), want error %u", sql, rc, mysql_stmt_errno(st),
+		     mysql_stmt_error(st), want_err);
+		mysql_stmt_close(st);
+		return false;
+	}
+	if (want_err == 0 && mysql_stmt_affected_rows(st) != want_rows) {
+		fail(__LINE__, "%s: %llu affected rows, want %llu", sql,
+		     (unsigned long long)mysql_stmt_affected_rows(st), (unsigned long long)want_rows);
+		mysql_stmt_close(st);
+		return false;
+	}
+	ST_OK(st, mysql_stmt_close(st));
+	return true;
+}
+
+static bool stmt_load_local(MYSQL *m, const char *t, const char *good, const char *bad)
+{
+	char sql[256];
+
+	/* the server asks for the file in its answer to COM_STMT_EXECUTE */
+	snprintf(sql, sizeof(sql), "LOAD DATA LOCAL INFILE '%s' INTO TABLE %s", good, t);
+	TRY(load_prepared(m, sql, 0, 2000));
+	EXPECT_VALUE(m, "2000 2001000 row-1234", "SELECT CONCAT_WS(' ', COUNT(*), SUM(id), "
+		     "MAX(IF(id = 1234, v, NULL))) FROM %s", t);
+	/* the same statement again: the same rows, replaced by themselves */
+	snprintf(sql, sizeof(sql), "LOAD DATA LOCAL INFILE '%s' REPLACE INTO TABLE %s", good, t);
+	TRY(load_prepared(m, sql, 0, 2000));
+	/* the server refuses a row once it has the whole file */
+	TRY(query(m, "SET SESSION sql_mode = 'STRICT_ALL_TABLES'"));
+	snprintf(sql, sizeof(sql), "LOAD DATA LOCAL INFILE '%s' REPLACE INTO TABLE %s", bad, t);
+	TRY(load_prepared(m, sql, ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, 0));
+	TRY(query(m, "SET SESSION sql_mode = DEFAULT"));
+	/* a file the client cannot read: it sends none, the session goes on */
+	snprintf(sql, sizeof(sql), "LOAD DATA LOCAL INFILE '%s.missing' INTO TABLE %s", good, t);
+	TRY(load_prepared(m, sql, ANY_ERROR, 0));
+	EXPECT_VALUE(m, "2000", "SELECT COUNT(*) FROM %s", t);
+	return query(m, "DROP TABLE %s", t);
+}
+
+static bool t_stmt_load_local(void)
+{
+	char t[64], good[32], bad[32];
+	MYSQL *m = db_connect(CLIENT_LOCAL_FILES);
+	unsigned int on = 1;
+	bool ok;
+
+	TRY(m);
+	MY_OK(m, mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &on));
+	tname(t, sizeof(t), "load");
+	TRY(query(m, "CREATE TABLE %s (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB", t));
+	TRY(write_rows_file(good, 2000, 0));
+	if (!write_rows_file(bad, 10, 5)) {
+		unlink(good);
+		return false;
+	}
+	ok = stmt_load_local(m, t, good, bad);
+	unlink(good);
+	unlink(bad);
+	return ok;
+}
+
 /* ==== mysql_change_user ===================================================== */
 
 static bool t_change_user(void)
@@ -2200,6 +2305,7 @@ static const struct test {
 	{ "stmt_reprepare", t_stmt_reprepare },
 	{ "stmt_exec_error", t_stmt_exec_error },
 	{ "stmt_execute_direct", t_stmt_execute_direct },
+	{ "stmt_load_local", t_stmt_load_local },
 	{ "change_user", t_change_user },
 	{ "change_user_fail", t_change_user_fail },
 	{ "reset_connection", t_reset_connection },

@@ -4,10 +4,11 @@ test_c_clients.py - the proxy with clients that PyMySQL cannot stand in for.
 1. MariaDB Connector/C: tests/integration/ctest_clients.c, built by
    `make check` (tests/integration/ctest.am), runs one named test per call:
    server-side prepared statements of every type, long data, cursors and
-   COM_STMT_FETCH, statement reset/close, COM_CHANGE_USER (ed25519 too),
-   COM_RESET_CONNECTION, COM_SET_OPTION, COM_FIELD_LIST, COM_STATISTICS,
-   KILL and COM_PROCESS_KILL, COM_PING, COM_INIT_DB, COM_PROCESS_INFO,
-   COM_DEBUG, COM_REFRESH, stored procedures with several result sets and
+   COM_STMT_FETCH, statement reset/close, a prepared LOAD DATA LOCAL
+   INFILE, COM_CHANGE_USER (ed25519 too), COM_RESET_CONNECTION,
+   COM_SET_OPTION, COM_FIELD_LIST, COM_STATISTICS, KILL and
+   COM_PROCESS_KILL, COM_PING, COM_INIT_DB, COM_PROCESS_INFO, COM_DEBUG,
+   COM_REFRESH, stored procedures with several result sets and
    OUT parameters, text and binary.
    Each test runs against the server directly and through the proxy, and
    both runs must pass: a test that passes directly and fails through the
@@ -47,6 +48,7 @@ C_TESTS = [
     "stmt_reprepare",
     "stmt_exec_error",
     "stmt_execute_direct",
+    "stmt_load_local",
     "change_user",
     "change_user_fail",
     "reset_connection",

@@ -369,8 +369,16 @@ static void test_execute(void)
 	ok = run(&rp, RESP_KIND_QUERY, CAPS, "MMMME", "01", COLDEF_A, "fe 00 00 42 00", "01 31", EOF_2, NULL);
 	check(ok && !rp.cursor && rp.rows == 1, "QUERY: CURSOR_EXISTS in a text result set means nothing");
 
-	check(run(&rp, RESP_KIND_EXECUTE, CAPS, "B", "fb 2f 78", NULL),
-	      "EXECUTE: LOCAL INFILE is a protocol violation");
+	/* a prepared LOAD DATA LOCAL INFILE asks for the file as a query does */
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "IE", "fb2f746d702f782e747874",
+		 "000200020000002f5265636f7264733a2032202044656c657465643a20302020536b69707065643a2030"
+		 "20205761726e696e67733a2030", NULL);
+	check(ok && rp.last == RP_OK && rp.affected_rows == 2 && rp.status == 2 && !rp.cursor,
+	      "EXECUTE 'LOAD DATA LOCAL INFILE' (recorded): LOCAL INFILE request, then OK");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "IE", "fb 2f 78", ERR_1146, NULL);
+	check(ok && rp.is_err && rp.err_code == 1146, "EXECUTE: LOCAL INFILE, then ERR");
+	check(run(&rp, RESP_KIND_EXECUTE, CAPS, "MMB", "01", COLDEF_A, "fb 2f 78", NULL),
+	      "EXECUTE: LOCAL INFILE where the EOF after the columns is due is a protocol violation");
 
 	ok = run(&rp, RESP_KIND_FETCH, CAPS, "MME", "0000010000000178", "000802000000", "fe00004200", NULL);
 	check(ok && rp.rows == 2 && rp.status == 0x42 && (rp.status & SERVER_STATUS_CURSOR_EXISTS) &&
