@@ -33,7 +33,7 @@ enum resp_kind resp_kind_for_command(uint8_t cmd)
 	case COM_PROCESS_INFO:   /* a text result set, like SHOW PROCESSLIST */
 		return RESP_KIND_QUERY;
 	case COM_STMT_EXECUTE:
-		return RESP_KIND_EXECUTE;
+		return RESP_KIND_EXECUTE_CURSOR;   /* flags unknown: see response.h */
 	case COM_STMT_PREPARE:
 		return RESP_KIND_PREPARE;
 	case COM_STMT_FETCH:
@@ -49,6 +49,19 @@ enum resp_kind resp_kind_for_command(uint8_t cmd)
 	default:
 		return RESP_KIND_SIMPLE;
 	}
+}
+
+/* COM_STMT_EXECUTE: payload offset of the flags (after command, stmt_id) */
+#define EXECUTE_FLAGS_OFFSET 5
+
+enum resp_kind resp_kind_for_packet(const uint8_t *p, size_t len)
+{
+	if (len == 0)
+		return RESP_KIND_SIMPLE;   /* no command byte: as an unknown command */
+	if (p[0] == COM_STMT_EXECUTE && len > EXECUTE_FLAGS_OFFSET &&
+	    !(p[EXECUTE_FLAGS_OFFSET] & CURSOR_TYPE_READ_ONLY))
+		return RESP_KIND_EXECUTE;
+	return resp_kind_for_command(p[0]);
 }
 
 /*
@@ -115,6 +128,20 @@ static enum resp_ev parse_err(struct resp_parser *rp, const uint8_t *p, size_t l
 	return RESP_EV_END;
 }
 
+/*
+ * The EOF/OK just parsed (after the column definitions, or ending a result
+ * set without rows) says that a cursor opened: no rows follow, the client
+ * fetches them.  Only if the command asked for one: a stored procedure's
+ * result sets carry CURSOR_EXISTS too while the procedure has a cursor of
+ * its own open (MariaDB 10.11), with MORE_RESULTS, as every result set of
+ * a CALL has; a cursor is never followed by more results.
+ */
+static bool opened_cursor(const struct resp_parser *rp)
+{
+	return rp->kind == RESP_KIND_EXECUTE_CURSOR && (rp->status & SERVER_STATUS_CURSOR_EXISTS) &&
+	       !(rp->status & SERVER_MORE_RESULTS_EXISTS);
+}
+
 /* A result set ended with this EOF/OK: another one follows or we are done. */
 static enum resp_ev end_of_result(struct resp_parser *rp)
 {
@@ -140,7 +167,8 @@ static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t 
 		return parse_err(rp, p, len);
 	case PKT_INFILE:
 		/* LOAD DATA LOCAL INFILE, as a query or a prepared statement */
-		if (rp->kind != RESP_KIND_QUERY && rp->kind != RESP_KIND_EXECUTE)
+		if (rp->kind != RESP_KIND_QUERY && rp->kind != RESP_KIND_EXECUTE &&
+		    rp->kind != RESP_KIND_EXECUTE_CURSOR)
 			return RESP_EV_BAD;
 		rp->last = RP_INFILE;
 		rp->last_status_off = 0;
@@ -281,7 +309,7 @@ enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *p, size_t len, siz
 	case RS_COLS_EOF:
 		if (!pkt_is_eof(p[0], total, 0) || !parse_eof(rp, p, len, total))
 			return RESP_EV_BAD;
-		if (rp->kind == RESP_KIND_EXECUTE && (rp->status & SERVER_STATUS_CURSOR_EXISTS)) {
+		if (opened_cursor(rp)) {
 			rp->cursor = true;
 			rp->state = RS_DONE;
 			return RESP_EV_END;
@@ -294,8 +322,8 @@ enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *p, size_t len, siz
 		if (pkt_is_eof(p[0], total, rp->caps)) {
 			if (!parse_eof(rp, p, len, total))
 				return RESP_EV_BAD;
-			if (rp->kind == RESP_KIND_EXECUTE && rp->rows == 0 &&
-			    (rp->status & SERVER_STATUS_CURSOR_EXISTS)) {
+			/* with DEPRECATE_EOF, a cursor's OK comes right after the columns */
+			if (rp->rows == 0 && opened_cursor(rp)) {
 				rp->cursor = true;
 				rp->state = RS_DONE;
 				return RESP_EV_END;

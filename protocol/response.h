@@ -20,13 +20,16 @@
 enum resp_kind {
 	RESP_KIND_NONE,        /* no reply: STMT_CLOSE, STMT_SEND_LONG_DATA, QUIT */
 	RESP_KIND_QUERY,       /* OK | ERR | LOCAL INFILE | text result sets */
-	RESP_KIND_EXECUTE,     /* OK | ERR | LOCAL INFILE | binary result sets,
-				  maybe a cursor */
+	RESP_KIND_EXECUTE,     /* COM_STMT_EXECUTE without a cursor: OK | ERR |
+				  LOCAL INFILE | binary result sets */
 	RESP_KIND_PREPARE,     /* PREPARE_OK + parameter and column defs | ERR */
 	RESP_KIND_FETCH,       /* rows + EOF | ERR */
 	RESP_KIND_FIELD_LIST,  /* column defs + EOF | ERR */
 	RESP_KIND_SIMPLE,      /* exactly one OK | ERR | EOF packet */
 	RESP_KIND_STRING,      /* exactly one packet of text (COM_STATISTICS) */
+	RESP_KIND_EXECUTE_CURSOR, /* COM_STMT_EXECUTE that asked for a cursor:
+				  as EXECUTE, or column definitions and an
+				  EOF/OK with CURSOR_EXISTS (rows by FETCH) */
 };
 
 enum resp_state {
@@ -72,7 +75,7 @@ struct resp_parser {
 	uint64_t last_insert_id;
 	bool is_err;               /* the response ended with ERR */
 	uint16_t err_code;
-	bool cursor;               /* EXECUTE opened a cursor */
+	bool cursor;               /* EXECUTE_CURSOR opened a cursor */
 	uint32_t stmt_id;          /* PREPARE: the id the server assigned */
 	uint16_t num_params;       /* PREPARE */
 	uint16_t num_columns;      /* PREPARE */
@@ -89,7 +92,20 @@ void resp_init(struct resp_parser *rp, enum resp_kind kind, uint32_t caps);
  */
 enum resp_ev resp_feed(struct resp_parser *rp, const uint8_t *head, size_t headlen, size_t total);
 
-/* The response kind for a command byte, with the session's caps. */
+/*
+ * The response kind for a command byte.  COM_STMT_EXECUTE gives
+ * RESP_KIND_EXECUTE_CURSOR: without the command's flags a cursor may open,
+ * and only that kind ends the response after a cursor's column
+ * definitions.  resp_kind_for_packet() tells the two apart.
+ */
 enum resp_kind resp_kind_for_command(uint8_t cmd);
+
+/*
+ * The response kind for a command packet: `p` holds the first `len` bytes
+ * of its payload (the command byte first).  As resp_kind_for_command(),
+ * but a COM_STMT_EXECUTE whose flags (payload offset 5) do not ask for a
+ * cursor (CURSOR_TYPE_READ_ONLY) is RESP_KIND_EXECUTE.
+ */
+enum resp_kind resp_kind_for_packet(const uint8_t *p, size_t len);
 
 #endif

@@ -1249,7 +1249,9 @@ static bool answer_from_diag(struct session *s)
 static void execute_command(struct session *s)
 {
 	struct proxy *p = s->proxy;
-	enum resp_kind kind = resp_kind_for_command(s->cmd_byte);
+	uint8_t head[4 + 6];        /* header, command byte, statement id, flags */
+	ev_ssize_t got = evbuffer_copyout(s->cmd, head, sizeof(head));
+	enum resp_kind kind = resp_kind_for_packet(head + 4, got > 4 ? (size_t)got - 4 : 0);
 	bool inject;
 
 	clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);

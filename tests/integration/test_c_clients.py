@@ -9,7 +9,8 @@ test_c_clients.py - the proxy with clients that PyMySQL cannot stand in for.
    COM_SET_OPTION, COM_FIELD_LIST, COM_STATISTICS, KILL and
    COM_PROCESS_KILL, COM_PING, COM_INIT_DB, COM_PROCESS_INFO, COM_DEBUG,
    COM_REFRESH, stored procedures with several result sets and
-   OUT parameters, text and binary.
+   OUT parameters, text and binary (also sent while the procedure has a
+   cursor of its own open).
    Each test runs against the server directly and through the proxy, and
    both runs must pass: a test that passes directly and fails through the
    proxy has found a proxy bug.
@@ -61,6 +62,7 @@ C_TESTS = [
     "select_db",
     "sp_text",
     "sp_prepared",
+    "sp_cursor_prepared",
     "deprecate_eof",
     "misc_commands",
 ]
@@ -117,6 +119,7 @@ COM_RESET_CONNECTION = 0x1F
 
 MORE_RESULTS = 0x0008
 CURSOR_EXISTS = 0x0040
+CURSOR_TYPE_READ_ONLY = 0x01     # COM_STMT_EXECUTE flags
 LAST_ROW_SENT = 0x0080
 PS_OUT_PARAMS = 0x1000
 
@@ -244,9 +247,10 @@ class Raw:
                 assert p[:1] == b"\x00", "binary row expected, got %r" % p[:40]
             out.append(("row", p))
 
-    def results(self, binary=False):
+    def results(self, binary=False, cursor=False):
         """The response to COM_QUERY or COM_STMT_EXECUTE: OK, ERR or result
-        sets, as long as MORE_RESULTS says more follow."""
+        sets, as long as MORE_RESULTS says more follow; with `cursor` (an
+        EXECUTE that asked for one), or a cursor's column definitions."""
         out = []
         while True:
             p = self.packet()
@@ -264,7 +268,7 @@ class Raw:
             out.append(("columns", p))
             self.defs(n, out, "coldef")
             status = self.eof_after_defs(out)
-            if status is not None and status & CURSOR_EXISTS:
+            if cursor and status is not None and status & CURSOR_EXISTS and not status & MORE_RESULTS:
                 return out                   # rows come by COM_STMT_FETCH
             status = self.rows(out, binary)
             if status is None or not status & MORE_RESULTS:
@@ -291,17 +295,8 @@ class Raw:
     def execute(self, sid, params=(), flags=0):
         """COM_STMT_EXECUTE; params are (type, value): bytes, None for
         NULL, or True for a parameter whose long data was sent before."""
-        p = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, flags, 1)
-        if params:
-            bitmap = bytearray((len(params) + 7) // 8)
-            for i, (_, v) in enumerate(params):
-                if v is None:
-                    bitmap[i // 8] |= 1 << (i % 8)
-            p += bytes(bitmap) + b"\x01"
-            p += b"".join(struct.pack("<BB", t, 0) for t, _ in params)
-            p += b"".join(v for _, v in params if isinstance(v, bytes))
-        self.send(p)
-        return self.results(binary=True)
+        self.send(execute_payload(sid, params, flags))
+        return self.results(binary=True, cursor=bool(flags & CURSOR_TYPE_READ_ONLY))
 
     def fetch(self, sid, n):
         self.send(bytes([COM_STMT_FETCH]) + struct.pack("<II", sid, n))
@@ -320,6 +315,20 @@ class Raw:
         return [("one", p)]
 
 
+def execute_payload(sid, params=(), flags=0):
+    """A COM_STMT_EXECUTE payload (see Raw.execute)."""
+    p = bytes([COM_STMT_EXECUTE]) + struct.pack("<IBI", sid, flags, 1)
+    if params:
+        bitmap = bytearray((len(params) + 7) // 8)
+        for i, (_, v) in enumerate(params):
+            if v is None:
+                bitmap[i // 8] |= 1 << (i % 8)
+        p += bytes(bitmap) + b"\x01"
+        p += b"".join(struct.pack("<BB", t, 0) for t, _ in params)
+        p += b"".join(v for _, v in params if isinstance(v, bytes))
+    return p
+
+
 def frame(payload, seq):
     return len(payload).to_bytes(3, "little") + bytes([seq]) + payload
 
@@ -329,6 +338,7 @@ def drop_raw_tables(mariadb, t):
         cur.execute("DROP TABLE IF EXISTS %s" % t)
         cur.execute("DROP PROCEDURE IF EXISTS %s_p" % t)
         cur.execute("DROP PROCEDURE IF EXISTS %s_o" % t)
+        cur.execute("DROP PROCEDURE IF EXISTS %s_c" % t)
 
 
 def setup_raw_tables(mariadb, t):
@@ -343,6 +353,10 @@ def setup_raw_tables(mariadb, t):
                     "SELECT COUNT(*) AS c FROM %s; DO 1; END" % (t, t, t))
         cur.execute("CREATE PROCEDURE %s_o(IN a INT, OUT b INT, INOUT c VARCHAR(20)) BEGIN "
                     "SELECT a AS a_in; SET b = a * 10; SET c = CONCAT(c, '!'); END" % t)
+        # result sets (the first empty) sent while a cursor of the procedure is
+        # open: their EOF/OK packets carry CURSOR_EXISTS and MORE_RESULTS
+        cur.execute("CREATE PROCEDURE %s_c(IN n INT) BEGIN FOR r IN (SELECT id FROM %s WHERE id <= n "
+                    "ORDER BY id) DO SELECT r.id AS id FROM DUAL WHERE r.id <> 1; END FOR; END" % (t, t))
 
 
 def i32(v):
@@ -402,6 +416,21 @@ def scenario_prepared(raw, t):
     sid, out = raw.prepare("CALL %s_p(?)" % t)
     steps.append(("prepare call", out))
     steps.append(("execute call", raw.execute(sid, [(T_LONG, i32(2))])))
+    # CURSOR_EXISTS in the EOF packets of a procedure's result sets: the
+    # rows follow, with or without a cursor asked for (the server opens
+    # none for a CALL).  A query right behind it in the same write: the
+    # proxy must not take the rest of the response for the query's (a
+    # binary row of one INT, 6 bytes, is no valid OK: it would say so).
+    sid, out = raw.prepare("CALL %s_c(?)" % t)
+    steps.append(("prepare call cursor inside", out))
+    for flags in (0, CURSOR_TYPE_READ_ONLY):
+        out = raw.pipeline([execute_payload(sid, [(T_LONG, i32(3))], flags),
+                            bytes([COM_QUERY]) + b"SELECT 'next'"],
+                           [lambda f=flags: raw.results(binary=True, cursor=bool(f)), raw.results])
+        assert [tag for tag, _ in out].count("row") == 3, out
+        steps.append(("execute call cursor inside, flags %d, and a query" % flags, out))
+    raw.send(bytes([COM_STMT_CLOSE]) + struct.pack("<I", sid))
+    raw.nothing_pending()
     sid, out = raw.prepare("CALL %s_o(?, ?, ?)" % t)
     steps.append(("prepare call out", out))
     out = raw.execute(sid, [(T_LONG, i32(7)), (T_LONG, None), (T_VAR_STRING, b"\x02in")])

@@ -359,15 +359,61 @@ static void test_execute(void)
 		 "000002000000", "fe 00 00 22 00 00 00", NULL);
 	check(ok && rp.rows == 2 && !rp.cursor, "EXECUTE DEPRECATE_EOF: binary result set");
 
-	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMME", "02", COLDEF_A, COLDEF_B, "fe00006200", NULL);
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS, "MMME", "02", COLDEF_A, COLDEF_B, "fe00006200", NULL);
 	check(ok && rp.cursor && rp.status == 0x62 && rp.rows == 0 && rp.last == RP_EOF &&
 	      rp.state == RS_DONE, "EXECUTE with a read-only cursor (recorded): EOF with CURSOR_EXISTS ends it");
-	ok = run(&rp, RESP_KIND_EXECUTE, CAPS_DEP, "MMME", "02", COLDEF_A, COLDEF_B,
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS_DEP, "MMME", "02", COLDEF_A, COLDEF_B,
 		 "fe 00 00 42 00 00 00", NULL);
 	check(ok && rp.cursor && rp.status == 0x42,
 	      "EXECUTE DEPRECATE_EOF with a cursor: OK with CURSOR_EXISTS after the columns ends it");
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS, "MMMMME", "01", COLDEF_A, "fe00002200", "000001000000",
+		 "000002000000", "fe00002200", NULL);
+	check(ok && !rp.cursor && rp.rows == 2,
+	      "EXECUTE asking for a cursor, none opened (no CURSOR_EXISTS): the rows follow");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMMME", "01", COLDEF_A, "fe 00 00 62 00", "000001000000",
+		 "fe 00 00 22 00", NULL);
+	check(ok && !rp.cursor && rp.rows == 1,
+	      "EXECUTE without a cursor: CURSOR_EXISTS after the columns does not end it");
 	ok = run(&rp, RESP_KIND_QUERY, CAPS, "MMMME", "01", COLDEF_A, "fe 00 00 42 00", "01 31", EOF_2, NULL);
 	check(ok && !rp.cursor && rp.rows == 1, "QUERY: CURSOR_EXISTS in a text result set means nothing");
+
+	/*
+	 * CALL of a procedure that has a cursor of its own open while it sends
+	 * a result set: CURSOR_EXISTS with MORE_RESULTS in every EOF, and the
+	 * rows follow -- with and without a cursor asked for (the server opens
+	 * none for a CALL; both recorded, same bytes).
+	 */
+	{
+		static const char *const rec_call_cursor[] = {   /* FETCH c INTO x; SELECT x AS res */
+			"01", "036465660000000372657301780c3f000b000000030000000000", "fe00006a00",
+			"000001000000", "fe00006a00",
+			"00000022000000",
+			NULL,
+		};
+		static const char *const rec_call_for[] = {      /* FOR r IN (SELECT ...) DO SELECT r.a */
+			"01", "0364656600000007696e6e65725f6101610c3f000b000000030000000000", "fe00006a00",
+			"000001000000", "fe00006a00",
+			"01", "0364656600000007696e6e65725f6101610c3f000b000000030000000000", "fe00006a00",
+			"000002000000", "fe00006a00",
+			"00000022000000",
+			NULL,
+		};
+
+		ok = run_list(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS, "MMMMME", rec_call_cursor);
+		check(ok && !rp.cursor && rp.rows == 1 && rp.result_sets == 1 && rp.last == RP_OK &&
+		      rp.status == 0x22, "EXECUTE 'CALL' asking for a cursor, the procedure has one open "
+		      "(recorded): CURSOR_EXISTS with MORE_RESULTS is no cursor");
+		ok = run_list(&rp, RESP_KIND_EXECUTE, CAPS, "MMMMME", rec_call_cursor);
+		check(ok && !rp.cursor && rp.rows == 1,
+		      "EXECUTE 'CALL', no cursor asked for, the procedure has one open (recorded)");
+		ok = run_list(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS, "MMMMMMMMMME", rec_call_for);
+		check(ok && !rp.cursor && rp.rows == 2 && rp.result_sets == 2,
+		      "EXECUTE 'CALL' of a FOR loop over a cursor (recorded): two result sets");
+	}
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS_DEP, "MMMMMME", "01", COLDEF_A, "fe 00 00 6a 00 00 00",
+		 "01", COLDEF_B, "fe 00 00 6a 00 00 00", "00 00 00 22 00 00 00", NULL);
+	check(ok && !rp.cursor && rp.result_sets == 2 && rp.rows == 0,
+	      "EXECUTE 'CALL' DEPRECATE_EOF: empty result sets with CURSOR_EXISTS and MORE_RESULTS");
 
 	/* a prepared LOAD DATA LOCAL INFILE asks for the file as a query does */
 	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "IE", "fb2f746d702f782e747874",
@@ -444,13 +490,13 @@ static void test_bad(void)
 {
 	static const enum resp_kind kinds[] = {
 		RESP_KIND_QUERY, RESP_KIND_EXECUTE, RESP_KIND_PREPARE, RESP_KIND_FETCH,
-		RESP_KIND_FIELD_LIST, RESP_KIND_SIMPLE, RESP_KIND_STRING,
+		RESP_KIND_FIELD_LIST, RESP_KIND_SIMPLE, RESP_KIND_STRING, RESP_KIND_EXECUTE_CURSOR,
 	};
 	static const char *const kind_names[] = {
-		"QUERY", "EXECUTE", "PREPARE", "FETCH", "FIELD_LIST", "SIMPLE", "STRING",
+		"QUERY", "EXECUTE", "PREPARE", "FETCH", "FIELD_LIST", "SIMPLE", "STRING", "EXECUTE_CURSOR",
 	};
 	static const char *const first[] = {
-		OK_2, OK_2, "000900000000000000000000", EOF_2, EOF_2, OK_2, "55 70",
+		OK_2, OK_2, "000900000000000000000000", EOF_2, EOF_2, OK_2, "55 70", OK_2,
 	};
 	struct resp_parser rp;
 	size_t i;
@@ -499,7 +545,7 @@ static void test_bad(void)
 static void test_kind_for_command(void)
 {
 	check(resp_kind_for_command(COM_QUERY) == RESP_KIND_QUERY &&
-	      resp_kind_for_command(COM_STMT_EXECUTE) == RESP_KIND_EXECUTE &&
+	      resp_kind_for_command(COM_STMT_EXECUTE) == RESP_KIND_EXECUTE_CURSOR &&
 	      resp_kind_for_command(COM_STMT_PREPARE) == RESP_KIND_PREPARE &&
 	      resp_kind_for_command(COM_STMT_FETCH) == RESP_KIND_FETCH &&
 	      resp_kind_for_command(COM_FIELD_LIST) == RESP_KIND_FIELD_LIST &&
@@ -515,6 +561,22 @@ static void test_kind_for_command(void)
 	      resp_kind_for_command(COM_STMT_RESET) == RESP_KIND_SIMPLE &&
 	      resp_kind_for_command(COM_RESET_CONNECTION) == RESP_KIND_SIMPLE,
 	      "kind_for_command: commands answered by one OK/ERR/EOF");
+
+	/* COM_STMT_EXECUTE: command, statement id, flags, iteration count */
+	check(resp_kind_for_packet((const uint8_t *)"\x17\x01\x00\x00\x00\x00\x01\x00\x00\x00", 10) ==
+	      RESP_KIND_EXECUTE, "kind_for_packet: EXECUTE without a cursor (flags 0)");
+	check(resp_kind_for_packet((const uint8_t *)"\x17\x01\x00\x00\x00\x01\x01\x00\x00\x00", 10) ==
+	      RESP_KIND_EXECUTE_CURSOR, "kind_for_packet: EXECUTE asking for a read-only cursor (flags 1)");
+	check(resp_kind_for_packet((const uint8_t *)"\x17\x01\x00\x00\x00\x09", 6) == RESP_KIND_EXECUTE_CURSOR &&
+	      resp_kind_for_packet((const uint8_t *)"\x17\x01\x00\x00\x00\x08", 6) == RESP_KIND_EXECUTE,
+	      "kind_for_packet: only the CURSOR_TYPE_READ_ONLY bit asks for a cursor");
+	check(resp_kind_for_packet((const uint8_t *)"\x17\x01\x00\x00\x00", 5) == RESP_KIND_EXECUTE_CURSOR,
+	      "kind_for_packet: EXECUTE too short to have flags: a cursor may follow");
+	check(resp_kind_for_packet((const uint8_t *)"\x03SELECT 1", 9) == RESP_KIND_QUERY &&
+	      resp_kind_for_packet((const uint8_t *)"\x1c\x01\x00\x00\x00\x01\x00\x00\x00", 9) ==
+	      RESP_KIND_FETCH && resp_kind_for_packet((const uint8_t *)"\x0e", 1) == RESP_KIND_SIMPLE &&
+	      resp_kind_for_packet((const uint8_t *)"", 0) == RESP_KIND_SIMPLE,
+	      "kind_for_packet: other commands as kind_for_command");
 }
 
 int main(void)
