@@ -13,7 +13,8 @@
  *
  * Reading responses: the parser sees the first RESP_HEAD_MAX bytes and the
  * length of each logical packet; the bytes themselves are moved between
- * evbuffers (no copy) as they arrive, so a large row streams through.
+ * evbuffers (no copy), a frame of up to 64 KiB once it is whole, a larger
+ * one as it arrives, so a large row streams through.
  *
  * Writing: everything for the client goes to s->cout, for the server to
  * s->sout, in order.  session_flush() hands them on at the end of each read
@@ -53,6 +54,7 @@
 #define CLOSE_FLUSH_POLL_MS 10          /* how often a closing session looks */
 #define BEV_MAX_SINGLE_IO (128 * 1024)  /* bytes per read/write syscall, at most */
 #define RAW_READ_SIZE (64 * 1024)       /* bytes asked per read on plain links */
+#define WHOLE_FRAME_MAX (64 * 1024)     /* response frames parsed only once all here */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_client_write(struct bufferevent *bev, void *arg);
@@ -1707,6 +1709,14 @@ static bool response_frame(struct session *s)
 	headlen = flen < RESP_HEAD_MAX ? flen : RESP_HEAD_MAX;
 	if (n < 4 + headlen)
 		return false;
+	/*
+	 * A packet that ends the step (OK, ERR, EOF, LOCAL INFILE request) is
+	 * acted on once all of it is routed, but it may come in two reads like
+	 * any other: wait for small frames to be whole.  Only rows and column
+	 * definitions are larger, and those stream.
+	 */
+	if (flen <= WHOLE_FRAME_MAX && avail < 4 + (size_t)flen)
+		return false;
 	cont = s->in_continuation;
 	s->in_continuation = flen == PKT_MAX_PAYLOAD;
 	if (!cont)
@@ -1717,7 +1727,6 @@ static bool response_frame(struct session *s)
 		close_after_flush(s);
 		return false;
 	}
-	/* whole frames of the terminal packets are always here: flen is small */
 	s->fwd_left = 4 + flen;
 	n = avail < s->fwd_left ? avail : s->fwd_left;
 	route(s, in, n);
@@ -1725,8 +1734,10 @@ static bool response_frame(struct session *s)
 	if (ev == RESP_EV_MORE)
 		return true;
 	if (s->fwd_left > 0) {
-		/* END/INFILE packets are short; a partial one is a broken server */
-		slog_error(s, "protocol error: truncated terminal packet");
+		/* only a frame over WHOLE_FRAME_MAX gets here: no real OK, ERR,
+		 * EOF or LOCAL INFILE request is that long */
+		slog_error(s, "protocol error: a %u-byte packet ends the response to command 0x%02x",
+			   flen, s->cmd_byte);
 		close_after_flush(s);
 		return false;
 	}

@@ -11,6 +11,7 @@ framing with the C connector, the mariadb command-line client.
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -389,6 +390,104 @@ def test_backend_down_gives_mysql_error(make_proxy):
         assert message
         assert time.monotonic() - t0 < 8
     assert p.proc.poll() is None, "cutoverd died"
+
+
+# --------------------------------------------------------------------------
+# A backend link that delivers packets in pieces
+# --------------------------------------------------------------------------
+
+class TailHoldingRelay:
+    """A TCP relay between the proxy and the server that delivers the last
+    `hold` bytes of each chunk the server sends `delay` seconds after the
+    rest, as a segment of their own.  A response usually leaves the server
+    in one write, so the packet that ends it (OK, ERR, EOF, or a LOCAL
+    INFILE request) reaches the proxy in two reads.  `splits` counts the
+    chunks split so."""
+
+    def __init__(self, host, port, hold=2, delay=0.02):
+        self.target = (host, port)
+        self.hold, self.delay = hold, delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.socks = []
+        self.splits = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                server = socket.create_connection(self.target)
+            except OSError:
+                return
+            for sock in (client, server):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.socks += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, src, dst, split):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if split and len(data) > self.hold:
+                    dst.sendall(data[:-self.hold])
+                    time.sleep(self.delay)
+                    data = data[-self.hold:]
+                    self.splits += 1
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+        for sock in self.socks:
+            sock.close()
+
+
+def test_terminal_packets_in_two_reads(make_proxy, mariadb, unique_name, tmp_path):
+    """The packet that ends a response may reach the proxy in two reads, as
+    any other: it goes on to the client whole and the session goes on."""
+    t = unique_name()
+    path = tmp_path / "rows.txt"
+    path.write_text("1\tone\n2\ttwo\n")
+    relay = TailHoldingRelay(mariadb.host, mariadb.port)
+    try:
+        p = make_proxy(backend_host="127.0.0.1", backend_port=relay.port)
+        conn = p.connect(local_infile=True, client_flag=CLIENT.MULTI_STATEMENTS)
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE %s (id INT PRIMARY KEY, v VARCHAR(10))" % t)       # OK
+            cur.execute("INSERT INTO %s VALUES (5, 'five')" % t)
+            assert cur.rowcount == 1
+            cur.execute("LOAD DATA LOCAL INFILE %s INTO TABLE " + t, (str(path),))       # request, OK
+            assert cur.rowcount == 2
+            assert conn._result.message.endswith(b"Records: 2  Deleted: 0  Skipped: 0  Warnings: 0")
+            cur.execute("SELECT id, v FROM %s ORDER BY id" % t)                           # rows, EOF
+            assert cur.fetchall() == ((1, "one"), (2, "two"), (5, "five"))
+            with pytest.raises(pymysql.err.ProgrammingError) as e:                      # ERR
+                cur.execute("SELECT * FROM no_such_table_split")
+            assert e.value.args[0] == 1146
+            cur.execute("SELECT 1; DO 2; SELECT 3")                                     # MORE_RESULTS
+            assert all_result_sets(cur) == [(["1"], ((1,),), 1), (None, (), 0), (["3"], ((3,),), 1)]
+            cur.execute("SELECT 1/0")
+            assert conn._result.warning_count == 1
+            cur.execute("SHOW WARNINGS")
+            assert cur.fetchall()[0][1] == 1365
+            conn.ping(reconnect=False)
+        assert scalar(conn, "SELECT 'after'") == "after"
+        conn.close()
+        assert relay.splits >= 10, relay.splits
+    finally:
+        relay.close()
+    fetch(mariadb.connect(), "DROP TABLE %s" % t)
+    assert "protocol error" not in p.read_log(), p.diagnostics()
 
 
 # --------------------------------------------------------------------------
