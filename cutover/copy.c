@@ -223,8 +223,17 @@ static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, un
 	return ok;
 }
 
-/* INSERT INTO shadow (...) SELECT ... FROM t <range> (upsert: keep shadow rows). */
-static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *hi, bool upsert)
+/*
+ * INSERT INTO shadow (...) SELECT ... FROM t <range>.  COPY_KEEP and
+ * COPY_KEEP_CHECKED keep a row the shadow has under the same key (a
+ * mirrored write reached it first); COPY_KEEP_CHECKED fails with error 1242
+ * when the duplicate is another row, found through a unique key of the new
+ * schema (COPY_KEEP would skip our row silently).
+ */
+enum copy_mode { COPY_PLAIN, COPY_KEEP, COPY_KEEP_CHECKED };
+#define ER_SUBQUERY_NO_1_ROW 1242
+
+static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *hi, enum copy_mode mode)
 {
 	char *sql = NULL;
 	size_t len = 0;
@@ -253,15 +262,33 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 	fputs(" ORDER BY ", f);
 	keys_put_columns(f, &KC(d), NULL, false);
 	fputs(" LOCK IN SHARE MODE", f);
-	if (upsert) {
+	if (mode != COPY_PLAIN) {
 		const char *k = d->cols[d->pk[0]].shadow;
 
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
 		ctl_put_ident(f, k);
 		fputs(" = ", f);
+		if (mode == COPY_KEEP_CHECKED) {
+			fputs("IF(", f);
+			for (unsigned i = 0; i < d->npk; i++) {
+				const char *ki = d->cols[d->pk[i]].shadow;
+
+				if (i > 0)
+					fputs(" AND ", f);
+				ctl_put_ident(f, d->shadow);
+				fputc('.', f);
+				ctl_put_ident(f, ki);
+				fputs(" <=> VALUES(", f);
+				ctl_put_ident(f, ki);
+				fputc(')', f);
+			}
+			fputs(", ", f);
+		}
 		ctl_put_ident(f, d->shadow);
 		fputc('.', f);
 		ctl_put_ident(f, k);
+		if (mode == COPY_KEEP_CHECKED)
+			fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
 	}
 	if (!stream_end(f, &sql))
 		return NULL;
@@ -269,9 +296,17 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 }
 
 /* SELECT COUNT(*) FROM <table> <range> [LOCK IN SHARE MODE] */
-static bool count_range(struct deploy *d, struct ctl *c, bool shadow, const struct key *lo,
-			const struct key *hi, uint64_t *n)
+/*
+ * Lock the rows of t in (lo, hi] (shared, next-key) and count them.  With
+ * nowait the statement fails at once (lock_busy()) instead of waiting
+ * for a row a client holds: the backfill then never waits while holding
+ * locks, so it is never part of a deadlock with a client's transaction
+ * (InnoDB would pick the client, whose transaction is the lighter one).
+ */
+static bool count_range(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *hi,
+			uint64_t *n, bool nowait)
 {
+	const bool shadow = false;
 	char *sql = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&sql, &len);
@@ -283,7 +318,10 @@ static bool count_range(struct deploy *d, struct ctl *c, bool shadow, const stru
 	put_table(f, d, shadow);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, shadow, lo, hi);
-	fputs(" LOCK IN SHARE MODE", f);
+	if (nowait)
+		fputs(c->mariadb ? " LOCK IN SHARE MODE NOWAIT" : " FOR SHARE NOWAIT", f);
+	else
+		fputs(" LOCK IN SHARE MODE", f);
 	if (!stream_end(f, &sql))
 		return false;
 	ok = ctl_u64(c, n, NULL, "%s", sql);
@@ -402,8 +440,57 @@ static void rollback(struct ctl *c)
 		log_warning("deploy: ROLLBACK failed: %s", c->error);
 }
 
+/*
+ * The chunk (lo, hi] holds a row that a unique key of the new schema
+ * refuses: find which (copy it again without the check, in a transaction
+ * rolled back, and look for the key the shadow lacks) for the message.
+ */
+static void unique_conflict(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *hi,
+			    char *err, size_t errlen)
+{
+	char k[256] = "?";
+	uint64_t n;
+	char *sql = copy_sql(d, lo, hi, COPY_KEEP);
+
+	if (sql != NULL && ctl_exec(c, "START TRANSACTION") && count_range(d, c, lo, hi, &n, false) &&
+	    ctl_exec(c, "%s", sql))
+		missing_key(d, c, lo, hi, k, sizeof(k));
+	free(sql);
+	rollback(c);
+	snprintf(err, errlen, "the new schema refuses the row with key (%s): it conflicts with a unique key "
+		 "of the shadow table", k);
+}
+
+/* The last statement failed because NOWAIT met a locked row. */
+static bool lock_busy(const struct ctl *c)
+{
+	return c->err == 1205 /* MariaDB: lock wait timeout */ || c->err == 3572 /* MySQL: ER_LOCK_NOWAIT */;
+}
+
+/* After a NOWAIT refusal: halve the chunk, sleep 5 ms doubling up to 500 ms. */
+static void busy_backoff(struct deploy *d, unsigned *busy)
+{
+	int ms = 5 << (*busy < 7 ? *busy : 7);
+
+	if (ms > 500)
+		ms = 500;
+	(*busy)++;
+	pthread_mutex_lock(&d->ds->mu);
+	d->lock_retries++;
+	if (d->chunk_rows / 2 >= CHUNK_MIN)
+		d->chunk_rows /= 2;
+	if (*busy >= 3) {
+		d->throttled = true;
+		snprintf(d->throttle_reason, sizeof(d->throttle_reason),
+			 "rows of the chunk are locked by client transactions (%u tries)", *busy);
+	}
+	pthread_mutex_unlock(&d->ds->mu);
+	deploy_sleep(d, ms);
+}
+
 enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
+	unsigned busy = 0;
 	struct key lo = { 0, NULL }, hi = { 0, NULL };
 	enum copy_result rc = COPY_FAILED;
 	uint64_t total = 0;
@@ -424,7 +511,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 	for (;;) {
 		double t0, ms;
 		unsigned rows, records = 0, dups = 0, warns = 0;
-		uint64_t in_shadow = 0;
+		uint64_t in_t = 0;
 		char *sql, *pos;
 		const char *info;
 		bool last;
@@ -442,9 +529,31 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		if (!find_upper(d, c, &lo, rows, &hi))
 			goto sqlerr_rb;
 		last = hi.n == 0;
-		sql = copy_sql(d, &lo, &hi, true);
+		/* Lock the chunk's rows of t first: the INSERT below then never
+		   waits on t while it holds the shadow's table-level AUTO-INC
+		   lock (INSERT ... SELECT takes it for the whole statement),
+		   which mirrored writers need too. */
+		if (!count_range(d, c, &lo, &hi, &in_t, true)) {
+			if (!lock_busy(c))
+				goto sqlerr_rb;
+			/* a client holds a row of the chunk: let go, retry smaller */
+			rollback(c);
+			busy_backoff(d, &busy);
+			if (deploy_stopping(d)) {
+				rc = COPY_STOPPED;
+				break;
+			}
+			continue;
+		}
+		busy = 0;
+		sql = copy_sql(d, &lo, &hi, COPY_KEEP_CHECKED);
 		if (sql == NULL || !ctl_exec(c, "%s", sql)) {
 			free(sql);
+			if (c->err == ER_SUBQUERY_NO_1_ROW) {
+				rollback(c);
+				unique_conflict(d, c, &lo, &hi, err, errlen);
+				goto out;
+			}
 			goto sqlerr_rb;
 		}
 		free(sql);
@@ -456,16 +565,10 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			rollback(c);
 			goto out;
 		}
-		if (!count_range(d, c, true, &lo, &hi, &in_shadow))
-			goto sqlerr_rb;
-		if (in_shadow != records) {
-			char k[256];
-
-			missing_key(d, c, &lo, &hi, k, sizeof(k));
+		if (records != in_t) {
 			rollback(c);
-			snprintf(err, errlen, "the new schema refuses the row with key (%s): it conflicts with a unique key "
-				 "of the shadow table (%llu rows copied, %llu in the shadow)", k,
-				 (unsigned long long)records, (unsigned long long)in_shadow);
+			snprintf(err, errlen, "backfill: the chunk had %llu rows, the copy read %u",
+				 (unsigned long long)in_t, records);
 			goto out;
 		}
 		if (last) {
@@ -581,8 +684,16 @@ static bool repair(struct deploy *d, struct ctl *c, const struct range *r)
 
 	if (!ctl_exec(c, "START TRANSACTION"))
 		return false;
-	if (!count_range(d, c, false, &r->lo, &r->hi, &n))
-		goto fail;
+	for (unsigned busy = 0;;) {
+		if (count_range(d, c, &r->lo, &r->hi, &n, true))
+			break;
+		if (!lock_busy(c) || deploy_stopping(d))
+			goto fail;
+		rollback(c);
+		busy_backoff(d, &busy);
+		if (!ctl_exec(c, "START TRANSACTION"))
+			return false;
+	}
 	f = open_memstream(&sql, &len);
 	if (f == NULL)
 		goto fail;
@@ -592,7 +703,7 @@ static bool repair(struct deploy *d, struct ctl *c, const struct range *r)
 	if (!stream_end(f, &sql) || !ctl_exec(c, "%s", sql))
 		goto fail;
 	free(sql);
-	sql = copy_sql(d, &r->lo, &r->hi, false);
+	sql = copy_sql(d, &r->lo, &r->hi, COPY_PLAIN);
 	if (sql == NULL || !ctl_exec(c, "%s", sql))
 		goto fail;
 	free(sql);

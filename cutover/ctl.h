@@ -42,6 +42,7 @@ void ctl_params_free(struct ctl_params *p);
 
 struct ctl {
 	MYSQL *my;
+	bool mariadb;              /* the server is MariaDB (else MySQL) */
 	unsigned err;              /* server error code of the last failure, or 0 */
 	char error[512];           /* its message */
 };

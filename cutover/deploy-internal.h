@@ -46,6 +46,7 @@ struct deploy {
 	char throttle_reason[128];
 	uint64_t mirrored;       /* client statements mirrored */
 	uint64_t refused;        /* client statements refused */
+	uint64_t lock_retries;   /* backfill chunks retried: a client held a row */
 	uint64_t verify_chunks;
 	uint64_t verify_mismatches;  /* chunks that differed (then repaired) */
 	time_t created, copy_started, ready_at, finished;

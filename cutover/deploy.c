@@ -934,6 +934,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "throttle_reason", json_string(d->throttle_reason));
 	json_object_set_new(o, "mirrored", json_integer((json_int_t)d->mirrored));
 	json_object_set_new(o, "refused", json_integer((json_int_t)d->refused));
+	json_object_set_new(o, "lock_retries", json_integer((json_int_t)d->lock_retries));
 	json_object_set_new(o, "verify_chunks", json_integer((json_int_t)d->verify_chunks));
 	json_object_set_new(o, "verify_mismatches", json_integer((json_int_t)d->verify_mismatches));
 	json_object_set_new(o, "columns_mapped", json_integer(d->ncols));

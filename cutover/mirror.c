@@ -198,12 +198,11 @@ char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsi
 	return close_stream(f, &buf, true);
 }
 
-char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n)
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-
 	if (f == NULL)
 		return NULL;
 	fputs("INSERT INTO ", f);
@@ -224,6 +223,47 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 	put_table(f, t, false);
 	fputs(" WHERE ", f);
 	put_key_in(f, t, NULL, false, keys, n);
+	if (upsert) {
+		/*
+		 * The first assignment checks that the duplicate is this key's
+		 * own row: a unique key of the new schema can make another row
+		 * the duplicate, and updating that one would be silent
+		 * corruption.  Then the subquery fails the statement (error
+		 * 1242, whatever the sql_mode).
+		 */
+		const struct deploy_col *k0 = &t->cols[t->pk[0]];
+
+		fputs(" ON DUPLICATE KEY UPDATE ", f);
+		ctl_put_ident(f, k0->shadow);
+		fputs(" = IF(", f);
+		for (unsigned i = 0; i < t->npk; i++) {
+			const struct deploy_col *k = &t->cols[t->pk[i]];
+
+			if (i > 0)
+				fputs(" AND ", f);
+			/* qualified: t's own columns have the same names */
+			ctl_put_ident(f, t->shadow);
+			fputc('.', f);
+			ctl_put_ident(f, k->shadow);
+			fputs(" <=> VALUES(", f);
+			ctl_put_ident(f, k->shadow);
+			fputc(')', f);
+		}
+		fputs(", ", f);
+		ctl_put_ident(f, t->shadow);
+		fputc('.', f);
+		ctl_put_ident(f, k0->shadow);
+		fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
+		for (unsigned i = 0; i < t->ncols; i++) {
+			if (t->cols[i].pk)
+				continue;
+			fputs(", ", f);
+			ctl_put_ident(f, t->cols[i].shadow);
+			fputs(" = VALUES(", f);
+			ctl_put_ident(f, t->cols[i].shadow);
+			fputc(')', f);
+		}
+	}
 	return close_stream(f, &buf, true);
 }
 
@@ -335,6 +375,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	if (out->stmt_tail == NULL)
 		goto bad_params;
 	out->how = MP_LOCKED_KEYS;
+	out->kind = m->kind;
 	out->t = t;
 	*id = t->deploy_id;
 	if (alias != NULL && (out->qualifier = strdup(alias)) == NULL)
@@ -451,6 +492,7 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 	}
 	out->ngenerated = generated;
 	out->how = MP_INSERT;
+	out->kind = SQL_INSERT;
 	out->t = t;
 	*id = t->deploy_id;
 	return MIRROR_PLAN;

@@ -77,6 +77,7 @@ enum mirror_verdict {
 struct mirror_plan {
 	const struct mirror_table *t;
 	enum { MP_LOCKED_KEYS, MP_INSERT } how;
+	enum sql_kind kind;      /* SQL_INSERT, SQL_UPDATE or SQL_DELETE */
 	char *lock_sql;
 	char *stmt_head;
 	char *stmt_tail;
@@ -121,8 +122,22 @@ char *mirror_key_generated(const struct mirror_table *t, unsigned long long id);
 /* "(`a`, `b`) IN ((1, 'x'), ...)", or "FALSE" when n == 0; qualifier may be NULL. */
 char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, char *const *keys,
 			   unsigned n);
-/* The re-copy of keys: delete them from the shadow, copy them from t. */
+/*
+ * The re-copy of keys, chosen so that the shadow never takes a gap lock
+ * (two writers holding gap locks on the same gap and inserting into it
+ * deadlock each other):
+ *  - keys an INSERT created: INSERT INTO shadow SELECT ... FROM t (new
+ *    keys: the shadow cannot hold them);
+ *  - keys an UPDATE changed: the same with ON DUPLICATE KEY UPDATE of every
+ *    mapped column (a primary-key duplicate takes a record lock only); a
+ *    duplicate that is another row (through a unique key of the new
+ *    schema) makes the statement fail with error 1242 instead of updating
+ *    that row;
+ *  - keys a DELETE removes: upserted as for UPDATE before the client's
+ *    DELETE runs (they are all in t then), then deleted: every one is in
+ *    the shadow by then, so the DELETE takes record locks only.
+ */
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert);
 char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
-char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n);
 
 #endif

@@ -2,7 +2,8 @@
  * writes.c - mirroring and refusing writes to tables under deploy, in the
  * client's own session (see writes.h and cutover/mirror.h).
  *
- * UPDATE / DELETE (plan MP_LOCKED_KEYS), autocommit statement:
+ * UPDATE / DELETE (plan MP_LOCKED_KEYS), autocommit statement (a DELETE
+ * first upserts its keys into the shadow, see cutover/mirror.h):
  *
  *   BEGIN                                   drop
  *   SELECT <keys> ... FOR UPDATE            capture -> the key set K
@@ -70,6 +71,7 @@ struct writes {
 	unsigned nkeys;
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
+	bool aborted;             /* the server rolled the transaction back */
 };
 
 static struct writes *get(struct session *s)
@@ -101,6 +103,7 @@ void writes_plan_end(struct session *s)
 	w->active = false;
 	w->began = false;
 	w->failed = false;
+	w->aborted = false;
 }
 
 static void wstmt_free(struct wstmt *x)
@@ -360,12 +363,13 @@ static uint8_t *next_packet(struct evbuffer *b, size_t *len)
 }
 
 /*
- * The key tuples of the captured text result of lock_sql into w->keys.
- * Returns false when it cannot be read (or holds too many rows: *too_many).
+ * The key tuples of a captured text result (lock_sql, or the shadow's keys)
+ * appended to *keys / *nkeys.  Returns false when it cannot be read (or
+ * holds too many rows: *too_many).
  */
-static bool read_keys(struct session *s, struct writes *w, bool *too_many)
+static bool read_keys(struct session *s, const struct mirror_table *t, char ***keys, unsigned *nkeys,
+		      bool *too_many)
 {
-	const struct mirror_table *t = w->plan.t;
 	uint8_t *p = NULL;
 	size_t len;
 	unsigned i;
@@ -403,7 +407,7 @@ static bool read_keys(struct session *s, struct writes *w, bool *too_many)
 		}
 		if (t->npk > 16 || !rs_parse_text_row(p, len, t->npk, v))
 			goto out;
-		if (w->nkeys >= WRITES_MAX_KEYS) {
+		if (*nkeys >= WRITES_MAX_KEYS) {
 			*too_many = true;
 			goto out;
 		}
@@ -411,14 +415,14 @@ static bool read_keys(struct session *s, struct writes *w, bool *too_many)
 			vals[i] = v[i].p == NULL ? NULL : (char *)v[i].p;
 			lens[i] = (unsigned long)v[i].len;
 		}
-		nk = realloc(w->keys, (w->nkeys + 1) * sizeof(char *));
+		nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
 		if (nk == NULL)
 			goto out;
-		w->keys = nk;
-		w->keys[w->nkeys] = mirror_key_tuple(t, vals, lens);
-		if (w->keys[w->nkeys] == NULL)
+		*keys = nk;
+		nk[*nkeys] = mirror_key_tuple(t, vals, lens);
+		if (nk[*nkeys] == NULL)
 			goto out;
-		w->nkeys++;
+		(*nkeys)++;
 	}
 out:
 	free(p);
@@ -456,10 +460,55 @@ static void recopy_done(struct session *s, struct step *st, const struct resp_pa
 		return;
 	if (rp->err_code == ER_LOCK_DEADLOCK) {
 		/* the server rolled the whole transaction back */
+		s->writes->aborted = true;
 		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
 		return;
 	}
+	if (s->writes->aborted)
+		return;
 	fail_deploy(s, "a mirrored write could not be applied to the shadow table (error %u)", rp->err_code);
+}
+
+static void add_step(struct session *s, char *sql, enum step_sink sink, step_done_fn done)
+{
+	if (sql == NULL || !session_plan_add(s, session_query_packet(sql), RESP_KIND_QUERY, sink, false, done))
+		fail_deploy(s, "cannot build a mirror statement (%u)", 0);
+	else
+		s->proxy->stats.injected_statements++;
+	free(sql);
+}
+
+static void add_commit(struct session *s)
+{
+	if (s->writes->began)
+		add_step(s, strdup("COMMIT"), SINK_CAPTURE, commit_done);
+}
+
+/* A number from a captured one-row, one-column text result (0 if none). */
+static unsigned long long captured_u64(struct session *s)
+{
+	unsigned long long v = 0;
+	uint8_t *p;
+	size_t len;
+
+	/* count, 1 column definition, [EOF], row */
+	for (int i = 0; i < 2 + !(s->caps & CAP_DEPRECATE_EOF); i++)
+		free(next_packet(s->capture, &len));
+	p = next_packet(s->capture, &len);
+	if (p != NULL) {
+		struct rs_value v1[1];
+
+		if (rs_parse_text_row(p, len, 1, v1) && v1[0].p != NULL && v1[0].len < 20) {
+			char buf[24];
+
+			memcpy(buf, v1[0].p, v1[0].len);
+			buf[v1[0].len] = '\0';
+			v = strtoull(buf, NULL, 10);
+		}
+		free(p);
+	}
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	return v;
 }
 
 /* After the client's statement succeeded: re-copy the keys, commit. */
@@ -467,7 +516,6 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
 	const struct mirror_table *t = w->plan.t;
-	char *del, *ins;
 
 	session_save_diagnostics(s, rp);
 	if (w->began && rp->last_status_off > 0 &&
@@ -480,21 +528,25 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 		if (pos != NULL)
 			pos[off] = (uint8_t)(pos[off] & ~SERVER_STATUS_IN_TRANS);
 	}
-	if (w->nkeys > 0) {
-		del = mirror_recopy_delete(t, w->keys, w->nkeys);
-		ins = mirror_recopy_insert(t, w->keys, w->nkeys);
-		if (del == NULL || ins == NULL ||
-		    !session_plan_add(s, session_query_packet(del), RESP_KIND_QUERY, SINK_DROP, false, recopy_done) ||
-		    !session_plan_add(s, session_query_packet(ins), RESP_KIND_QUERY, SINK_DROP, false, recopy_done))
-			fail_deploy(s, "out of memory building the mirror statements (%u)", 0);
-		free(del);
-		free(ins);
-	}
-	s->proxy->stats.injected_statements += 2;
 	deploys_count(s->proxy->deploys, w->deploy_id, false);
-	if (w->began &&
-	    !session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE, false, commit_done))
-		fail_deploy(s, "cannot add COMMIT to the plan (%u)", 0);
+	if (w->nkeys == 0) {
+		add_commit(s);
+		return;
+	}
+	switch (w->plan.kind) {
+	case SQL_INSERT:
+		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, false), SINK_DROP, recopy_done);
+		break;
+	case SQL_UPDATE:
+		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true), SINK_DROP, recopy_done);
+		break;
+	default:
+		/* the keys were upserted before the DELETE: they are all in
+		   the shadow, so this takes record locks only */
+		add_step(s, mirror_recopy_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
+		break;
+	}
+	add_commit(s);
 }
 
 /* The client's UPDATE / DELETE, restricted to the locked keys, answered. */
@@ -522,7 +574,7 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 		rollback_if_began(s);
 		return;
 	}
-	if (!read_keys(s, w, &too_many)) {
+	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, &too_many)) {
 		char msg[700];
 
 		if (too_many)
@@ -536,6 +588,12 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 		deploys_count(s->proxy->deploys, w->deploy_id, true);
 		rollback_if_began(s);
 		return;
+	}
+	if (w->plan.kind == SQL_DELETE && w->nkeys > 0) {
+		/* Put every key in the shadow first (they are all in t, locked):
+		   deleting keys the shadow lacks would take gap locks there, on
+		   which concurrent mirrored inserts deadlock. */
+		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true), SINK_DROP, recopy_done);
 	}
 	cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->keys, w->nkeys);
 	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
@@ -552,32 +610,13 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 /* @@auto_increment_increment arrived. */
 static void inc_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
-	struct writes *w = s->writes;
-	uint8_t *p;
-	size_t len;
-	int i;
-
 	(void)st;
-	w->inc = 0;
-	if (!rp->is_err) {
-		/* count, 1 column definition, [EOF], row */
-		for (i = 0; i < 2 + !(s->caps & CAP_DEPRECATE_EOF); i++)
-			free(next_packet(s->capture, &len));
-		p = next_packet(s->capture, &len);
-		if (p != NULL) {
-			struct rs_value v[1];
-
-			if (rs_parse_text_row(p, len, 1, v) && v[0].p != NULL && v[0].len < 20) {
-				char buf[24];
-
-				memcpy(buf, v[0].p, v[0].len);
-				buf[v[0].len] = '\0';
-				w->inc = strtoull(buf, NULL, 10);
-			}
-			free(p);
-		}
+	if (rp->is_err) {
+		evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+		s->writes->inc = 0;
+		return;
 	}
-	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	s->writes->inc = captured_u64(s);
 }
 
 /* The client's INSERT answered: its keys, then the re-copy. */
