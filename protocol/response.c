@@ -68,7 +68,9 @@ enum resp_kind resp_kind_for_packet(const uint8_t *p, size_t len)
  * Note: this parser relies on the proxy masking every MariaDB extended
  * capability.  With them, the server sends progress reports (ERR 0xffff in
  * the middle of a command) and an extra metadata byte after the column
- * count, which this parser would reject as BAD.
+ * count, which this parser would reject as BAD.  Extended metadata alone
+ * would do no harm here: it is a string inside each column definition,
+ * and definitions are counted, never read (test_response.c checks it).
  */
 
 /*

@@ -2332,6 +2332,98 @@ static bool t_deprecate_eof(void)
 	return true;
 }
 
+/* ==== MariaDB extended metadata (MARIADB_CLIENT_EXTENDED_METADATA) ========== */
+
+/* What mariadb_field_attr() says of field `f` must be `want` ("": none;
+ * the call fails for a field that has no extended metadata at all). */
+static bool field_attr_is(const MYSQL_FIELD *f, enum mariadb_field_attr_t which, const char *want)
+{
+	MARIADB_CONST_STRING a = { NULL, 0 };
+
+	CHECK(mariadb_field_attr(&a, f, which) == 0 || want[0] == '\0', "%s: no extended metadata", f->name);
+	CHECK(a.length == strlen(want) && (a.length == 0 || memcmp(a.str, want, a.length) == 0),
+	      "%s: %s '%.*s', want '%s'", f->name, which == MARIADB_FIELD_ATTR_FORMAT_NAME ? "format" : "type",
+	      (int)a.length, a.str ? a.str : "", want);
+	return true;
+}
+
+/* The fields of SELECT id, j, ip, u, JSON_OBJECT('a', id) AS o FROM t. */
+static bool check_ext_fields(const MYSQL_FIELD *f, unsigned int n)
+{
+	CHECK(n == 5, "%u fields", n);
+	TRY(field_attr_is(&f[0], MARIADB_FIELD_ATTR_FORMAT_NAME, ""));
+	TRY(field_attr_is(&f[0], MARIADB_FIELD_ATTR_DATA_TYPE_NAME, ""));
+	TRY(field_attr_is(&f[1], MARIADB_FIELD_ATTR_FORMAT_NAME, "json"));
+	TRY(field_attr_is(&f[2], MARIADB_FIELD_ATTR_DATA_TYPE_NAME, "inet6"));
+	TRY(field_attr_is(&f[3], MARIADB_FIELD_ATTR_DATA_TYPE_NAME, "uuid"));
+	TRY(field_attr_is(&f[4], MARIADB_FIELD_ATTR_FORMAT_NAME, "json"));
+	return true;
+}
+
+/*
+ * A MariaDB client that asks for extended metadata gets it: the data type
+ * and format names in each column definition (the mariadb client and
+ * mysqltest print "(format=json)" from them), text, binary, FIELD_LIST.
+ */
+static bool t_ext_metadata(void)
+{
+	char t[64], sql[256];
+	MYSQL *m = db_connect(0);
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	MYSQL_STMT *st;
+	unsigned long ext = 0;
+
+	TRY(m);
+	CHECK(mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &ext) == 0 &&
+	      (ext & (MARIADB_CLIENT_EXTENDED_METADATA >> 32)), "extended metadata not offered: %#lx", ext);
+	tname(t, sizeof(t), "extmeta");
+	TRY(query(m, "CREATE TABLE %s (id INT PRIMARY KEY, j JSON, ip INET6, u UUID) ENGINE=InnoDB", t));
+	TRY(query(m, "INSERT INTO %s VALUES (1, '{\"k\": 2}', '::1', '00000000-0000-0000-0000-00000000002a')",
+		  t));
+	snprintf(sql, sizeof(sql), "SELECT id, j, ip, u, JSON_OBJECT('a', id) AS o FROM %s", t);
+	/* text protocol */
+	MY_OK(m, mysql_query(m, sql));
+	res = mysql_store_result(m);
+	CHECK(res != NULL, "%s: %s", sql, mysql_error(m));
+	if (!check_ext_fields(mysql_fetch_fields(res), mysql_num_fields(res))) {
+		mysql_free_result(res);
+		return false;
+	}
+	row = mysql_fetch_row(res);
+	CHECK(row != NULL && strcmp(row[1], "{\"k\": 2}") == 0 && strcmp(row[2], "::1") == 0 &&
+	      strcmp(row[3], "00000000-0000-0000-0000-00000000002a") == 0 && strcmp(row[4], "{\"a\": 1}") == 0,
+	      "text row: %s %s %s %s", row ? row[1] : "-", row ? row[2] : "-", row ? row[3] : "-",
+	      row ? row[4] : "-");
+	mysql_free_result(res);
+	/* binary protocol: PREPARE's column definitions, then EXECUTE's */
+	TRY(st = prepare(m, sql));
+	res = mysql_stmt_result_metadata(st);
+	CHECK(res != NULL, "result metadata: %s", mysql_stmt_error(st));
+	if (!check_ext_fields(mysql_fetch_fields(res), mysql_num_fields(res))) {
+		mysql_free_result(res);
+		return false;
+	}
+	mysql_free_result(res);
+	ST_OK(st, mysql_stmt_execute(st));
+	ST_OK(st, mysql_stmt_store_result(st));
+	CHECK(mysql_stmt_num_rows(st) == 1, "%llu rows", (unsigned long long)mysql_stmt_num_rows(st));
+	TRY(check_ext_fields(st->fields, st->field_count));
+	ST_OK(st, mysql_stmt_close(st));
+	/* COM_FIELD_LIST */
+	res = mysql_list_fields(m, t, NULL);
+	CHECK(res != NULL, "mysql_list_fields: %s", mysql_error(m));
+	if (mysql_num_fields(res) != 4 ||
+	    !field_attr_is(&mysql_fetch_fields(res)[1], MARIADB_FIELD_ATTR_FORMAT_NAME, "json") ||
+	    !field_attr_is(&mysql_fetch_fields(res)[2], MARIADB_FIELD_ATTR_DATA_TYPE_NAME, "inet6")) {
+		mysql_free_result(res);
+		FAIL("mysql_list_fields: %u fields, or their attributes", mysql_num_fields(res));
+	}
+	mysql_free_result(res);
+	EXPECT_VALUE(m, "after", "SELECT 'after'");
+	return query(m, "DROP TABLE %s", t);
+}
+
 /* ==== other commands: COM_PROCESS_INFO, COM_DEBUG, COM_REFRESH ============== */
 
 static bool t_misc_commands(void)
@@ -2388,6 +2480,7 @@ static const struct test {
 	{ "sp_prepared", t_sp_prepared },
 	{ "sp_cursor_prepared", t_sp_cursor_prepared },
 	{ "deprecate_eof", t_deprecate_eof },
+	{ "ext_metadata", t_ext_metadata },
 	{ "misc_commands", t_misc_commands },
 };
 #define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))

@@ -484,6 +484,43 @@ static void test_other_kinds(void)
 	check(run(&rp, RESP_KIND_NONE, CAPS, "B", OK_2, NULL), "NONE: any packet is a protocol violation");
 }
 
+/* ---- MariaDB extended metadata ------------------------------------------ */
+
+/*
+ * With MARIADB_CLIENT_EXTENDED_METADATA a column definition carries one
+ * more string, the data type and format names (after org_name).  The
+ * parser counts definitions and never reads them: the same responses parse
+ * the same way.  Recorded (SELECT a, j, ip FROM t: INT, JSON, INET6).
+ */
+#define XCOL_A  "03646566047465737402746a02746a01610161000c3f000b000000030000000000"
+#define XCOL_J  "03646566047465737402746a02746a016a016a0601046a736f6e0c2100fffffffffc9000000000"
+#define XCOL_IP "03646566047465737402746a02746a026970026970070005696e6574360c210075000000fea000000000"
+
+static void test_extended_metadata(void)
+{
+	struct resp_parser rp;
+	bool ok;
+
+	ok = run(&rp, RESP_KIND_QUERY, CAPS, "MMMMMME", "03", XCOL_A, XCOL_J, XCOL_IP, "fe00002200",
+		 "0131035b315d033a3a31", "fe00002200", NULL);
+	check(ok && rp.rows == 1 && rp.result_sets == 1 && rp.status == 0x22,
+	      "QUERY with extended metadata (recorded): JSON and INET6 column definitions");
+	ok = run(&rp, RESP_KIND_PREPARE, CAPS, "MMMMMME", "000f22000003000100000000",
+		 "03646566000000013f00000c3f0000000000068000000000", "fe00000200", XCOL_A, XCOL_J, XCOL_IP,
+		 "fe00000200", NULL);
+	check(ok && rp.num_params == 1 && rp.num_columns == 3,
+	      "PREPARE with extended metadata (recorded): parameter and column definitions");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMMMMME", "03", XCOL_A, XCOL_J, XCOL_IP, "fe00002200",
+		 "000001000000035b315d033a3a31", "fe00002200", NULL);
+	check(ok && rp.rows == 1 && !rp.cursor, "EXECUTE with extended metadata (recorded): binary result set");
+	ok = run(&rp, RESP_KIND_FIELD_LIST, CAPS, "MMME", XCOL_A "fb", XCOL_J "fb", XCOL_IP "fb", "fe00000200",
+		 NULL);
+	check(ok && rp.state == RS_DONE, "FIELD_LIST with extended metadata (recorded)");
+	ok = run(&rp, RESP_KIND_QUERY, CAPS_DEP, "MMMMME", "03", XCOL_A, XCOL_J, XCOL_IP,
+		 "000001000000035b315d033a3a31", "fe 00 00 22 00 00 00", NULL);
+	check(ok && rp.rows == 1, "QUERY DEPRECATE_EOF with extended metadata");
+}
+
 /* ---- protocol violations ----------------------------------------------- */
 
 static void test_bad(void)
@@ -586,6 +623,7 @@ int main(void)
 	test_prepare();
 	test_execute();
 	test_other_kinds();
+	test_extended_metadata();
 	test_bad();
 	test_kind_for_command();
 	return check_done();
