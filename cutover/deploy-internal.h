@@ -30,6 +30,7 @@ struct deploy {
 	struct deploy_col *cols; /* mapped columns, in the original's order */
 	unsigned npk;
 	unsigned *pk;            /* indexes into cols, in primary-key order */
+	bool orig_unique;        /* the original has another unique key */
 
 	/* [mu] everything below */
 	enum deploy_state state;

@@ -369,6 +369,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 			goto oom;
 		memcpy(t->cols, d->cols, d->ncols * sizeof(*t->cols));
 		memcpy(t->pk, d->pk, d->npk * sizeof(*t->pk));
+		t->orig_unique = d->orig_unique;
 		t->ncols = d->ncols;
 		t->npk = d->npk;
 	}
@@ -418,7 +419,7 @@ static char *mapping_json(const struct deploy *d)
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
-	m = json_pack("{s:o, s:o}", "cols", cols, "pk", pk);
+	m = json_pack("{s:o, s:o, s:b}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique);
 	s = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	return s;
@@ -433,6 +434,8 @@ static bool mapping_parse(struct deploy *d, const char *text)
 	if (m == NULL)
 		return false;
 	cols = json_object_get(m, "cols");
+	/* absent in catalogs written before it existed: assume the worst */
+	d->orig_unique = json_object_get(m, "orig_unique") == NULL || json_is_true(json_object_get(m, "orig_unique"));
 	pk = json_object_get(m, "pk");
 	if (!json_is_array(cols) || !json_is_array(pk) || json_array_size(pk) == 0 ||
 	    json_array_size(cols) > DEPLOY_MAX_COLS * 4)

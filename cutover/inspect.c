@@ -524,6 +524,17 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 		}
 		d->ncols++;
 	}
+	{
+		uint64_t nu = 1;
+
+		if (!ctl_u64(c, &nu, NULL, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE "
+			     "TABLE_SCHEMA = %Q AND TABLE_NAME = %Q AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'",
+			     d->db, d->table)) {
+			snprintf(err, errlen, "cannot read information_schema: %s", c->error);
+			goto out;
+		}
+		d->orig_unique = nu > 0;
+	}
 	if (npk_shadow != npk_orig || d->npk != npk_orig || npk_orig == 0) {
 		snprintf(err, errlen, "the ALTER changes the primary key; deploy requests need the same primary key in both tables");
 		goto out;

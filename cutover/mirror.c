@@ -20,6 +20,7 @@
 #include "cutover/keys.h"
 #include "protocol/dml.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,30 +306,71 @@ static const char *db_of(const struct sql_table *t, const char *db)
 	return t->db[0] != '\0' ? t->db : db;
 }
 
-/* UPDATE / DELETE, single table: lock the keys, restrict, re-copy. */
+/*
+ * UPDATE / DELETE: lock the keys, restrict, re-copy.  In a multi-table
+ * statement the table is found among the table references and named by
+ * its alias (or name) in the key condition.
+ */
 static enum mirror_verdict plan_locked(const struct mirror_table *t, const char *sql, const struct dml *m,
-				       const struct params_literals *params, struct mirror_plan *out,
-				       uint64_t *id, char *why, size_t whylen)
+				       const char *db, const struct params_literals *params,
+				       struct mirror_plan *out, uint64_t *id, char *why, size_t whylen)
 {
-	const char *alias = m->ntablerefs == 1 && m->tablerefs[0].alias[0] != '\0' ? m->tablerefs[0].alias : NULL;
+	const char *alias = NULL, *name = NULL;
+	int ref = -1;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 	bool ok;
 
+	for (unsigned i = 0; i < m->ntablerefs; i++) {
+		const struct dml_tableref *r = &m->tablerefs[i];
+
+		if (r->table.name[0] == '\0' || strcasecmp(r->table.name, t->table) != 0 ||
+		    strcasecmp(db_of(&r->table, db), t->db) != 0)
+			continue;
+		if (ref >= 0)
+			return refuse(t, id, why, whylen, "a statement that names the table twice is not mirrored yet");
+		ref = (int)i;
+	}
+	if (ref < 0)
+		return refuse(t, id, why, whylen, "cannot find the table among the statement's table references");
+	alias = m->tablerefs[ref].alias[0] != '\0' ? m->tablerefs[ref].alias : NULL;
+	name = alias != NULL ? alias : m->tablerefs[ref].table.name;
+	if (m->multi_table) {
+		for (unsigned i = 0; i < m->ntablerefs; i++)
+			if ((int)i != ref && (strcasecmp(m->tablerefs[i].alias, name) == 0 ||
+					      (m->tablerefs[i].alias[0] == '\0' &&
+					       strcasecmp(m->tablerefs[i].table.name, name) == 0)))
+				return refuse(t, id, why, whylen, "two table references are named %s", name);
+		if (m->kind == SQL_DELETE) {
+			bool target = false;
+
+			for (unsigned i = 0; i < m->ntargets; i++)
+				if (strcasecmp(m->targets[i], name) == 0)
+					target = true;
+			if (!target)
+				return MIRROR_PASS;   /* the table is only read */
+		}
+		alias = name;  /* qualify the keys: other tables may have the same columns */
+	}
 	if (m->kind == SQL_UPDATE) {
-		for (unsigned i = 0; i < m->nassign; i++)
+		for (unsigned i = 0; i < m->nassign; i++) {
+			const struct dml_assign *a = &m->assign[i];
+
+			if (a->qualifier[0] != '\0' && strcasecmp(a->qualifier, name) != 0)
+				continue;   /* another table's column */
 			for (unsigned k = 0; k < t->npk; k++)
-				if (strcasecmp(m->assign[i].column, t->cols[t->pk[k]].orig) == 0)
+				if (strcasecmp(a->column, t->cols[t->pk[k]].orig) == 0)
 					return refuse(t, id, why, whylen,
 						      "an UPDATE that sets primary-key column %s cannot be mirrored",
-						      m->assign[i].column);
+						      a->column);
+		}
 	}
 	/* SELECT <keys> FROM <refs> WHERE ... ORDER BY ... LIMIT ... FOR UPDATE */
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		goto oom;
-	fputs("SELECT ", f);
+	fputs(m->multi_table ? "SELECT DISTINCT " : "SELECT ", f);
 	keys_put_select(f, &TKC(t), alias, false);
 	fputs(" FROM ", f);
 	ok = put_text(f, sql, m->table_refs.start, m->table_refs.end, m, params);
@@ -389,6 +431,26 @@ oom:
 	return refuse(t, id, why, whylen, "out of memory");
 }
 
+/* Does the ON DUPLICATE KEY UPDATE text name a key column (as a word)? */
+static bool odku_sets_key(const struct mirror_table *t, const char *sql, const struct dml *m)
+{
+	for (unsigned k = 0; k < t->npk; k++) {
+		const char *name = t->cols[t->pk[k]].orig;
+		size_t n = strlen(name);
+
+		for (size_t i = m->odku.start; i + n <= m->odku.end; i++) {
+			bool before = i == m->odku.start || !(isalnum((unsigned char)sql[i - 1]) || sql[i - 1] == '_' ||
+							      sql[i - 1] == '$');
+			bool after = i + n == m->odku.end || !(isalnum((unsigned char)sql[i + n]) ||
+							      sql[i + n] == '_' || sql[i + n] == '$');
+
+			if (before && after && strncasecmp(sql + i, name, n) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 /* Where the value of key column c sits in each row, or -1 when not given. */
 static int value_index(const struct dml *m, const struct deploy_col *c)
 {
@@ -408,14 +470,27 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 	int idx[64];
 	unsigned generated = 0;
 
+	const char *what = m->kind == SQL_REPLACE ? "REPLACE" : m->odku.present ?
+			   "INSERT ... ON DUPLICATE KEY UPDATE" : m->ignore ? "INSERT IGNORE" : NULL;
+
 	if (t->npk > 64)
 		return refuse(t, id, why, whylen, "too many key columns");
-	if (m->ignore)
-		return refuse(t, id, why, whylen, "INSERT IGNORE is not mirrored yet");
-	if (m->odku.present)
-		return refuse(t, id, why, whylen, "INSERT ... ON DUPLICATE KEY UPDATE is not mirrored yet");
 	if (m->source != DML_SRC_VALUES && m->source != DML_SRC_SET)
-		return refuse(t, id, why, whylen, "INSERT ... SELECT is not mirrored yet");
+		return refuse(t, id, why, whylen, "%s ... SELECT is not mirrored yet",
+			      m->kind == SQL_REPLACE ? "REPLACE" : "INSERT");
+	/*
+	 * IGNORE, ON DUPLICATE KEY UPDATE and REPLACE touch the rows of their
+	 * own keys, and through another unique key possibly other rows too:
+	 * mirrored when the original has no other unique key (then the keys
+	 * in the statement are all it can touch) and the update does not
+	 * change a key.
+	 */
+	if (what != NULL && t->orig_unique)
+		return refuse(t, id, why, whylen, "%s on a table with a unique key besides the primary key is not "
+			      "mirrored yet", what);
+	if (m->odku.present && odku_sets_key(t, sql, m))
+		return refuse(t, id, why, whylen, "an ON DUPLICATE KEY UPDATE that may change the primary key "
+			      "cannot be mirrored");
 	if (m->row_alias.present)
 		return refuse(t, id, why, whylen, "INSERT with a row alias is not mirrored yet");
 	for (unsigned k = 0; k < t->npk; k++) {
@@ -486,11 +561,16 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 			out->keys[out->nkeys++] = buf;
 		}
 	}
+	if (generated > 0 && what != NULL) {
+		mirror_plan_free(out);
+		return refuse(t, id, why, whylen, "%s with AUTO_INCREMENT keys is not mirrored yet", what);
+	}
 	if (generated > 0 && out->nkeys > 0) {
 		mirror_plan_free(out);
 		return refuse(t, id, why, whylen, "an INSERT that mixes explicit and generated keys is not mirrored yet");
 	}
 	out->ngenerated = generated;
+	out->upsert = what != NULL;
 	out->how = MP_INSERT;
 	out->kind = SQL_INSERT;
 	out->t = t;
@@ -579,6 +659,10 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 		if (i < st->nwrite || st->kind == SQL_LOCK_TABLES || st->kind == SQL_RENAME) {
 			const struct mirror_table *hit = mirror_set_find(ms, db_of(x, db), x->name);
 
+			if (hit != NULL && t != NULL && hit != t && write_kind)
+				return refuse(t, id, why, whylen, "the statement also writes %s.%s, under deploy "
+					      "request %llu: not mirrored yet", hit->db, hit->table,
+					      (unsigned long long)hit->deploy_id);
 			if (hit != NULL && t == NULL)
 				t = hit;
 		}
@@ -590,8 +674,6 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 			      st->kind == SQL_LOAD_DATA ? "LOAD DATA" : st->kind == SQL_LOCK_TABLES ? "LOCK TABLES" : "DDL");
 	if (!write_kind)
 		return MIRROR_PASS;
-	if (st->nwrite > 1)
-		return refuse(t, id, why, whylen, "a statement that writes several tables is not mirrored yet");
 	if (!dml_parse(sql, st, d, &m)) {
 		v = refuse(t, id, why, whylen, "the statement is not understood well enough to mirror it (%s)",
 			   m.why ? m.why : "?");
@@ -601,14 +683,10 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 	if (m.with_cte || m.returning || m.partition)
 		v = refuse(t, id, why, whylen, "%s is not mirrored yet",
 			   m.with_cte ? "WITH" : m.returning ? "RETURNING" : "a PARTITION clause");
-	else if (m.kind == SQL_REPLACE)
-		v = refuse(t, id, why, whylen, "REPLACE is not mirrored yet");
-	else if (m.kind == SQL_INSERT)
+	else if (m.kind == SQL_INSERT || m.kind == SQL_REPLACE)
 		v = plan_insert(t, sql, &m, params, out, id, why, whylen);
-	else if (m.multi_table || m.ntablerefs != 1)
-		v = refuse(t, id, why, whylen, "multi-table %s is not mirrored yet", sql_kind_name(m.kind));
 	else
-		v = plan_locked(t, sql, &m, params, out, id, why, whylen);
+		v = plan_locked(t, sql, &m, db, params, out, id, why, whylen);
 	dml_free(&m);
 	return v;
 }

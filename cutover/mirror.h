@@ -26,6 +26,8 @@ struct mirror_table {
 	struct deploy_col *cols;     /* owned */
 	unsigned npk;
 	unsigned *pk;                /* owned */
+	bool orig_unique;            /* the original has a unique key besides
+					the primary key */
 };
 
 struct mirror_set {
@@ -87,6 +89,8 @@ struct mirror_plan {
 	unsigned nkeys;
 	char **keys;             /* key tuples as literals: "(1)", "(2, 'a')" */
 	unsigned ngenerated;
+	bool upsert;             /* MP_INSERT: the keys may exist already (IGNORE,
+				    ON DUPLICATE KEY UPDATE, REPLACE) */
 };
 
 /*

@@ -535,7 +535,8 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 	}
 	switch (w->plan.kind) {
 	case SQL_INSERT:
-		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, false), SINK_DROP, recopy_done);
+		/* new keys, or (IGNORE, ODKU, REPLACE) keys that may exist */
+		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert), SINK_DROP, recopy_done);
 		break;
 	case SQL_UPDATE:
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true), SINK_DROP, recopy_done);

@@ -414,3 +414,28 @@ def test_deploy_resumes_after_kill_9(dproxy, mariadb, db):
     assert s["verify_mismatches"] == 0, s
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
     assert "resuming (copying, %d rows copied)" % copied in dproxy.read_log()
+
+
+def test_writes_refused_until_the_catalog_is_read(make_proxy, mariadb, db):
+    """Without the deploy state (here: a wrong [cutover] password) the proxy
+    cannot know which tables are under deploy: reads flow, writes get an
+    error that says why, and the log explains."""
+    execute(mariadb, "CREATE TABLE `%s`.t (id INT PRIMARY KEY) ENGINE=InnoDB" % db,
+            "INSERT INTO `%s`.t VALUES (1)" % db)
+    p = make_proxy(cutover_password="wrong")
+    c = p.connect(database=db)
+    with c.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM t")
+        assert cur.fetchone()[0] == 1
+        for sql in ("INSERT INTO t VALUES (2)", "UPDATE t SET id = 3", "CREATE TABLE u (a INT)", "CALL p()"):
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(sql)
+            assert e.value.args[0] == 1105 and "not loaded" in e.value.args[1], e.value.args
+        cur.execute("SET @a = 1")
+        cur.execute("BEGIN")
+        cur.execute("SELECT * FROM t FOR UPDATE")
+        cur.execute("COMMIT")
+    assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.t" % db) == ((1,),)
+    assert "cannot read the deploy catalog" in p.read_log()
+    r = p.admin("deploy create %s.t ADD COLUMN x INT" % db)
+    assert not r["ok"] and "control connection" in r["error"], r

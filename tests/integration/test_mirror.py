@@ -39,6 +39,14 @@ SHAPES = {
     "mixed": ["INSERT INTO {t} (name, created) VALUES ('m1', '2025-04-01')",
               "UPDATE {t} SET amount = 9 WHERE name = 'm1'",
               "DELETE FROM {t} WHERE id = 30"],
+    "insert_ignore_keys": ["INSERT IGNORE INTO {t} (id, name, created) VALUES (1, 'ign', '2025-01-01'), "
+                           "(100010, 'ign2', '2025-01-01')"],
+    "odku_keys": ["INSERT INTO {t} (id, name, created) VALUES (2, 'odku', '2025-01-01'), (100011, 'new', '2025-01-01') "
+                  "ON DUPLICATE KEY UPDATE name = CONCAT(name, '+'), amount = 7"],
+    "replace_keys": ["REPLACE INTO {t} (id, name, created) VALUES (3, 'rep', '2025-01-01'), (100012, 'rep2', '2025-01-02')"],
+    "update_join": ["UPDATE {t} JOIN j ON {t}.id = j.id SET {t}.name = 'joined', j.b = j.b + 1 WHERE j.a = 1"],
+    "delete_join": ["DELETE x FROM {t} AS x JOIN j USING (id) WHERE j.a = 2 AND x.id < 60"],
+    "delete_join_other": ["DELETE j FROM j JOIN {t} USING (id) WHERE j.id = 0"],
     "dup_key_error": ["INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01')"],
 }
 
@@ -82,7 +90,9 @@ def env(mariadb, tmp_path_factory):
     factory = ProxyFactory(mariadb, tmp_path_factory)
     schema = "_cutover_mirror"
     proxy = factory(cutover_schema=schema)
-    execute(mariadb, "CREATE DATABASE IF NOT EXISTS mir")
+    execute(mariadb, "CREATE DATABASE IF NOT EXISTS mir",
+            "CREATE TABLE mir.j (id INT PRIMARY KEY, a INT, b INT NOT NULL DEFAULT 0) ENGINE=InnoDB",
+            "INSERT INTO mir.j (id, a) SELECT seq, seq % 3 FROM mir.seq_1_to_100")
     yield proxy
     factory.teardown()
     execute(mariadb, "DROP DATABASE IF EXISTS mir", "DROP DATABASE IF EXISTS `%s`" % schema)
@@ -153,11 +163,10 @@ def test_mirror_while_copy_is_held(env, mariadb):
 
 
 REFUSED = [
-    "REPLACE INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01')",
-    "INSERT IGNORE INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01')",
-    "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE name = 'odku'",
+    "INSERT IGNORE INTO {t} (name, created) VALUES ('r', '2025-01-01')",
+    "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE id = id + 1000",
     "INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 3",
-    "UPDATE {t} JOIN {u} ON {t}.id = {u}.id SET {t}.name = 'join' WHERE {t}.id = 1",
+    "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
     "UPDATE {t} SET id = id + 1000000 WHERE id = 1",
     "ALTER TABLE {t} ADD COLUMN z INT",
     "TRUNCATE TABLE {t}",
@@ -405,4 +414,27 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb):
     assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
     s = env.admin("deploy show %d" % r["id"])
     print("statements %d, mirrored %d, backfill lock retries %d" % (total, s["mirrored"], s["lock_retries"]))
+    env.admin("deploy cancel %d" % r["id"], timeout=30)
+
+
+def test_mirror_upserts_refused_with_other_unique_keys(env, mariadb):
+    """IGNORE / ON DUPLICATE KEY UPDATE / REPLACE can touch another row
+    through a unique key: refused on a table that has one."""
+    t, u, did = deployed_pair(env, mariadb, n=10)
+    r = env.admin("deploy cancel %d" % did, timeout=30)
+    execute(mariadb, "ALTER TABLE mir.%s ADD UNIQUE KEY uq_name (name)" % t)
+    r = env.admin("deploy create mir.%s ADD COLUMN note INT" % t, timeout=60)
+    assert r["ok"], r
+    assert wait_state(env, r["id"], ("ready", "failed"))["state"] == "ready"
+    pc = env.connect(database="mir")
+    with pc.cursor() as cur:
+        for sql in ("REPLACE INTO %s (id, name, created) VALUES (1, 'n2', '2025-01-01')",
+                    "INSERT IGNORE INTO %s (id, name, created) VALUES (100, 'n2', '2025-01-01')",
+                    "INSERT INTO %s (id, name, created) VALUES (100, 'n2', '2025-01-01') "
+                    "ON DUPLICATE KEY UPDATE amount = 1"):
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(sql % t)
+            assert "unique key besides the primary key" in e.value.args[1], e.value.args
+        cur.execute("INSERT INTO %s (id, name, created) VALUES (100, 'fine', '2025-01-01')" % t)
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
     env.admin("deploy cancel %d" % r["id"], timeout=30)
