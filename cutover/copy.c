@@ -409,10 +409,23 @@ static bool throttle(struct deploy *d, struct ctl *c)
 	for (;;) {
 		uint64_t running = 0;
 		int max;
+		bool paused;
 
 		pthread_mutex_lock(&d->ds->mu);
 		max = d->max_threads_running;
+		paused = d->paused;
+		if (paused) {
+			d->throttled = true;
+			snprintf(d->throttle_reason, sizeof(d->throttle_reason),
+				 "paused by the operator (deploy set %llu paused=0 resumes)", (unsigned long long)d->id);
+		}
 		pthread_mutex_unlock(&d->ds->mu);
+		if (paused) {
+			deploy_sleep(d, 1000);
+			if (deploy_stopping(d))
+				return false;
+			continue;
+		}
 		if (max > 0 && ctl_u64(c, &running, NULL, "SELECT VARIABLE_VALUE FROM "
 				       "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'THREADS_RUNNING'") &&
 		    running > (uint64_t)max) {
@@ -538,6 +551,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 				goto sqlerr_rb;
 			/* a client holds a row of the chunk: let go, retry smaller */
 			rollback(c);
+			key_free(&hi);
 			busy_backoff(d, &busy);
 			if (deploy_stopping(d)) {
 				rc = COPY_STOPPED;

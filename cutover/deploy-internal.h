@@ -43,6 +43,7 @@ struct deploy {
 	unsigned chunk_rows;     /* chunk size in use */
 	int target_chunk_ms;
 	int max_threads_running;
+	bool paused;             /* the operator holds the copy (deploy set paused=1) */
 	bool throttled;
 	char throttle_reason[128];
 	uint64_t mirrored;       /* client statements mirrored */
@@ -100,7 +101,7 @@ struct deploys {
 /* True when the worker must stop (cancel, shutdown). */
 bool deploy_stopping(struct deploy *d);
 
-/* Sleep up to ms, waking early when the worker must stop. */
+/* Sleep up to ms, waking early when the worker must stop or settings change. */
 void deploy_sleep(struct deploy *d, int ms);
 
 /* UPDATE the catalog row from d (taken under d->ds->mu). */

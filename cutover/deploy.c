@@ -278,10 +278,11 @@ void deploy_sleep(struct deploy *d, int ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
+	/* one wait: any broadcast (cancel, stop, deploy set) ends it early;
+	   callers re-check what they wait for */
 	pthread_mutex_lock(&d->ds->mu);
-	while (!d->cancel && !d->ds->stopping)
-		if (pthread_cond_timedwait(&d->ds->cv, &d->ds->mu, &until) == ETIMEDOUT)
-			break;
+	if (!d->cancel && !d->ds->stopping)
+		(void)pthread_cond_timedwait(&d->ds->cv, &d->ds->mu, &until);
 	pthread_mutex_unlock(&d->ds->mu);
 }
 
@@ -933,6 +934,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "chunk_rows", json_integer(d->chunk_rows));
 	json_object_set_new(o, "target_chunk_ms", json_integer(d->target_chunk_ms));
 	json_object_set_new(o, "max_threads_running", json_integer(d->max_threads_running));
+	json_object_set_new(o, "paused", json_boolean(d->paused));
 	json_object_set_new(o, "throttled", json_boolean(d->throttled));
 	json_object_set_new(o, "throttle_reason", json_string(d->throttle_reason));
 	json_object_set_new(o, "mirrored", json_integer((json_int_t)d->mirrored));
@@ -1023,10 +1025,20 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	struct create_req *req;
 	struct deploy *d, *x;
 	const char *clause;
+	bool paused = false;
 
 	clause = next_word(rest, target, sizeof(target));
+	while (strncmp(target, "--", 2) == 0) {
+		if (strcmp(target, "--paused") == 0) {
+			paused = true;
+		} else {
+			reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused)", target);
+			return;
+		}
+		clause = next_word(clause, target, sizeof(target));
+	}
 	if (target[0] == '\0' || *clause == '\0') {
-		reply_err(ds, serial, "usage: deploy create <db>.<table> <ALTER clause>");
+		reply_err(ds, serial, "usage: deploy create [--paused] <db>.<table> <ALTER clause>");
 		return;
 	}
 	if (ds->ctl.user[0] == '\0') {
@@ -1042,7 +1054,8 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 		reply_err(ds, serial, "out of memory");
 		return;
 	}
-	/* trailing blanks and a final ';' are not part of the clause */
+	d->paused = paused;
+	/* trailing blanks are not part of the clause */
 	for (size_t n = strlen(d->alter); n > 0 && (d->alter[n - 1] == ' ' || d->alter[n - 1] == '\t'); n--)
 		d->alter[n - 1] = '\0';
 	if (!inspect_parse_target(target, d->db, d->table, err, sizeof(err)) ||
@@ -1215,7 +1228,7 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 		if (d == NULL)
 			reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
 		else
-			reply_err(ds, serial, "usage: deploy set <id> chunk_time_ms=N | max_threads_running=N");
+			reply_err(ds, serial, "usage: deploy set <id> chunk_time_ms=N | max_threads_running=N | paused=0|1");
 		return;
 	}
 	while (*p != '\0') {
@@ -1230,9 +1243,10 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 			return;
 		}
 		*eq = '\0';
-		if (strcmp(kv, "chunk_time_ms") != 0 && strcmp(kv, "max_threads_running") != 0) {
+		if (strcmp(kv, "chunk_time_ms") != 0 && strcmp(kv, "max_threads_running") != 0 &&
+		    strcmp(kv, "paused") != 0) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running)", kv);
+			reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running, paused)", kv);
 			return;
 		}
 		errno = 0;
@@ -1242,17 +1256,16 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 			reply_err(ds, serial, "%s: '%.32s' is not a number", kv, eq + 1);
 			return;
 		}
-		if (strcmp(kv, "chunk_time_ms") == 0 && v >= 10 && v <= 60000) {
+		if (strcmp(kv, "paused") == 0 && (v == 0 || v == 1)) {
+			d->paused = v == 1;
+		} else if (strcmp(kv, "chunk_time_ms") == 0 && v >= 10 && v <= 60000) {
 			d->target_chunk_ms = (int)v;
 		} else if (strcmp(kv, "max_threads_running") == 0 && v >= 0 && v <= 100000) {
 			d->max_threads_running = (int)v;
 		} else {
 			pthread_mutex_unlock(&ds->mu);
-			if (strcmp(kv, "chunk_time_ms") == 0 || strcmp(kv, "max_threads_running") == 0)
-				reply_err(ds, serial, "%s: %ld is out of range (chunk_time_ms 10-60000, "
-					  "max_threads_running 0-100000, 0 = no limit)", kv, v);
-			else
-				reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running)", kv);
+			reply_err(ds, serial, "%s: %ld is out of range (chunk_time_ms 10-60000, "
+				  "max_threads_running 0-100000 with 0 = no limit, paused 0 or 1)", kv, v);
 			return;
 		}
 	}

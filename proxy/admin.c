@@ -126,11 +126,11 @@ static void cmd_help(struct admin_conn *c, char **argv, int argc)
 		"pause [timeout_ms]: hold new transactions, answer once open ones have ended, resume by itself at the timeout (default 60000)",
 		"resume: release held sessions",
 		"reload: re-read the configuration file",
-		"deploy create <db>.<table> <ALTER clause>: start a deploy request (shadow table, backfill, mirroring, verification)",
+		"deploy create [--paused] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0",
 		"deploy list: every deploy request and its state",
 		"deploy show <id>: state, progress, throttling, mirroring and verification counts",
 		"deploy cancel <id>: stop a deploy request and drop its shadow table",
-		"deploy set <id> chunk_time_ms=N max_threads_running=N: change the copy pace"));
+		"deploy set <id> chunk_time_ms=N max_threads_running=N paused=0|1: change the copy pace, hold or release the copy"));
 	reply(c, r);
 }
 

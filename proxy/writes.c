@@ -293,6 +293,25 @@ static void note_types(struct wstmt *x, const uint8_t *pl, size_t len)
 	memcpy(x->types.types, pl + off + 1, 2 * (size_t)x->nparams);
 }
 
+/* note_types() on the execute in s->cmd, copying only the part it reads. */
+static void note_types_cmd(struct session *s, struct wstmt *x)
+{
+	size_t need = 1 + 4 + 1 + 4 + (x->nparams + 7) / 8 + 1 + 2 * (size_t)x->nparams;
+	uint8_t small[512], *buf = need <= sizeof(small) ? small : malloc(need);
+	struct evbuffer_ptr ptr;
+	ev_ssize_t got;
+
+	if (buf == NULL || x->nparams == 0)
+		goto out;
+	evbuffer_ptr_set(s->cmd, &ptr, 4, EVBUFFER_PTR_SET);
+	got = evbuffer_copyout_from(s->cmd, &ptr, buf, need);
+	if (got > 0)
+		note_types(x, buf, (size_t)got);
+out:
+	if (buf != small)
+		free(buf);
+}
+
 /* --- answers -------------------------------------------------------------------------- */
 
 /* Replace what is held for the client with one ERR packet. */
@@ -731,43 +750,40 @@ bool writes_command(struct session *s)
 
 	memset(&lits, 0, sizeof(lits));
 	if (s->cmd_byte == COM_STMT_EXECUTE) {
-		uint8_t *pl;
+		uint8_t head[4 + 1 + 4], *full;
+		size_t total = evbuffer_get_length(s->cmd);
 
 		w = s->writes;
 		if (w == NULL || w->stmts == NULL)
 			return false;           /* no write statement prepared */
-		pl = (uint8_t *)cmd_payload(s, &len);
-		if (pl == NULL) {
-			if (!live && p->catalog_loaded)
-				return false;
+		if (evbuffer_copyout(s->cmd, head, sizeof(head)) != (ev_ssize_t)sizeof(head) ||
+		    (x = find_stmt(w, le32(head + 5))) == NULL)
+			return false;           /* not one of them */
+		if (!live && p->catalog_loaded) {
+			/* the common case: only keep the types it binds */
+			note_types_cmd(s, x);
+			memset(x->long_data, 0, x->nparams * sizeof(bool));
+			return false;
+		}
+		if (total - 4 > WRITES_MAX_TEXT || (full = malloc(total - 4)) == NULL) {
 			refuse(s, 0, "a COM_STMT_EXECUTE this large cannot be checked against running deploys");
 			return true;
 		}
-		/* cmd_payload skipped the command byte: re-read with it */
-		x = len >= 4 ? find_stmt(w, le32(pl)) : NULL;
-		if (x != NULL) {
-			uint8_t *full = malloc(len + 1);
+		{
+			struct evbuffer_ptr ptr;
 
-			if (full != NULL) {
-				full[0] = COM_STMT_EXECUTE;
-				memcpy(full + 1, pl, len);
-				if (live && x->nparams > 0) {
-					const char *pwhy = NULL;
-
-					if (params_decode(full, len + 1, x->nparams, &x->types, x->long_data,
-							  (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0,
-							  &lits, &pwhy))
-						params = &lits;
-				} else {
-					note_types(x, full, len + 1);
-				}
-				free(full);
-			}
-			memset(x->long_data, 0, x->nparams * sizeof(bool));
+			evbuffer_ptr_set(s->cmd, &ptr, 4, EVBUFFER_PTR_SET);
+			evbuffer_copyout_from(s->cmd, &ptr, full, total - 4);
 		}
-		free(pl);
-		if (x == NULL || (!live && p->catalog_loaded))
-			return false;
+		if (x->nparams > 0) {
+			const char *pwhy = NULL;
+
+			if (params_decode(full, total - 4, x->nparams, &x->types, x->long_data,
+					  (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0, &lits, &pwhy))
+				params = &lits;
+		}
+		free(full);
+		memset(x->long_data, 0, x->nparams * sizeof(bool));
 		text = strdup(x->sql);
 		len = x->len;
 		if (text == NULL) {

@@ -321,6 +321,12 @@ def test_deploy_throttle_set_and_cancel(make_proxy, mariadb, db, unique_name):
         assert not bad["ok"] and "not a number" in bad["error"]
         bad = p.admin("deploy set %d color=blue" % r["id"])
         assert not bad["ok"] and "unknown setting" in bad["error"]
+        bad = p.admin("deploy set %d paused=2" % r["id"])
+        assert not bad["ok"] and "out of range" in bad["error"]
+        ok = p.admin("deploy set %d paused=1" % r["id"])
+        assert ok["ok"] and ok["paused"] is True, ok
+        ok = p.admin("deploy set %d paused=0" % r["id"])
+        assert ok["ok"] and ok["paused"] is False, ok
         ok = p.admin("deploy set %d chunk_time_ms=100" % r["id"])
         assert ok["ok"] and ok["target_chunk_ms"] == 100, ok
         c = p.admin("deploy cancel %d" % r["id"], timeout=30)
@@ -439,3 +445,18 @@ def test_writes_refused_until_the_catalog_is_read(make_proxy, mariadb, db):
     assert "cannot read the deploy catalog" in p.read_log()
     r = p.admin("deploy create %s.t ADD COLUMN x INT" % db)
     assert not r["ok"] and "control connection" in r["error"], r
+
+
+def test_deploy_create_paused(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 500)
+    r = create(dproxy, "--frobnicate %s.t ADD COLUMN x INT" % db)
+    assert not r["ok"] and "unknown option" in r["error"], r
+    r = create(dproxy, "--paused %s.t ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    time.sleep(0.3)
+    s = dproxy.admin("deploy show %d" % r["id"])
+    assert s["state"] == "copying" and s["rows_copied"] == 0 and s["paused"] and s["throttled"], s
+    assert "paused by the operator" in s["throttle_reason"], s
+    dproxy.admin("deploy set %d paused=0" % r["id"])
+    s = wait_state(dproxy, r["id"], ("ready", "failed"))
+    assert s["state"] == "ready" and s["rows_copied"] == 500, s

@@ -15,7 +15,7 @@ import time
 import pymysql
 import pytest
 
-from test_deploy import Sleeper, assert_same, execute, fill, rows, wait_state
+from test_deploy import Sleeper, assert_same, execute, fill, rows, wait_state  # noqa: F401
 
 COLS = ["id", "name", "amount", "created", "flag"]
 
@@ -101,26 +101,47 @@ def env(mariadb, tmp_path_factory):
 _counter = [0]
 
 
+def go(env, did):
+    """Let deploy `did` (created --paused) copy and verify; wait for ready."""
+    r = env.admin("deploy set %d paused=0" % did)
+    assert r["ok"], r
+    s = wait_state(env, did, ("ready", "failed"))
+    assert s["state"] == "ready", s
+    return s
+
+
+def create(env, line):
+    r = env.admin("deploy create --paused " + line, timeout=60)
+    assert r["ok"], r
+    return r["id"]
+
+
 def deployed_pair(env, mariadb, n=300, hold_copy=False):
-    """Tables mir.t<k> (under deploy, ready or copying) and mir.u<k> (twin)."""
+    """Tables mir.t<k> (under deploy) and mir.u<k> (its twin).  The deploy
+    is ready, or with hold_copy still copying (held before its first row:
+    go() lets it run)."""
     _counter[0] += 1
     t, u = "t%d" % _counter[0], "u%d" % _counter[0]
     fill(mariadb, "mir", t, n)
     execute(mariadb, "CREATE TABLE mir.%s LIKE mir.%s" % (u, t), "INSERT INTO mir.%s SELECT * FROM mir.%s" % (u, t),
             "ALTER TABLE mir.%s AUTO_INCREMENT = %d" % (u, n + 1))
-    r = env.admin("deploy create mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t, timeout=60)
-    assert r["ok"], r
-    if not hold_copy:
-        s = wait_state(env, r["id"], ("ready", "failed"))
-        assert s["state"] == "ready", s
-    return t, u, r["id"]
+    did = create(env, "mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t)
+    if hold_copy:
+        s = env.admin("deploy show %d" % did)
+        assert s["state"] == "copying" and s["rows_copied"] == 0, s
+    else:
+        go(env, did)
+    return t, u, did
 
 
+@pytest.mark.parametrize("phase", ["copying", "ready"])
 @pytest.mark.parametrize("isolation", ["REPEATABLE READ", "READ COMMITTED"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_mirror_matrix(env, mariadb, shape, mode, isolation):
-    t, u, did = deployed_pair(env, mariadb)
+def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
+    """phase copying: the statements run before the backfill reached the
+    rows; the copy then runs and verifies, and must find nothing to repair."""
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying")
     pc = env.connect(database="mir")
     dc = mariadb.connect(database="mir")
     for c in (pc, dc):
@@ -132,6 +153,9 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation):
     a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
     b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
     assert a == b
+    if phase == "copying":
+        s = go(env, did)
+        assert s["verify_mismatches"] == 0, s
     assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
     s = env.admin("deploy show %d" % did)
     assert s["state"] == "ready" and s["refused"] == 0, s
@@ -141,21 +165,14 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation):
 def test_mirror_while_copy_is_held(env, mariadb):
     """Writes before the backfill reached the rows: the backfill keeps the
     mirrored images; the verifier finds no difference."""
-    sleeper = Sleeper(mariadb)
-    try:
-        t, u, did = deployed_pair(env, mariadb, n=3000, hold_copy=True)
-        env.admin("deploy set %d max_threads_running=1" % did)
-        pc = env.connect(database="mir")
-        with pc.cursor() as cur:
-            for i in range(1, 200, 3):
-                cur.execute("UPDATE %s SET name = 'early %d' WHERE id = %d" % (t, i, i))
-            cur.execute("DELETE FROM %s WHERE id BETWEEN 500 AND 520" % t)
-            cur.execute("INSERT INTO %s (name, created) VALUES ('early insert', '2025-01-01')" % t)
-    finally:
-        sleeper.stop(mariadb)
-    env.admin("deploy set %d max_threads_running=0" % did)
-    s = wait_state(env, did, ("ready", "failed"))
-    assert s["state"] == "ready", s
+    t, u, did = deployed_pair(env, mariadb, n=3000, hold_copy=True)
+    pc = env.connect(database="mir")
+    with pc.cursor() as cur:
+        for i in range(1, 200, 3):
+            cur.execute("UPDATE %s SET name = 'early %d' WHERE id = %d" % (t, i, i))
+        cur.execute("DELETE FROM %s WHERE id BETWEEN 500 AND 520" % t)
+        cur.execute("INSERT INTO %s (name, created) VALUES ('early insert', '2025-01-01')" % t)
+    s = go(env, did)
     assert s["verify_mismatches"] == 0, s
     assert s["mirrored"] >= 60, s
     assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
@@ -260,14 +277,17 @@ def run_dbd(endpoint, steps):
     return json.loads(r.stdout)
 
 
+@pytest.mark.parametrize("phase", ["copying", "ready"])
+@pytest.mark.parametrize("isolation", ["REPEATABLE READ", "READ COMMITTED"])
 @pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
 @pytest.mark.parametrize("shape", sorted(PREPARED))
-def test_mirror_prepared(env, mariadb, shape, mode):
-    pytest.importorskip("json")
-    t, u, did = deployed_pair(env, mariadb)
+def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying")
 
     def steps(table):
-        out = [] if mode == "autocommit" else [{"do": "BEGIN"}]
+        out = [{"do": "SET SESSION TRANSACTION ISOLATION LEVEL " + isolation}]
+        if mode != "autocommit":
+            out.append({"do": "BEGIN"})
         for st in PREPARED[shape]:
             out.append({"sql": st["sql"].format(t=table), "params": st["params"]})
         if mode != "autocommit":
@@ -278,6 +298,8 @@ def test_mirror_prepared(env, mariadb, shape, mode):
     direct = run_dbd(mariadb, steps(u))
     assert via_proxy == direct
     assert all("error" not in x for x in via_proxy), via_proxy
+    if phase == "copying":
+        assert go(env, did)["verify_mismatches"] == 0
     a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
     b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
     assert a == b
@@ -314,8 +336,7 @@ print "done\n";
     assert p.stdout.readline().strip() == "prepared"
     r = env.admin("deploy create mir.%s ADD COLUMN note INT" % t, timeout=60)
     assert r["ok"], r
-    s = wait_state(env, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready", s
+    assert wait_state(env, r["id"], ("ready", "failed"))["state"] == "ready"
     open(flag, "w").close()
     assert p.stdout.readline().strip() == "done"
     assert p.wait(30) == 0
@@ -389,7 +410,7 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb):
         time.sleep(0.3)
         r = env.admin("deploy create mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t, timeout=60)
         assert r["ok"], r
-        # slow the copy down so that it overlaps the writers
+        # small chunks, so that the copy overlaps the writers
         env.admin("deploy set %d chunk_time_ms=20" % r["id"])
         s = wait_state(env, r["id"], ("ready", "failed"), timeout=120)
         time.sleep(1)
