@@ -262,17 +262,20 @@ int main(int argc, char **argv)
 	unsigned long iterations = 1000000, done = 0;
 	uint8_t **enc;
 	size_t *enclen;
-	uint8_t *buf = malloc(FUZZ_MAX_INPUT);
+	uint8_t *buf;
 	size_t i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGABRT, fuzz_on_signal);
+	signal(SIGSEGV, fuzz_on_signal);
+	/* replaying files: nothing to allocate, and the death callback (which
+	   saves the current generated input) has nothing to save */
+	if (argc > 1)
+		return fuzz_files(argc, argv);
 #ifdef FUZZ_DEATH_CALLBACK
 	__sanitizer_set_death_callback(fuzz_dump);
 #endif
-	signal(SIGABRT, fuzz_on_signal);
-	signal(SIGSEGV, fuzz_on_signal);
-	if (argc > 1)
-		return fuzz_files(argc, argv);
+	buf = malloc(FUZZ_MAX_INPUT);
 	enc = malloc(nseeds * sizeof(*enc));
 	enclen = malloc(nseeds * sizeof(*enclen));
 	if (buf == NULL || enc == NULL || enclen == NULL)
