@@ -526,6 +526,20 @@ def inject_log(mariadb):
     return lambda cid: scalar(conn, "SELECT COUNT(*) FROM test.inject_log WHERE conn = %s", (cid,))
 
 
+def test_saved_diagnostics_with_the_c_connector(make_proxy, mariadb):
+    """The result sets cutoverd builds from saved diagnostics, read by
+    libmariadb (the mariadb client), are the server's: their column
+    definitions must follow what the session negotiated (with MariaDB's
+    extended metadata, if relayed, each carries one more field)."""
+    p = make_proxy(debug_inject_after="DO 1")
+    sql = ("SELECT 1/0; SELECT @@warning_count; SELECT @@session.error_count; SHOW COUNT(*) WARNINGS; "
+           "SHOW WARNINGS")
+    want = cli(mariadb.port, "--column-type-info", "-e", sql)
+    assert want.returncode == 0, want.stderr
+    got = cli(p.port, "--column-type-info", "-e", sql)
+    assert (got.returncode, got.stdout, got.stderr) == (0, want.stdout, want.stderr)
+
+
 @pytest.mark.parametrize("end", ["ROLLBACK", "COMMIT"])
 def test_inject_before_is_inside_the_transaction(make_proxy, inject_log, end):
     p = make_proxy(debug_inject_before=INJECT_SQL)
