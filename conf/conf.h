@@ -63,6 +63,8 @@ struct conf {
 	char *cutover_schema;      /* catalog of deploy requests */
 	int cutover_chunk_time_ms; /* backfill chunk target */
 	int cutover_max_threads_running; /* backfill load threshold, 0 = none */
+	char *cutover_replicas;    /* "host:port,..." watched for lag, "" none */
+	int cutover_max_replica_lag_ms;
 	/* [log] */
 	enum log_level log_level;
 	char *log_file;            /* "" or "stderr" = standard error */

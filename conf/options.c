@@ -200,6 +200,24 @@ const struct conf_option conf_options[] = {
 			"deploy starts with it; deploy set changes a running "
 			"one.",
 	},
+	{
+		.section = "cutover", .name = "replicas", .type = CONF_STRING,
+		.offset = offsetof(struct conf, cutover_replicas),
+		.def = "", .reloadable = false,
+		.help = "Replicas of the backend to watch, as host:port "
+			"separated by commas; the backfill pauses while one of "
+			"them lags more than max_replica_lag_ms, does not "
+			"replicate, or cannot be reached. The [cutover] account "
+			"needs the REPLICATION CLIENT (or SLAVE MONITOR) privilege "
+			"there. Empty: none.",
+	},
+	{
+		.section = "cutover", .name = "max_replica_lag_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_max_replica_lag_ms),
+		.def = "1000", .min = 0, .max = 3600000, .reloadable = false,
+		.help = "Most replication lag (Seconds_Behind_Master, in "
+			"milliseconds) the backfill tolerates on a watched replica.",
+	},
 
 	/* [log] */
 	{

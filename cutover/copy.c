@@ -403,13 +403,68 @@ static bool no_warnings(struct ctl *c, char *err, size_t errlen)
 	return ok;
 }
 
+/*
+ * Why the replicas ask the copy to wait, in `why` (false: they do not).
+ * reps holds one control connection per replica, opened on demand.
+ */
+static bool replica_lag(struct deploy *d, struct ctl *reps, char *why, size_t whylen)
+{
+	struct deploys *ds = d->ds;
+
+	for (unsigned i = 0; i < ds->nreplicas; i++) {
+		const struct ctl_params *rp = &ds->replicas[i];
+		struct ctl *r = &reps[i];
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+		MYSQL_FIELD *fields;
+		unsigned nf, col = (unsigned)-1;
+		long long lag = -1;
+		bool any = false, null_lag = false;
+
+		if (r->my == NULL && !ctl_connect(r, rp)) {
+			snprintf(why, whylen, "replica %s:%d cannot be reached: %.80s", rp->host, rp->port, r->error);
+			return true;
+		}
+		if (!ctl_query(r, &res, r->mariadb ? "SHOW ALL SLAVES STATUS" : "SHOW REPLICA STATUS")) {
+			snprintf(why, whylen, "replica %s:%d: %.80s", rp->host, rp->port, r->error);
+			ctl_close(r);
+			return true;
+		}
+		nf = mysql_num_fields(res);
+		fields = mysql_fetch_fields(res);
+		for (unsigned k = 0; k < nf; k++)
+			if (strcmp(fields[k].name, "Seconds_Behind_Master") == 0 ||
+			    strcmp(fields[k].name, "Seconds_Behind_Source") == 0)
+				col = k;
+		while ((row = mysql_fetch_row(res)) != NULL && col < nf) {
+			any = true;
+			if (row[col] == NULL)
+				null_lag = true;
+			else if (strtoll(row[col], NULL, 10) > lag)
+				lag = strtoll(row[col], NULL, 10);
+		}
+		mysql_free_result(res);
+		if (!any || null_lag) {
+			snprintf(why, whylen, "replica %s:%d is not replicating", rp->host, rp->port);
+			return true;
+		}
+		if (lag * 1000 > ds->max_replica_lag_ms) {
+			snprintf(why, whylen, "replica %s:%d lags %lld s > max_replica_lag_ms %d", rp->host, rp->port,
+				 lag, ds->max_replica_lag_ms);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Wait while the server is busier than the threshold; false when stopping. */
-static bool throttle(struct deploy *d, struct ctl *c)
+static bool throttle(struct deploy *d, struct ctl *c, struct ctl *reps)
 {
 	for (;;) {
 		uint64_t running = 0;
 		int max;
 		bool paused;
+		char why[sizeof(d->throttle_reason)];
 
 		pthread_mutex_lock(&d->ds->mu);
 		max = d->max_threads_running;
@@ -433,6 +488,16 @@ static bool throttle(struct deploy *d, struct ctl *c)
 			d->throttled = true;
 			snprintf(d->throttle_reason, sizeof(d->throttle_reason),
 				 "Threads_running %llu > max_threads_running %d", (unsigned long long)running, max);
+			pthread_mutex_unlock(&d->ds->mu);
+			deploy_sleep(d, 250);
+			if (deploy_stopping(d))
+				return false;
+			continue;
+		}
+		if (replica_lag(d, reps, why, sizeof(why))) {
+			pthread_mutex_lock(&d->ds->mu);
+			d->throttled = true;
+			snprintf(d->throttle_reason, sizeof(d->throttle_reason), "%s", why);
 			pthread_mutex_unlock(&d->ds->mu);
 			deploy_sleep(d, 250);
 			if (deploy_stopping(d))
@@ -504,14 +569,20 @@ static void busy_backoff(struct deploy *d, unsigned *busy)
 enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
 	unsigned busy = 0;
+	struct ctl *reps = calloc(d->ds->nreplicas + 1, sizeof(*reps));
 	struct key lo = { 0, NULL }, hi = { 0, NULL };
 	enum copy_result rc = COPY_FAILED;
 	uint64_t total = 0;
 
+	if (reps == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return COPY_FAILED;
+	}
 	pthread_mutex_lock(&d->ds->mu);
 	if (d->copied_upto != NULL && !key_from_json(d, d->copied_upto, &lo)) {
 		pthread_mutex_unlock(&d->ds->mu);
 		snprintf(err, errlen, "the saved copy position is unreadable: %.100s", d->copied_upto);
+		free(reps);
 		return COPY_FAILED;
 	}
 	pthread_mutex_unlock(&d->ds->mu);
@@ -529,7 +600,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		const char *info;
 		bool last;
 
-		if (!throttle(d, c)) {
+		if (!throttle(d, c, reps)) {
 			rc = COPY_STOPPED;
 			break;
 		}
@@ -636,6 +707,9 @@ sqlerr:
 out:
 	key_free(&lo);
 	key_free(&hi);
+	for (unsigned i = 0; reps != NULL && i < d->ds->nreplicas; i++)
+		ctl_close(&reps[i]);
+	free(reps);
 	return rc;
 }
 

@@ -82,6 +82,9 @@ struct deploys {
 	bool loaded;                    /* [mu] catalog read (at start) */
 	char load_error[1024];           /* [mu] why not, when not */
 	struct ctl_params ctl;          /* control connections */
+	unsigned nreplicas;             /* [cutover] replicas, watched for lag */
+	struct ctl_params *replicas;
+	int max_replica_lag_ms;
 	char schema[DEPLOY_NAME_SIZE];  /* catalog schema */
 	int default_chunk_ms;
 	int default_max_threads_running;

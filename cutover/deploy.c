@@ -197,6 +197,43 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* [cutover] replicas: "host:port, host:port" into ds->replicas. */
+static bool parse_replicas(struct deploys *ds, const char *list)
+{
+	char *copy = strdup(list != NULL ? list : ""), *tok, *save = NULL;
+
+	if (copy == NULL)
+		return false;
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL; tok = strtok_r(NULL, ", \t", &save)) {
+		char *colon = strrchr(tok, ':'), *end;
+		long port;
+		struct ctl_params *n;
+
+		errno = 0;
+		port = colon != NULL ? strtol(colon + 1, &end, 10) : 0;
+		if (colon == NULL || colon == tok || errno != 0 || *end != '\0' || port < 1 || port > 65535) {
+			log_error("[cutover] replicas: '%s' is not host:port", tok);
+			free(copy);
+			return false;
+		}
+		n = realloc(ds->replicas, (ds->nreplicas + 1) * sizeof(*n));
+		if (n == NULL) {
+			free(copy);
+			return false;
+		}
+		ds->replicas = n;
+		n[ds->nreplicas] = ds->ctl;    /* same account and TLS */
+		n[ds->nreplicas].host = strndup(tok, (size_t)(colon - tok));
+		n[ds->nreplicas].port = (int)port;
+		n[ds->nreplicas].user = strdup(ds->ctl.user);
+		n[ds->nreplicas].password = strdup(ds->ctl.password);
+		n[ds->nreplicas].tls_ca = strdup(ds->ctl.tls_ca);
+		ds->nreplicas++;
+	}
+	free(copy);
+	return true;
+}
+
 struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 			    deploys_changed_fn changed, deploys_reply_fn reply, void *cb_arg)
 {
@@ -213,6 +250,12 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 		return NULL;
 	}
 	snprintf(ds->schema, sizeof(ds->schema), "%s", conf->cutover_schema);
+	ds->max_replica_lag_ms = conf->cutover_max_replica_lag_ms;
+	if (!parse_replicas(ds, conf->cutover_replicas)) {
+		ctl_params_free(&ds->ctl);
+		free(ds);
+		return NULL;
+	}
 	ds->default_chunk_ms = conf->cutover_chunk_time_ms;
 	ds->default_max_threads_running = conf->cutover_max_threads_running;
 	ds->base = base;
@@ -251,6 +294,9 @@ void deploys_free(struct deploys *ds)
 		free(x);
 	}
 	event_free(ds->notify);
+	for (unsigned i = 0; i < ds->nreplicas; i++)
+		ctl_params_free(&ds->replicas[i]);
+	free(ds->replicas);
 	ctl_params_free(&ds->ctl);
 	pthread_cond_destroy(&ds->cv);
 	pthread_mutex_destroy(&ds->mu);

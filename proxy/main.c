@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 	 * before any write is relayed. */
 	p->deploys = deploys_new(p->base, &p->conf, proxy_deploys_changed, proxy_deploys_reply, p);
 	if (p->deploys == NULL) {
-		log_error("out of memory");
+		log_error("cannot set up deploy requests (a bad [cutover] replicas, or out of memory)");
 		rc = 1;
 		goto out_base;
 	}

@@ -140,8 +140,9 @@ class MariaDB:
     ca, cert, key (server), ca_key, client_cert, client_key, wrong_ca (a CA
     that signed nothing here), log_path, pid_file, proc."""
 
-    def __init__(self, tmpdir):
+    def __init__(self, tmpdir, extra_args=()):
         self.tmpdir = str(tmpdir)
+        self.extra_args = list(extra_args)   # more mariadbd options (replication tests)
         self.host = "127.0.0.1"
         self.port = free_port()
         self.datadir = os.path.join(self.tmpdir, "data")
@@ -228,6 +229,7 @@ class MariaDB:
             "--ssl-key=" + self.key,
             "--innodb-flush-log-at-trx-commit=2",
             *innodb,
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
