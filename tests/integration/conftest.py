@@ -228,6 +228,10 @@ class MariaDB:
             "--ssl-cert=" + self.cert,
             "--ssl-key=" + self.key,
             "--innodb-flush-log-at-trx-commit=2",
+            # a temporary-file folder of its own: information_schema and
+            # big sorts write there, and other servers' clean-ups (mtr
+            # runs) must not delete them under it
+            "--tmpdir=" + self.tmpdir,
             *innodb,
             *self.extra_args,
         ]
