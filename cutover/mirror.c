@@ -475,9 +475,24 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 
 	if (t->npk > 64)
 		return refuse(t, id, why, whylen, "too many key columns");
+	if (m->source == DML_SRC_SELECT && what == NULL && !m->row_alias.present) {
+		const struct deploy_col *k = &t->cols[t->pk[0]];
+
+		/* the keys are generated: the OK packet says which */
+		if (t->npk != 1 || !k->autoinc || m->ncolumns == 0 || value_index(m, k) >= 0)
+			return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is not "
+				      "mirrored yet (one that leaves an AUTO_INCREMENT key to the server is)");
+		out->bulk = true;
+		out->how = MP_INSERT;
+		out->kind = SQL_INSERT;
+		out->t = t;
+		*id = t->deploy_id;
+		return MIRROR_PLAN;
+	}
 	if (m->source != DML_SRC_VALUES && m->source != DML_SRC_SET)
 		return refuse(t, id, why, whylen, "%s ... SELECT is not mirrored yet",
-			      m->kind == SQL_REPLACE ? "REPLACE" : "INSERT");
+			      m->kind == SQL_REPLACE ? "REPLACE" : m->row_alias.present ? "INSERT with a row alias" :
+			      what != NULL ? what : "INSERT");
 	/*
 	 * IGNORE, ON DUPLICATE KEY UPDATE and REPLACE touch the rows of their
 	 * own keys, and through another unique key possibly other rows too:

@@ -91,6 +91,10 @@ struct mirror_plan {
 	unsigned ngenerated;
 	bool upsert;             /* MP_INSERT: the keys may exist already (IGNORE,
 				    ON DUPLICATE KEY UPDATE, REPLACE) */
+	bool bulk;               /* MP_INSERT: INSERT ... SELECT whose keys are
+				    all generated: as many as the affected
+				    rows, consecutive under
+				    innodb_autoinc_lock_mode 0 or 1 */
 };
 
 /*

@@ -503,31 +503,33 @@ static void add_commit(struct session *s)
 		add_step(s, strdup("COMMIT"), SINK_CAPTURE, commit_done);
 }
 
-/* A number from a captured one-row, one-column text result (0 if none). */
-static unsigned long long captured_u64(struct session *s)
+/* The numbers of a captured one-row text result of n (<= 4) columns (0 if none). */
+static void captured_u64s(struct session *s, unsigned n, unsigned long long *v)
 {
-	unsigned long long v = 0;
 	uint8_t *p;
 	size_t len;
 
-	/* count, 1 column definition, [EOF], row */
-	for (int i = 0; i < 2 + !(s->caps & CAP_DEPRECATE_EOF); i++)
+	for (unsigned i = 0; i < n; i++)
+		v[i] = 0;
+	/* count, n column definitions, [EOF], row */
+	for (unsigned i = 0; i < 1 + n + !(s->caps & CAP_DEPRECATE_EOF); i++)
 		free(next_packet(s->capture, &len));
 	p = next_packet(s->capture, &len);
 	if (p != NULL) {
-		struct rs_value v1[1];
+		struct rs_value vals[4];
 
-		if (rs_parse_text_row(p, len, 1, v1) && v1[0].p != NULL && v1[0].len < 20) {
-			char buf[24];
+		if (n <= 4 && rs_parse_text_row(p, len, n, vals))
+			for (unsigned i = 0; i < n; i++)
+				if (vals[i].p != NULL && vals[i].len < 20) {
+					char buf[24];
 
-			memcpy(buf, v1[0].p, v1[0].len);
-			buf[v1[0].len] = '\0';
-			v = strtoull(buf, NULL, 10);
-		}
+					memcpy(buf, vals[i].p, vals[i].len);
+					buf[vals[i].len] = '\0';
+					v[i] = strtoull(buf, NULL, 10);
+				}
 		free(p);
 	}
 	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
-	return v;
 }
 
 /* After the client's statement succeeded: re-copy the keys, commit. */
@@ -636,7 +638,48 @@ static void inc_done(struct session *s, struct step *st, const struct resp_parse
 		s->writes->inc = 0;
 		return;
 	}
-	s->writes->inc = captured_u64(s);
+	captured_u64s(s, 1, &s->writes->inc);
+}
+
+static void insert_done(struct session *s, struct step *st, const struct resp_parser *rp);
+
+/*
+ * INSERT ... SELECT: @@auto_increment_increment and the lock mode arrived;
+ * the client's statement runs only if its generated keys will be
+ * consecutive (the bulk insert holds the table's AUTO-INC lock).
+ */
+static void bulk_inc_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	unsigned long long v[2];
+	struct evbuffer *pkt;
+
+	(void)st;
+	if (rp->is_err) {
+		hold_captured_err(s);
+		rollback_if_began(s);
+		return;
+	}
+	captured_u64s(s, 2, v);
+	w->inc = v[0];
+	if (w->inc == 0 || v[1] == 2) {
+		char msg[800];
+
+		snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: an INSERT ... SELECT "
+			 "cannot be mirrored while innodb_autoinc_lock_mode = 2 (its keys are not consecutive)",
+			 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table);
+		hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
+		deploys_count(s->proxy->deploys, w->deploy_id, true);
+		rollback_if_began(s);
+		return;
+	}
+	/* the client's own command, sent now */
+	pkt = evbuffer_new();
+	if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
+	    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true, insert_done)) {
+		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+		rollback_if_began(s);
+	}
 }
 
 /* The client's INSERT answered: its keys, then the re-copy. */
@@ -653,6 +696,18 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 	w->nkeys = w->plan.nkeys;
 	w->plan.keys = NULL;
 	w->plan.nkeys = 0;
+	if (w->plan.bulk) {
+		if (rp->affected_rows > WRITES_MAX_KEYS) {
+			fail_deploy(s, "an INSERT ... SELECT of more than %u rows cannot be mirrored", WRITES_MAX_KEYS);
+			add_recopy(s, rp);
+			return;
+		}
+		w->plan.ngenerated = (unsigned)rp->affected_rows;
+		if (w->plan.ngenerated == 0) {
+			add_recopy(s, rp);
+			return;
+		}
+	}
 	if (w->plan.ngenerated > 0) {
 		char **nk;
 
@@ -713,6 +768,13 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 	} else {
 		struct evbuffer *pkt = NULL;
 
+		if (w->plan.bulk) {
+			/* the client's statement follows from bulk_inc_done() */
+			ok = ok && session_plan_add(s, session_query_packet("SELECT @@session.auto_increment_increment, "
+									     "@@global.innodb_autoinc_lock_mode"),
+						    RESP_KIND_QUERY, SINK_CAPTURE, false, bulk_inc_done);
+			goto start;
+		}
 		if (w->plan.ngenerated > 0)
 			ok = ok && session_plan_add(s, session_query_packet("SELECT @@session.auto_increment_increment"),
 						    RESP_KIND_QUERY, SINK_CAPTURE, false, inc_done);
@@ -724,6 +786,7 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 		ok = ok && session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
 					    SINK_HOLD, true, insert_done);
 	}
+start:
 	if (!ok) {
 		writes_plan_end(s);
 		return false;

@@ -28,6 +28,9 @@ SHAPES = {
     "insert_no_columns": ["INSERT INTO {t} VALUES (100003, 'z', 4, '2025-02-03', 1)"],
     "insert_set": ["INSERT INTO {t} SET name = 'set', created = '2025-03-01'"],
     "insert_null_key": ["INSERT INTO {t} (id, name, created) VALUES (NULL, 'nullkey', '2025-03-02')"],
+    "insert_select": ["INSERT INTO {t} (name, amount, created, flag) SELECT name, amount, created, flag FROM {t} "
+                      "WHERE id < 4 ORDER BY id"],
+    "insert_select_none": ["INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 0"],
     "update_key": ["UPDATE {t} SET name = CONCAT(name, '!') WHERE id = 5"],
     "update_range": ["UPDATE {t} SET amount = amount + 1 WHERE id BETWEEN 10 AND 50"],
     "update_order_limit": ["UPDATE {t} SET flag = 1 - flag ORDER BY created DESC, id LIMIT 7"],
@@ -182,7 +185,7 @@ def test_mirror_while_copy_is_held(env, mariadb):
 REFUSED = [
     "INSERT IGNORE INTO {t} (name, created) VALUES ('r', '2025-01-01')",
     "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE id = id + 1000",
-    "INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 3",
+    "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3",
     "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
     "UPDATE {t} SET id = id + 1000000 WHERE id = 1",
     "ALTER TABLE {t} ADD COLUMN z INT",
@@ -261,6 +264,8 @@ PREPARED = {
     "update_limit_param": [{"sql": "UPDATE {t} SET flag = ? WHERE id > ? ORDER BY id LIMIT ?",
                             "params": [0, 40, 3]}],
     "delete_params": [{"sql": "DELETE FROM {t} WHERE name = ? OR id = ?", "params": ["n3", 44]}],
+    "insert_select_param": [{"sql": "INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < ?",
+                             "params": [5]}],
     "reexecute": [{"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [1, 1]},
                   {"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [2, 2]}],
 }
