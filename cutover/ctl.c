@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s != NULL ? s : "");
@@ -42,6 +44,12 @@ static void set_error(struct ctl *c)
 {
 	c->err = mysql_errno(c->my);
 	snprintf(c->error, sizeof(c->error), "%s", mysql_error(c->my));
+}
+
+void ctl_thread_end(void)
+{
+	mysql_thread_end();
+	OPENSSL_thread_stop();
 }
 
 bool ctl_connect(struct ctl *c, const struct ctl_params *p)

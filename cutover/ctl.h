@@ -47,6 +47,12 @@ struct ctl {
 	char error[512];           /* its message */
 };
 
+/*
+ * A worker thread that used control connections calls this before it ends:
+ * the client library and OpenSSL keep state per thread.
+ */
+void ctl_thread_end(void);
+
 /* Connect and set the session up.  On failure c->error says why. */
 bool ctl_connect(struct ctl *c, const struct ctl_params *p) WARN_UNUSED;
 void ctl_close(struct ctl *c);

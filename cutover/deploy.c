@@ -284,6 +284,7 @@ void deploys_free(struct deploys *ds)
 	while (ds->nthreads > 0)
 		pthread_cond_wait(&ds->cv, &ds->mu);
 	pthread_mutex_unlock(&ds->mu);
+	ctl_thread_end();   /* deploys_load() ran on this thread */
 	while ((d = TAILQ_FIRST(&ds->list)) != NULL) {
 		TAILQ_REMOVE(&ds->list, d, link);
 		deploy_free(d);
@@ -574,6 +575,7 @@ static uint64_t col_u64(const char *s)
 
 static void thread_exit(struct deploys *ds, struct deploy *d)
 {
+	ctl_thread_end();
 	pthread_mutex_lock(&ds->mu);
 	if (d != NULL)
 		d->worker_running = false;
