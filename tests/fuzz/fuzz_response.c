@@ -35,7 +35,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_KINDS 8       /* enum resp_kind has 8 values */
+#define FUZZ_KINDS 9       /* enum resp_kind has 9 values */
 
 static const uint32_t fuzz_base_caps = CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION |
 	CAP_MULTI_STATEMENTS | CAP_MULTI_RESULTS | CAP_PS_MULTI_RESULTS | CAP_LOCAL_FILES;
