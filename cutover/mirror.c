@@ -306,6 +306,170 @@ static const char *db_of(const struct sql_table *t, const char *db)
 	return t->db[0] != '\0' ? t->db : db;
 }
 
+/* --- WHERE key = value ---------------------------------------------------------- */
+
+/* A small scanner of a WHERE span: identifiers, =, AND, literals, '?'. */
+struct wtok {
+	enum { WT_END, WT_IDENT, WT_EQ, WT_AND, WT_DOT, WT_VALUE, WT_OTHER } type;
+	size_t start, end;        /* WT_IDENT: the name without backticks */
+};
+
+static void wnext(const char *sql, size_t *pos, size_t end, struct wtok *t)
+{
+	size_t p = *pos;
+
+	while (p < end && (sql[p] == ' ' || sql[p] == '\t' || sql[p] == '\n' || sql[p] == '\r'))
+		p++;
+	t->start = p;
+	if (p >= end) {
+		t->type = WT_END;
+	} else if (sql[p] == '=') {
+		t->type = WT_EQ;
+		p++;
+	} else if (sql[p] == '.') {
+		t->type = WT_DOT;
+		p++;
+	} else if (sql[p] == '?') {
+		t->type = WT_VALUE;
+		p++;
+	} else if (sql[p] == '`') {
+		t->type = WT_IDENT;
+		t->start = ++p;
+		while (p < end && sql[p] != '`')
+			p++;
+		if (p >= end) {
+			t->type = WT_OTHER;
+		} else {
+			t->end = p++;
+			*pos = p;
+			return;
+		}
+	} else if (sql[p] == '\'') {
+		/* a plain string: no backslash, no doubled quote (else: other) */
+		p++;
+		while (p < end && sql[p] != '\'' && sql[p] != '\\')
+			p++;
+		if (p >= end || sql[p] != '\'' || (p + 1 < end && sql[p + 1] == '\'')) {
+			t->type = WT_OTHER;
+			p = end;
+		} else {
+			t->type = WT_VALUE;
+			p++;
+		}
+	} else if ((sql[p] >= '0' && sql[p] <= '9') ||
+		   (sql[p] == '-' && p + 1 < end && sql[p + 1] >= '0' && sql[p + 1] <= '9')) {
+		p++;
+		while (p < end && ((sql[p] >= '0' && sql[p] <= '9') || sql[p] == '.'))
+			p++;
+		t->type = WT_VALUE;
+		if (p < end && (isalpha((unsigned char)sql[p]) || sql[p] == '_'))
+			t->type = WT_OTHER;   /* 1e5, 0x1f, 12abc: not this scanner's */
+	} else if (isalpha((unsigned char)sql[p]) || sql[p] == '_') {
+		while (p < end && (isalnum((unsigned char)sql[p]) || sql[p] == '_' || sql[p] == '$'))
+			p++;
+		t->type = p - t->start == 3 && strncasecmp(sql + t->start, "AND", 3) == 0 ? WT_AND : WT_IDENT;
+	} else {
+		t->type = WT_OTHER;
+		p = end;
+	}
+	t->end = p;
+	*pos = p;
+}
+
+/*
+ * The key tuple when the statement's WHERE is exactly "k1 = v1 [AND k2 =
+ * v2 ...]" over the key columns (each once, optionally qualified by
+ * `name`), values being numbers, plain strings or parameters; else NULL.
+ * Such a statement can touch that one row only: no lock step is needed to
+ * know its key.
+ */
+static char *where_is_key(const struct mirror_table *t, const char *sql, const struct dml *m,
+			  const struct params_literals *params, const char *name)
+{
+	char *vals[64] = { NULL };
+	size_t pos, end;
+	struct wtok a, b, c;
+	unsigned found = 0;
+	char *buf = NULL, *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!m->where.present || m->order_by.present || m->limit.present || t->npk > 64)
+		return NULL;
+	pos = m->where.start;
+	end = m->where.end;
+	for (;;) {
+		unsigned k;
+		char *v;
+
+		wnext(sql, &pos, end, &a);
+		if (a.type != WT_IDENT)
+			goto out;
+		wnext(sql, &pos, end, &b);
+		if (b.type == WT_DOT) {
+			/* qualifier: must be the table's name or alias */
+			if (a.end - a.start != strlen(name) || strncasecmp(sql + a.start, name, a.end - a.start) != 0)
+				goto out;
+			wnext(sql, &pos, end, &a);
+			if (a.type != WT_IDENT)
+				goto out;
+			wnext(sql, &pos, end, &b);
+		}
+		if (b.type != WT_EQ)
+			goto out;
+		wnext(sql, &pos, end, &c);
+		if (c.type != WT_VALUE)
+			goto out;
+		for (k = 0; k < t->npk; k++) {
+			const char *col = t->cols[t->pk[k]].orig;
+
+			if (strlen(col) == a.end - a.start && strncasecmp(col, sql + a.start, a.end - a.start) == 0)
+				break;
+		}
+		if (k == t->npk || vals[k] != NULL)
+			goto out;
+		if (sql[c.start] == '?') {
+			unsigned i;
+
+			for (i = 0; i < m->nparams && m->params[i] != c.start; i++)
+				;
+			if (params == NULL || i >= m->nparams || i >= params->n || params->lit[i] == NULL)
+				goto out;
+			v = strdup(params->lit[i]);
+		} else {
+			v = strndup(sql + c.start, c.end - c.start);
+		}
+		if (v == NULL)
+			goto out;
+		vals[k] = v;
+		found++;
+		wnext(sql, &pos, end, &a);
+		if (a.type == WT_END)
+			break;
+		if (a.type != WT_AND)
+			goto out;
+	}
+	if (found != t->npk)
+		goto out;
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		goto out;
+	fputc('(', f);
+	for (unsigned k = 0; k < t->npk; k++) {
+		if (k > 0)
+			fputs(", ", f);
+		/* a space keeps "-1" from joining what comes before */
+		fputc(' ', f);
+		fputs(vals[k], f);
+	}
+	fputc(')', f);
+	out = close_stream(f, &buf, true);
+out:
+	for (unsigned k = 0; k < t->npk && k < 64; k++)
+		free(vals[k]);
+	return out;
+}
+
 /*
  * UPDATE / DELETE: lock the keys, restrict, re-copy.  In a multi-table
  * statement the table is found among the table references and named by
@@ -422,6 +586,20 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	*id = t->deploy_id;
 	if (alias != NULL && (out->qualifier = strdup(alias)) == NULL)
 		goto oom;
+	if (m->kind == SQL_UPDATE && !m->multi_table) {
+		char *key = where_is_key(t, sql, m, params, name);
+
+		if (key != NULL) {
+			out->keys = calloc(1, sizeof(char *));
+			if (out->keys == NULL) {
+				free(key);
+				goto oom;
+			}
+			out->keys[0] = key;
+			out->nkeys = 1;
+			out->by_key = true;
+		}
+	}
 	return MIRROR_PLAN;
 bad_params:
 	mirror_plan_free(out);

@@ -91,6 +91,9 @@ struct mirror_plan {
 	unsigned ngenerated;
 	bool upsert;             /* MP_INSERT: the keys may exist already (IGNORE,
 				    ON DUPLICATE KEY UPDATE, REPLACE) */
+	bool by_key;             /* MP_LOCKED_KEYS, UPDATE: its WHERE is "key = value"
+				    (keys[0] holds the key): the statement
+				    runs as it is, no lock step is needed */
 	bool bulk;               /* MP_INSERT: INSERT ... SELECT whose keys are
 				    all generated: as many as the affected
 				    rows, consecutive under

@@ -760,7 +760,16 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 	w->began = !s->in_trans && (s->status & SERVER_STATUS_AUTOCOMMIT);
 	if (w->began)
 		ok = session_plan_add(s, session_query_packet("BEGIN"), RESP_KIND_QUERY, SINK_DROP, false, NULL);
-	if (w->plan.how == MP_LOCKED_KEYS) {
+	if (w->plan.how == MP_LOCKED_KEYS && w->plan.by_key) {
+		/* UPDATE ... WHERE key = value: the statement as it is (the
+		   client's own command), then the key's row re-copied */
+		w->keys = w->plan.keys;
+		w->nkeys = w->plan.nkeys;
+		w->plan.keys = NULL;
+		w->plan.nkeys = 0;
+		ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
+					    locked_stmt_done);
+	} else if (w->plan.how == MP_LOCKED_KEYS) {
 		/* the client's statement is replaced by its restricted form */
 		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 		ok = ok && session_plan_add(s, session_query_packet(w->plan.lock_sql), RESP_KIND_QUERY,
