@@ -334,12 +334,15 @@ class HAProxy:
 
 
 class Cutoverd:
-    def __init__(self, backend_port, name="cutoverd", tls=None):
+    def __init__(self, backend_port, name="cutoverd", tls=None, cutover=(), log_level="warning"):
         self.dir = os.path.join(WORK, name)
         self.port = free_port()
         self.backend_port = backend_port
         self.tls = tls              # (cert, key) or None
+        self.cutover = cutover      # more "key = value" lines for [cutover]
+        self.log_level = log_level
         self.log = os.path.join(self.dir, "cutoverd.log")
+        self.admin_socket = os.path.join(self.dir, "admin.sock")
         self.proc = None
 
     def start(self):
@@ -348,7 +351,7 @@ class Cutoverd:
         with open(ini, "w") as f:
             f.write("[proxy]\n"
                     "listen = 127.0.0.1:%d\n"
-                    "admin_socket = %s\n" % (self.port, os.path.join(self.dir, "admin.sock")))
+                    "admin_socket = %s\n" % (self.port, self.admin_socket))
             if self.tls:
                 f.write("client_tls = optional\n"
                         "client_tls_cert = %s\n"
@@ -358,10 +361,12 @@ class Cutoverd:
                     "port = %d\n"
                     "[cutover]\n"
                     "user = cutover\n"
-                    "password = cutoverpass\n"
-                    "[log]\n"
-                    "level = warning\n"
-                    "file = %s\n" % (self.backend_port, self.log))
+                    "password = cutoverpass\n" % self.backend_port)
+            for line in self.cutover:
+                f.write(line + "\n")
+            f.write("[log]\n"
+                    "level = %s\n"
+                    "file = %s\n" % (self.log_level, self.log))
         self.proc = PROCS.start("cutoverd", [CUTOVERD, "-c", ini], os.path.join(self.dir, "cutoverd.stderr"))
         wait_port(self.port, self.proc, "cutoverd", os.path.join(self.dir, "cutoverd.stderr"), timeout=15)
 
@@ -370,10 +375,11 @@ class Cutoverd:
 # sysbench
 # --------------------------------------------------------------------------
 
-def sysbench_argv(workload, port, threads, seconds, command="run"):
+def sysbench_argv(workload, port, threads, seconds, command="run", tables=None, table_size=None):
     return [SYSBENCH, workload, "--db-driver=mysql", "--mysql-host=127.0.0.1", "--mysql-port=%d" % port,
             "--mysql-user=" + SB_USER, "--mysql-password=" + SB_PASSWORD, "--mysql-db=" + SB_DB,
-            "--tables=%d" % TABLES, "--table-size=%d" % TABLE_SIZE, "--threads=%d" % threads,
+            "--tables=%d" % (TABLES if tables is None else tables),
+            "--table-size=%d" % (TABLE_SIZE if table_size is None else table_size), "--threads=%d" % threads,
             "--time=%d" % seconds, "--report-interval=0", "--percentile=95", command]
 
 

@@ -12,7 +12,7 @@ packages=(
 	libmariadb-dev-compat libmariadb-dev
 	mariadb-server mariadb-client mariadb-test
 	python3 python3-pytest python3-pymysql python3-cryptography
-	libdbd-mariadb-perl sysbench haproxy openssl
+	libdbd-mariadb-perl sysbench haproxy openssl percona-toolkit
 )
 
 # --- packages --------------------------------------------------------------
