@@ -557,15 +557,18 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 	switch (w->plan.kind) {
 	case SQL_INSERT:
 		/* new keys, or (IGNORE, ODKU, REPLACE) keys that may exist */
-		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert), SINK_DROP, recopy_done);
+		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert, false), SINK_DROP, recopy_done);
 		break;
 	case SQL_UPDATE:
-		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true), SINK_DROP, recopy_done);
+		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
 		break;
 	default:
 		/* the keys were upserted before the DELETE: they are all in
-		   the shadow, so this takes record locks only */
-		add_step(s, mirror_recopy_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
+		   the shadow, so this takes record locks only.  A DELETE that
+		   removed nothing (by key: no such row) has nothing to mirror,
+		   and the shadow may lack the key */
+		if (rp->affected_rows > 0)
+			add_step(s, mirror_recopy_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
 		break;
 	}
 	add_commit(s);
@@ -582,11 +585,42 @@ static void locked_stmt_done(struct session *s, struct step *st, const struct re
 	add_recopy(s, rp);
 }
 
+static void add_restricted_stmt(struct session *s);
+
+/*
+ * A DELETE's keys were put in the shadow (a step of their own, before the
+ * client's statement): only now is the DELETE sent, so that a deadlock
+ * there, which rolls the transaction back, never lets the DELETE run on
+ * its own afterwards (autocommit) while the client hears "deadlock".
+ */
+static void pre_upsert_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	recopy_done(s, st, rp);
+	if (w->aborted) {
+		rollback_if_began(s);
+		return;
+	}
+	if (w->plan.by_key) {
+		struct evbuffer *pkt = evbuffer_new();
+
+		/* the client's own command, sent now */
+		if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
+		    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
+				      locked_stmt_done)) {
+			hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+			rollback_if_began(s);
+		}
+		return;
+	}
+	add_restricted_stmt(s);
+}
+
 /* The keys are locked: run the client's statement restricted to them. */
 static void lock_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
-	char *cond = NULL, *sql = NULL;
 	bool too_many;
 
 	(void)st;
@@ -614,9 +648,21 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 	if (w->plan.kind == SQL_DELETE && w->nkeys > 0) {
 		/* Put every key in the shadow first (they are all in t, locked):
 		   deleting keys the shadow lacks would take gap locks there, on
-		   which concurrent mirrored inserts deadlock. */
-		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true), SINK_DROP, recopy_done);
+		   which concurrent mirrored inserts deadlock.  The DELETE follows
+		   from pre_upsert_done(). */
+		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false), SINK_DROP,
+			 pre_upsert_done);
+		return;
 	}
+	add_restricted_stmt(s);
+}
+
+/* The client's UPDATE / DELETE restricted to the keys in w->keys. */
+static void add_restricted_stmt(struct session *s)
+{
+	struct writes *w = s->writes;
+	char *cond, *sql = NULL;
+
 	cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->keys, w->nkeys);
 	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
 		sql = NULL;
@@ -767,8 +813,19 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 		w->nkeys = w->plan.nkeys;
 		w->plan.keys = NULL;
 		w->plan.nkeys = 0;
-		ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
-					    locked_stmt_done);
+		if (w->plan.kind == SQL_DELETE) {
+			/* lock the row and put it in the shadow first (see
+			   lock_done); the DELETE follows from pre_upsert_done() */
+			char *up = mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, true);
+
+			ok = ok && up != NULL &&
+			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
+					      pre_upsert_done);
+			free(up);
+		} else {
+			ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
+						    locked_stmt_done);
+		}
 	} else if (w->plan.how == MP_LOCKED_KEYS) {
 		/* the client's statement is replaced by its restricted form */
 		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
