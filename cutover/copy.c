@@ -15,8 +15,8 @@
  *   pauses the copy.
  *
  * Verifier: under one START TRANSACTION WITH CONSISTENT SNAPSHOT, per chunk,
- * a count and an order-independent checksum (BIT_XOR of the first 64 bits
- * of MD5 of each row) of the mapped columns of t and of the shadow.  Columns
+ * a count and an order-independent checksum (BIT_XOR of a 64-bit hash of
+ * each row, see checksum()) of the mapped columns of t and of the shadow.  Columns
  * whose type the ALTER changed are compared by NULL-ness only (their values
  * differ in form by design).  A chunk that differs is re-copied under locks
  * and checked again in a new snapshot.
@@ -715,10 +715,31 @@ out:
 
 /* --- verification ------------------------------------------------------------ */
 
+/* The row as one binary string, for checksum(). */
+static void put_row_string(FILE *f, const struct deploy *d, bool shadow)
+{
+	fputs("CONCAT_WS('|'", f);
+	for (unsigned i = 0; i < d->ncols; i++) {
+		if (!d->cols[i].same_type)
+			continue;
+		fputs(", CAST(", f);
+		ctl_put_ident(f, shadow ? d->cols[i].shadow : d->cols[i].orig);
+		fputs(" AS BINARY)", f);
+	}
+	fputs(", CONCAT(''", f);
+	for (unsigned i = 0; i < d->ncols; i++) {
+		fputs(", ISNULL(", f);
+		ctl_put_ident(f, shadow ? d->cols[i].shadow : d->cols[i].orig);
+		fputc(')', f);
+	}
+	fputs("))", f);
+}
+
 /* SELECT COUNT(*), checksum FROM table <range> */
 static bool checksum(struct deploy *d, struct ctl *c, bool shadow, const struct key *lo,
 		     const struct key *hi, char *out, size_t outlen)
 {
+	const bool crc32c = c->mariadb && mysql_get_server_version(c->my) >= 100800;
 	char *sql = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&sql, &len);
@@ -728,21 +749,24 @@ static bool checksum(struct deploy *d, struct ctl *c, bool shadow, const struct 
 
 	if (f == NULL)
 		return false;
-	fputs("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS('|'", f);
-	for (unsigned i = 0; i < d->ncols; i++) {
-		const char *name = shadow ? d->cols[i].shadow : d->cols[i].orig;
-
-		if (d->cols[i].same_type) {
-			fputs(", COALESCE(HEX(CAST(", f);
-			ctl_put_ident(f, name);
-			fputs(" AS BINARY)), '-')", f);
-		} else {
-			fputs(", ISNULL(", f);
-			ctl_put_ident(f, name);
-			fputc(')', f);
-		}
+	/*
+	 * Each row as one binary string: the values of the columns whose type
+	 * did not change (raw bytes: no conversion, no collation), then one
+	 * NULL flag per column.  Its 64-bit hash is CRC32 and CRC32C side by
+	 * side where the server has CRC32C (MariaDB 10.8+: a third of the
+	 * cost of MD5), else the first 64 bits of MD5.
+	 */
+	if (crc32c) {
+		fputs("SELECT COUNT(*), COALESCE(BIT_XOR((CRC32(", f);
+		put_row_string(f, d, shadow);
+		fputs(") << 32) | CRC32C(", f);
+		put_row_string(f, d, shadow);
+		fputs(")), 0) FROM ", f);
+	} else {
+		fputs("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(", f);
+		put_row_string(f, d, shadow);
+		fputs("), 16), 16, 10) AS UNSIGNED)), 0) FROM ", f);
 	}
-	fputs(")), 16), 16, 10) AS UNSIGNED)), 0) FROM ", f);
 	put_table(f, d, shadow);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, shadow, lo, hi);
