@@ -36,7 +36,7 @@
 #define KC(d) ((struct key_cols){ (d)->cols, (d)->pk, (d)->npk })
 
 #define CHUNK_MIN 10
-#define CHUNK_MAX 100000
+#define CHUNK_MAX 1000000   /* the time target, not this cap, should set the size */
 
 static double now_ms(void)
 {
