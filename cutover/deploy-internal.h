@@ -26,6 +26,9 @@ struct deploy {
 	char table[DEPLOY_NAME_SIZE];
 	char shadow[DEPLOY_NAME_SIZE];
 	char *alter;             /* the ALTER clause as given */
+	char *deferred;          /* [mu] "ADD INDEX ..." of the shadow's plain
+				    secondary indexes, dropped for the copy and
+				    built after it; NULL when none (left) */
 	unsigned ncols;
 	struct deploy_col *cols; /* mapped columns, in the original's order */
 	unsigned npk;

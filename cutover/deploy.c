@@ -123,6 +123,7 @@ static void set_state(struct deploy *d, enum deploy_state to)
 static void deploy_free(struct deploy *d)
 {
 	free(d->alter);
+	free(d->deferred);
 	free(d->cols);
 	free(d->pk);
 	free(d->copied_upto);
@@ -467,7 +468,8 @@ static char *mapping_json(const struct deploy *d)
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
-	m = json_pack("{s:o, s:o, s:b}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique);
+	m = json_pack("{s:o, s:o, s:b, s:s?}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique,
+		      "deferred_indexes", d->deferred);
 	s = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	return s;
@@ -482,6 +484,8 @@ static bool mapping_parse(struct deploy *d, const char *text)
 	if (m == NULL)
 		return false;
 	cols = json_object_get(m, "cols");
+	if (json_string_value(json_object_get(m, "deferred_indexes")) != NULL)
+		d->deferred = strdup(json_string_value(json_object_get(m, "deferred_indexes")));
 	/* absent in catalogs written before it existed: assume the worst */
 	d->orig_unique = json_object_get(m, "orig_unique") == NULL || json_is_true(json_object_get(m, "orig_unique"));
 	pk = json_object_get(m, "pk");
@@ -631,6 +635,61 @@ static void finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
 						  "state", deploy_state_name(to)));
 }
 
+/*
+ * After the copy: build the shadow's secondary indexes that were left out
+ * of it (inspect_defer_indexes), online, while mirrored writes go on.  The
+ * ALTER waits at most 2 s for its metadata lock (behind a long transaction
+ * that wrote the shadow, new writes would queue behind the ALTER), then
+ * lets go and tries again.  An index that exists already (built before a
+ * restart) counts as built.
+ */
+static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	char *add;
+	unsigned tries = 0;
+
+	pthread_mutex_lock(&d->ds->mu);
+	add = d->deferred != NULL ? strdup(d->deferred) : NULL;
+	pthread_mutex_unlock(&d->ds->mu);
+	if (add == NULL)
+		return COPY_DONE;
+	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = 2")) {
+		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c->error);
+		free(add);
+		return COPY_FAILED;
+	}
+	for (;;) {
+		if (ctl_exec(c, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", d->db, d->shadow, add) ||
+		    c->err == 1061 /* ER_DUP_KEYNAME: built before a restart */)
+			break;
+		if (c->err != 1205 /* lock wait timeout */) {
+			snprintf(err, errlen, "building the shadow's secondary indexes: %s", c->error);
+			free(add);
+			return COPY_FAILED;
+		}
+		pthread_mutex_lock(&d->ds->mu);
+		d->throttled = true;
+		snprintf(d->throttle_reason, sizeof(d->throttle_reason),
+			 "building the shadow's indexes: waiting for a metadata lock (%u tries)", ++tries);
+		pthread_mutex_unlock(&d->ds->mu);
+		deploy_sleep(d, 500);
+		if (deploy_stopping(d)) {
+			free(add);
+			return COPY_STOPPED;
+		}
+	}
+	free(add);
+	pthread_mutex_lock(&d->ds->mu);
+	free(d->deferred);
+	d->deferred = NULL;
+	d->throttled = false;
+	d->throttle_reason[0] = '\0';
+	pthread_mutex_unlock(&d->ds->mu);
+	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = DEFAULT"))
+		log_warning("deploy %llu: cannot reset lock_wait_timeout: %s", (unsigned long long)d->id, c->error);
+	return COPY_DONE;
+}
+
 /* Copy, verify: from d's current state to ready (or an end). */
 static void run_deploy(struct deploy *d, struct ctl *c)
 {
@@ -662,6 +721,10 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 				finish(d, c, DS_CANCELLED, NULL);
 			return;
 		}
+		if (r == COPY_DONE && st == DS_COPYING)
+			r = build_deferred(d, c, err, sizeof(err));
+		if (r == COPY_STOPPED)
+			continue;   /* handled at the top of the next turn */
 		if (r == COPY_FAILED) {
 			finish(d, c, DS_FAILED, err);
 			return;
@@ -878,6 +941,11 @@ static void *create_main(void *arg)
 	inserted = true;
 	if (!inspect_build_shadow(&c, d, &req->renames, err, sizeof(err)))
 		goto refuse_close;
+	if (!inspect_defer_indexes(&c, d, err, sizeof(err))) {
+		if (!ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
+			log_warning("deploy: cannot drop %s.%s: %s", d->db, d->shadow, c.error);
+		goto refuse_close;
+	}
 	if (!catalog_save(&c, d)) {
 		snprintf(err, sizeof(err), "cannot record the deploy in %s.deploys: %s", ds->schema, c.error);
 		if (!ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
@@ -991,6 +1059,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "verify_chunks", json_integer((json_int_t)d->verify_chunks));
 	json_object_set_new(o, "verify_mismatches", json_integer((json_int_t)d->verify_mismatches));
 	json_object_set_new(o, "columns_mapped", json_integer(d->ncols));
+	json_object_set_new(o, "deferred_indexes", d->deferred ? json_string(d->deferred) : json_null());
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "copy_started", json_string(started));
 	json_object_set_new(o, "ready_at", json_string(ready));

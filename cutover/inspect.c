@@ -596,3 +596,99 @@ drop:
 		snprintf(err + strlen(err), errlen - strlen(err), " (and dropping the shadow failed: %s)", c->error);
 	return false;
 }
+
+bool inspect_defer_indexes(struct ctl *c, struct deploy *d, char *err, size_t errlen)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char *add = NULL, *drop = NULL;
+	size_t alen = 0, dlen = 0;
+	FILE *fa, *fd;
+	char cur[DEPLOY_NAME_SIZE] = "";
+	bool bad = false, any = false, ok = false;
+
+	d->deferred = NULL;
+	if (!ctl_query(c, &res, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE, INDEX_COMMENT, "
+		       "MAX(NON_UNIQUE) OVER (PARTITION BY INDEX_NAME) FROM information_schema.STATISTICS "
+		       "WHERE TABLE_SCHEMA = %Q AND TABLE_NAME = %Q AND INDEX_NAME <> 'PRIMARY' "
+		       "ORDER BY INDEX_NAME, SEQ_IN_INDEX", d->db, d->shadow)) {
+		snprintf(err, errlen, "cannot read the shadow's indexes: %s", c->error);
+		return false;
+	}
+	fa = open_memstream(&add, &alen);
+	fd = open_memstream(&drop, &dlen);
+	if (fa == NULL || fd == NULL) {
+		if (fa != NULL)
+			fclose(fa);
+		if (fd != NULL)
+			fclose(fd);
+		free(add);
+		free(drop);
+		mysql_free_result(res);
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	/* one pass; an index is taken only if all its rows qualify */
+	while ((row = mysql_fetch_row(res)) != NULL) {
+		bool plain = row[6] != NULL && strcmp(row[6], "1") == 0 && row[4] != NULL &&
+			     strcmp(row[4], "BTREE") == 0 && (row[3] == NULL || strcmp(row[3], "A") == 0) &&
+			     (row[5] == NULL || row[5][0] == '\0') && row[1] != NULL;
+
+		if (row[0] == NULL)
+			continue;
+		if (strcmp(cur, row[0]) != 0) {
+			if (cur[0] != '\0' && !bad)
+				fputc(')', fa);
+			snprintf(cur, sizeof(cur), "%s", row[0]);
+			bad = !plain;
+			if (bad)
+				continue;
+			fputs(any ? ", ADD INDEX " : "ADD INDEX ", fa);
+			ctl_put_ident(fa, row[0]);
+			fputs(" (", fa);
+			fputs(any ? ", DROP INDEX " : "DROP INDEX ", fd);
+			ctl_put_ident(fd, row[0]);
+			any = true;
+		} else {
+			if (bad)
+				continue;
+			if (!plain) {
+				/* cannot happen for one index (the same type and
+				   comment on every row); refuse to defer anything */
+				bad = true;
+				fclose(fa);
+				fclose(fd);
+				free(add);
+				free(drop);
+				mysql_free_result(res);
+				return true;
+			}
+			fputs(", ", fa);
+		}
+		ctl_put_ident(fa, row[1]);
+		if (row[2] != NULL)
+			fprintf(fa, "(%s)", row[2]);
+	}
+	if (cur[0] != '\0' && !bad && any)
+		fputc(')', fa);
+	mysql_free_result(res);
+	if (fclose(fa) != 0 || fclose(fd) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (!any) {
+		ok = true;
+		goto out;
+	}
+	if (!ctl_exec(c, "ALTER TABLE %I.%I %s", d->db, d->shadow, drop)) {
+		snprintf(err, errlen, "cannot drop the shadow's secondary indexes for the copy: %s", c->error);
+		goto out;
+	}
+	d->deferred = add;
+	add = NULL;
+	ok = true;
+out:
+	free(add);
+	free(drop);
+	return ok;
+}

@@ -48,6 +48,15 @@ bool inspect_table(struct ctl *c, const char *db, const char *table, char *err,
 bool inspect_build_shadow(struct ctl *c, struct deploy *d, const struct inspect_renames *r,
 			  char *err, size_t errlen) WARN_UNUSED;
 
+/*
+ * Drop the shadow's plain secondary indexes (non-unique BTREE, ascending,
+ * no comment) for the backfill and keep their definitions in d->deferred:
+ * building them once after the copy costs less than keeping them up to
+ * date row by row.  Unique indexes stay (they must refuse duplicates as
+ * the copy goes).  Nothing to defer: true, d->deferred NULL.
+ */
+bool inspect_defer_indexes(struct ctl *c, struct deploy *d, char *err, size_t errlen) WARN_UNUSED;
+
 /* The mapping of an existing shadow (at load): as inspect_build_shadow. */
 bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *r, char *err,
 		 size_t errlen) WARN_UNUSED;

@@ -199,7 +199,8 @@ char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsi
 	return close_stream(f, &buf, true);
 }
 
-char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert)
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
+			   bool for_update)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -224,6 +225,8 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 	put_table(f, t, false);
 	fputs(" WHERE ", f);
 	put_key_in(f, t, NULL, false, keys, n);
+	if (for_update)
+		fputs(" FOR UPDATE", f);
 	if (upsert) {
 		/*
 		 * The first assignment checks that the duplicate is this key's
@@ -586,7 +589,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	*id = t->deploy_id;
 	if (alias != NULL && (out->qualifier = strdup(alias)) == NULL)
 		goto oom;
-	if (m->kind == SQL_UPDATE && !m->multi_table) {
+	if (!m->multi_table) {
 		char *key = where_is_key(t, sql, m, params, name);
 
 		if (key != NULL) {

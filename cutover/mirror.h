@@ -91,9 +91,10 @@ struct mirror_plan {
 	unsigned ngenerated;
 	bool upsert;             /* MP_INSERT: the keys may exist already (IGNORE,
 				    ON DUPLICATE KEY UPDATE, REPLACE) */
-	bool by_key;             /* MP_LOCKED_KEYS, UPDATE: its WHERE is "key = value"
+	bool by_key;             /* MP_LOCKED_KEYS: its WHERE is "key = value"
 				    (keys[0] holds the key): the statement
-				    runs as it is, no lock step is needed */
+				    runs as it is, no lock step is needed (a
+				    DELETE's upsert locks the row: FOR UPDATE) */
 	bool bulk;               /* MP_INSERT: INSERT ... SELECT whose keys are
 				    all generated: as many as the affected
 				    rows, consecutive under
@@ -148,7 +149,8 @@ char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, 
  *    DELETE runs (they are all in t then), then deleted: every one is in
  *    the shadow by then, so the DELETE takes record locks only.
  */
-char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert);
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
+			   bool for_update);
 char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
 
 #endif
