@@ -468,8 +468,8 @@ static char *mapping_json(const struct deploy *d)
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
-	m = json_pack("{s:o, s:o, s:b, s:s?}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique,
-		      "deferred_indexes", d->deferred);
+	m = json_pack("{s:o, s:o, s:b, s:s?, s:b}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique,
+		      "deferred_indexes", d->deferred, "paused", d->paused);
 	s = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	return s;
@@ -484,6 +484,7 @@ static bool mapping_parse(struct deploy *d, const char *text)
 	if (m == NULL)
 		return false;
 	cols = json_object_get(m, "cols");
+	d->paused = json_is_true(json_object_get(m, "paused"));
 	if (json_string_value(json_object_get(m, "deferred_indexes")) != NULL)
 		d->deferred = strdup(json_string_value(json_object_get(m, "deferred_indexes")));
 	/* absent in catalogs written before it existed: assume the worst */
@@ -534,10 +535,11 @@ out:
 bool catalog_save(struct ctl *c, struct deploy *d)
 {
 	struct deploys *ds = d->ds;
-	char *sql, *up, *map = mapping_json(d);
+	char *sql, *up, *map;
 	bool ok;
 
 	pthread_mutex_lock(&ds->mu);
+	map = mapping_json(d);
 	up = d->copied_upto != NULL ? ctl_fmt("%Q", d->copied_upto) : strdup("NULL");
 	sql = up == NULL ? NULL : ctl_fmt("UPDATE %I.deploys SET shadow = %Q, state = %Q, mapping = %Q, copied_upto = %s, "
 		      "rows_copied = %llu, rows_total = %llu, chunk_rows = %u, target_chunk_ms = %d, "
@@ -1331,6 +1333,41 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 	/* the worker answers once the shadow is dropped */
 }
 
+static void *save_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+
+	if (ctl_connect(&c, &d->ds->ctl)) {
+		char *map, *sql;
+
+		/* the settings only: the copy position is the worker's, saved in
+		   the same transaction as its chunk */
+		pthread_mutex_lock(&d->ds->mu);
+		map = mapping_json(d);
+		sql = ctl_fmt("UPDATE %I.deploys SET mapping = %Q, target_chunk_ms = %d, max_threads_running = %d "
+			      "WHERE id = %llu", d->ds->schema, map ? map : "", d->target_chunk_ms,
+			      d->max_threads_running, (unsigned long long)d->id);
+		pthread_mutex_unlock(&d->ds->mu);
+		if (sql == NULL || !ctl_exec(&c, "%s", sql))
+			log_warning("deploy %llu: cannot save its settings: %s", (unsigned long long)d->id, c.error);
+		free(map);
+		free(sql);
+		ctl_close(&c);
+	} else {
+		log_warning("deploy %llu: cannot save its settings: %s", (unsigned long long)d->id, c.error);
+	}
+	thread_exit(d->ds, NULL);
+	return NULL;
+}
+
+/* Save d's settings from a thread of its own (deploy set, on the loop). */
+static void save_settings_async(struct deploys *ds, struct deploy *d)
+{
+	if (!spawn(ds, save_main, d, NULL))
+		log_warning("deploy %llu: cannot start a thread to save its settings", (unsigned long long)d->id);
+}
+
 static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 {
 	char idw[64], kv[128];
@@ -1389,6 +1426,9 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 	r = ok_with(deploy_json(d, true));
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
+	/* the worker saves the settings with its next chunk; a paused copy
+	   saves nothing, so save now (a pause must survive a restart) */
+	save_settings_async(ds, d);
 	reply_now(ds, serial, r ? r : error_reply("out of memory"));
 }
 

@@ -506,3 +506,28 @@ def test_deploy_builds_plain_indexes_after_the_copy(dproxy, mariadb, db):
     assert s["state"] == "ready" and s["deferred_indexes"] is None, s
     assert index_list(mariadb, db, "_t_shadow") == index_list(mariadb, db, "ref")
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+
+
+def test_deploy_pause_survives_a_restart(dproxy, mariadb, db):
+    fill(mariadb, db, "t", 300)
+    r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    wait_state(dproxy, r["id"], ("ready", "copying", "verifying"))
+    fill(mariadb, db, "u", 300)
+    r = create(dproxy, "--paused %s.u ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    ok = dproxy.admin("deploy set %d paused=1 chunk_time_ms=123" % r["id"])
+    assert ok["ok"], ok
+    # the settings are saved by a thread of their own: wait for the catalog
+    deadline = time.monotonic() + 20
+    while '"paused":true' not in rows(mariadb, "SELECT mapping FROM `%s`.deploys WHERE id = %d"
+                                      % (dproxy.schema, r["id"]))[0][0]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    dproxy.stop()
+    dproxy.start()
+    s = dproxy.admin("deploy show %d" % r["id"])
+    assert s["state"] == "copying" and s["paused"] and s["rows_copied"] == 0, s
+    assert s["target_chunk_ms"] == 123, s
+    dproxy.admin("deploy set %d paused=0" % r["id"])
+    assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
