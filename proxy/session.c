@@ -42,7 +42,7 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#include <sys/uio.h>
+#include <sys/socket.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
@@ -55,6 +55,7 @@
 #define BEV_MAX_SINGLE_IO (128 * 1024)  /* bytes per read/write syscall, at most */
 #define RAW_READ_SIZE (64 * 1024)       /* bytes asked per read on plain links */
 #define WHOLE_FRAME_MAX (64 * 1024)     /* response frames parsed only once all here */
+#define SEND_GATHER_MAX (16 * 1024)     /* staged bytes gathered for one send(), at most */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
 static void on_client_write(struct bufferevent *bev, void *arg);
@@ -1479,30 +1480,24 @@ static void client_process(struct session *s)
  */
 static bool raw_read(evutil_socket_t fd, struct evbuffer *in)
 {
-	struct evbuffer_iovec v[2];
-	int nv;
+	struct evbuffer_iovec v;
 	ssize_t n;
 	bool ok;
 
 	/* a bufferevent keeps the end of its input frozen outside its own reads */
 	evbuffer_unfreeze(in, 0);
-	nv = evbuffer_reserve_space(in, RAW_READ_SIZE, v, 2);
-	if (nv <= 0) {
+	/* one extent, read with a plain recv(): no iovec for the kernel to import */
+	if (evbuffer_reserve_space(in, RAW_READ_SIZE, &v, 1) != 1) {
 		evbuffer_freeze(in, 0);
 		return false;
 	}
-	n = readv(fd, (struct iovec *)v, nv);   /* evbuffer_iovec matches struct iovec */
+	n = recv(fd, v.iov_base, v.iov_len, 0);
 	if (n <= 0) {
 		ok = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR);
-		evbuffer_commit_space(in, v, 0);
+		evbuffer_commit_space(in, &v, 0);
 	} else {
-		if ((size_t)n <= v[0].iov_len) {
-			v[0].iov_len = (size_t)n;
-			nv = 1;
-		} else {
-			v[1].iov_len = (size_t)n - v[0].iov_len;
-		}
-		ok = evbuffer_commit_space(in, v, nv) == 0;
+		v.iov_len = (size_t)n;
+		ok = evbuffer_commit_space(in, &v, 1) == 0;
 	}
 	evbuffer_freeze(in, 0);
 	return ok;
@@ -1810,6 +1805,28 @@ static void on_server_read(struct bufferevent *bev, void *arg)
 }
 
 /*
+ * Write what is staged to a plain socket, as much as it takes.  A small
+ * response is staged in a few chains (each packet routed on its own):
+ * gathered into one, it goes out with a plain send(), cheaper in the
+ * kernel than writev() (no iovec to import).  Errors: the bytes stay
+ * staged, and the bufferevent they go to next sees the error.
+ */
+static void write_staged(struct evbuffer *staged, evutil_socket_t fd)
+{
+	size_t len = evbuffer_get_length(staged);
+	unsigned char *p;
+	ssize_t n;
+
+	if (len > SEND_GATHER_MAX || (p = evbuffer_pullup(staged, -1)) == NULL) {
+		(void)evbuffer_write(staged, fd);
+		return;
+	}
+	n = send(fd, p, len, MSG_NOSIGNAL);
+	if (n > 0)
+		evbuffer_drain(staged, (size_t)n);
+}
+
+/*
  * Hand staged bytes to one link: straight to a plain socket when nothing
  * is queued on it (no EPOLLOUT round trip), the rest to the bufferevent.
  */
@@ -1821,7 +1838,7 @@ static void flush_link(struct bufferevent *bev, struct evbuffer *staged, bool pl
 		evutil_socket_t fd = bufferevent_getfd(bev);
 
 		if (fd >= 0)
-			(void)evbuffer_write(staged, fd);   /* errors: the bufferevent sees them */
+			write_staged(staged, fd);
 		if (evbuffer_get_length(staged) == 0)
 			return;
 	}
