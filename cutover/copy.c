@@ -241,54 +241,24 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 
 	if (f == NULL)
 		return NULL;
-	fputs("INSERT INTO ", f);
-	put_table(f, d, true);
-	fputs(" (", f);
-	for (unsigned i = 0; i < d->ncols; i++) {
-		if (i > 0)
-			fputs(", ", f);
-		ctl_put_ident(f, d->cols[i].shadow);
-	}
-	fputs(") SELECT ", f);
-	for (unsigned i = 0; i < d->ncols; i++) {
-		if (i > 0)
-			fputs(", ", f);
-		ctl_put_ident(f, d->cols[i].orig);
-	}
-	fputs(" FROM ", f);
-	put_table(f, d, false);
+	keys_put_copy(f, d->db, d->table, d->shadow, d->cols, d->ncols);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, false, lo, hi);
 	fputs(" ORDER BY ", f);
 	keys_put_columns(f, &KC(d), NULL, false);
 	fputs(" LOCK IN SHARE MODE", f);
-	if (mode != COPY_PLAIN) {
+	if (mode == COPY_KEEP_CHECKED) {
+		fputs(" ON DUPLICATE KEY UPDATE ", f);
+		keys_put_own_row_guard(f, &KC(d), d->shadow);
+	} else if (mode == COPY_KEEP) {
 		const char *k = d->cols[d->pk[0]].shadow;
 
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
 		ctl_put_ident(f, k);
 		fputs(" = ", f);
-		if (mode == COPY_KEEP_CHECKED) {
-			fputs("IF(", f);
-			for (unsigned i = 0; i < d->npk; i++) {
-				const char *ki = d->cols[d->pk[i]].shadow;
-
-				if (i > 0)
-					fputs(" AND ", f);
-				ctl_put_ident(f, d->shadow);
-				fputc('.', f);
-				ctl_put_ident(f, ki);
-				fputs(" <=> VALUES(", f);
-				ctl_put_ident(f, ki);
-				fputc(')', f);
-			}
-			fputs(", ", f);
-		}
 		ctl_put_ident(f, d->shadow);
 		fputc('.', f);
 		ctl_put_ident(f, k);
-		if (mode == COPY_KEEP_CHECKED)
-			fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
 	}
 	if (!stream_end(f, &sql))
 		return NULL;
@@ -306,7 +276,6 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 static bool count_range(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *hi,
 			uint64_t *n, bool nowait)
 {
-	const bool shadow = false;
 	char *sql = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&sql, &len);
@@ -315,9 +284,9 @@ static bool count_range(struct deploy *d, struct ctl *c, const struct key *lo, c
 	if (f == NULL)
 		return false;
 	fputs("SELECT COUNT(*) FROM ", f);
-	put_table(f, d, shadow);
+	put_table(f, d, false);
 	fputs(" FORCE INDEX (PRIMARY)", f);
-	put_range(f, d, shadow, lo, hi);
+	put_range(f, d, false, lo, hi);
 	if (nowait)
 		fputs(c->mariadb ? " LOCK IN SHARE MODE NOWAIT" : " FOR SHARE NOWAIT", f);
 	else

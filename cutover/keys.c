@@ -131,3 +131,53 @@ void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool
 		fputs("))", f);
 	fputc(')', f);
 }
+
+void keys_put_copy(FILE *f, const char *db, const char *table, const char *shadow,
+		   const struct deploy_col *cols, unsigned ncols)
+{
+	fputs("INSERT INTO ", f);
+	ctl_put_ident(f, db);
+	fputc('.', f);
+	ctl_put_ident(f, shadow);
+	fputs(" (", f);
+	for (unsigned i = 0; i < ncols; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		ctl_put_ident(f, cols[i].shadow);
+	}
+	fputs(") SELECT ", f);
+	for (unsigned i = 0; i < ncols; i++) {
+		if (i > 0)
+			fputs(", ", f);
+		ctl_put_ident(f, cols[i].orig);
+	}
+	fputs(" FROM ", f);
+	ctl_put_ident(f, db);
+	fputc('.', f);
+	ctl_put_ident(f, table);
+}
+
+void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow)
+{
+	const char *k0 = k->cols[k->pk[0]].shadow;
+
+	ctl_put_ident(f, k0);
+	fputs(" = IF(", f);
+	for (unsigned i = 0; i < k->npk; i++) {
+		const char *ki = k->cols[k->pk[i]].shadow;
+
+		if (i > 0)
+			fputs(" AND ", f);
+		ctl_put_ident(f, shadow);
+		fputc('.', f);
+		ctl_put_ident(f, ki);
+		fputs(" <=> VALUES(", f);
+		ctl_put_ident(f, ki);
+		fputc(')', f);
+	}
+	fputs(", ", f);
+	ctl_put_ident(f, shadow);
+	fputc('.', f);
+	ctl_put_ident(f, k0);
+	fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
+}

@@ -2,7 +2,8 @@
  * keys.h - primary-key values as the backfill, the verifier and the mirror
  * carry them: selected in a form that survives the connection's character
  * set, written back as literals that compare in the index's own order.
- * See enum key_kind in deploy.h.
+ * See enum key_kind in deploy.h.  Also the two pieces of SQL the backfill
+ * and the mirror share to copy rows of the original into the shadow.
  */
 #ifndef CUTOVER_KEYS_H
 #define CUTOVER_KEYS_H
@@ -39,5 +40,25 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
  */
 void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool after,
 		      char *const *lits);
+
+/*
+ * "INSERT INTO `db`.`shadow` (shadow names, ...) SELECT original names, ...
+ * FROM `db`.`table`": the mapped columns cols[0, ncols) of the original,
+ * copied into the shadow (the caller adds the WHERE and what follows).
+ */
+void keys_put_copy(FILE *f, const char *db, const char *table, const char *shadow,
+		   const struct deploy_col *cols, unsigned ncols);
+
+/*
+ * "`k0` = IF(`shadow`.`k0` <=> VALUES(`k0`) AND ..., `shadow`.`k0`,
+ * (SELECT 1 UNION ALL SELECT 2))": the first ON DUPLICATE KEY UPDATE
+ * assignment of a copy into the shadow.  When the duplicate is the key's
+ * own row it changes nothing; when a unique key of the new schema made
+ * another row the duplicate, updating that row would be silent corruption,
+ * so the subquery fails the statement instead (error 1242, whatever the
+ * sql_mode).  Key columns are qualified by the shadow's name: the SELECT's
+ * table has columns of the same names.
+ */
+void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow);
 
 #endif

@@ -50,26 +50,31 @@ void mirror_set_unref(struct mirror_set *m)
 	free(m);
 }
 
-const struct mirror_table *mirror_set_find(const struct mirror_set *m, const char *db,
-					   const char *table)
+/* The table of m whose db and name (or, with shadow, shadow name) are these. */
+static const struct mirror_table *find(const struct mirror_set *m, const char *db, const char *table,
+				       bool shadow)
 {
 	if (m == NULL)
 		return NULL;
-	for (unsigned i = 0; i < m->n; i++)
-		if (strcasecmp(m->tables[i].db, db) == 0 && strcasecmp(m->tables[i].table, table) == 0)
-			return &m->tables[i];
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct mirror_table *t = &m->tables[i];
+
+		if (strcasecmp(t->db, db) == 0 && strcasecmp(shadow ? t->shadow : t->table, table) == 0)
+			return t;
+	}
 	return NULL;
+}
+
+const struct mirror_table *mirror_set_find(const struct mirror_set *m, const char *db,
+					   const char *table)
+{
+	return find(m, db, table, false);
 }
 
 const struct mirror_table *mirror_set_find_shadow(const struct mirror_set *m, const char *db,
 						  const char *table)
 {
-	if (m == NULL)
-		return NULL;
-	for (unsigned i = 0; i < m->n; i++)
-		if (strcasecmp(m->tables[i].db, db) == 0 && strcasecmp(m->tables[i].shadow, table) == 0)
-			return &m->tables[i];
-	return NULL;
+	return find(m, db, table, true);
 }
 
 /* --- text building -------------------------------------------------------------- */
@@ -205,59 +210,17 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
+
 	if (f == NULL)
 		return NULL;
-	fputs("INSERT INTO ", f);
-	put_table(f, t, true);
-	fputs(" (", f);
-	for (unsigned i = 0; i < t->ncols; i++) {
-		if (i > 0)
-			fputs(", ", f);
-		ctl_put_ident(f, t->cols[i].shadow);
-	}
-	fputs(") SELECT ", f);
-	for (unsigned i = 0; i < t->ncols; i++) {
-		if (i > 0)
-			fputs(", ", f);
-		ctl_put_ident(f, t->cols[i].orig);
-	}
-	fputs(" FROM ", f);
-	put_table(f, t, false);
+	keys_put_copy(f, t->db, t->table, t->shadow, t->cols, t->ncols);
 	fputs(" WHERE ", f);
 	put_key_in(f, t, NULL, false, keys, n);
 	if (for_update)
 		fputs(" FOR UPDATE", f);
 	if (upsert) {
-		/*
-		 * The first assignment checks that the duplicate is this key's
-		 * own row: a unique key of the new schema can make another row
-		 * the duplicate, and updating that one would be silent
-		 * corruption.  Then the subquery fails the statement (error
-		 * 1242, whatever the sql_mode).
-		 */
-		const struct deploy_col *k0 = &t->cols[t->pk[0]];
-
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
-		ctl_put_ident(f, k0->shadow);
-		fputs(" = IF(", f);
-		for (unsigned i = 0; i < t->npk; i++) {
-			const struct deploy_col *k = &t->cols[t->pk[i]];
-
-			if (i > 0)
-				fputs(" AND ", f);
-			/* qualified: t's own columns have the same names */
-			ctl_put_ident(f, t->shadow);
-			fputc('.', f);
-			ctl_put_ident(f, k->shadow);
-			fputs(" <=> VALUES(", f);
-			ctl_put_ident(f, k->shadow);
-			fputc(')', f);
-		}
-		fputs(", ", f);
-		ctl_put_ident(f, t->shadow);
-		fputc('.', f);
-		ctl_put_ident(f, k0->shadow);
-		fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
+		keys_put_own_row_guard(f, &TKC(t), t->shadow);
 		for (unsigned i = 0; i < t->ncols; i++) {
 			if (t->cols[i].pk)
 				continue;
