@@ -22,8 +22,7 @@ void diag_clear(struct diag *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* Take the next logical packet (payload, malloc'd) out of `b`. */
-static uint8_t *next_packet(struct evbuffer *b, size_t *len)
+uint8_t *diag_next_packet(struct evbuffer *b, size_t *len)
 {
 	struct pkt_writer w;
 	uint8_t h[4];
@@ -67,17 +66,17 @@ bool diag_load(struct diag *d, struct evbuffer *cap, uint32_t caps)
 	bool ok = false;
 
 	diag_clear(d);
-	p = next_packet(cap, &len);
+	p = diag_next_packet(cap, &len);
 	if (p == NULL || len != 1 || p[0] != 3)      /* three columns */
 		goto out;
 	free(p);
 	for (i = 0; i < 3; i++) {
-		d->coldef[i] = next_packet(cap, &d->coldef_len[i]);
+		d->coldef[i] = diag_next_packet(cap, &d->coldef_len[i]);
 		if (d->coldef[i] == NULL)
 			goto out_nop;
 	}
 	if (!(caps & CAP_DEPRECATE_EOF)) {
-		p = next_packet(cap, &len);
+		p = diag_next_packet(cap, &len);
 		if (p == NULL || !pkt_is_eof(p[0], len, 0))
 			goto out;
 		free(p);
@@ -86,7 +85,7 @@ bool diag_load(struct diag *d, struct evbuffer *cap, uint32_t caps)
 		struct rs_value v[3];
 		struct diag_entry *ne, *e;
 
-		p = next_packet(cap, &len);
+		p = diag_next_packet(cap, &len);
 		if (p == NULL || len == 0)
 			goto out;
 		if (pkt_is_eof(p[0], len, caps)) {

@@ -39,6 +39,14 @@ struct diag {
 
 void diag_clear(struct diag *d);
 
+/*
+ * Take the next logical packet (a packet of 16 MiB and more is joined from
+ * its frames) out of a captured response `b`: its payload, malloc'ed, in
+ * *len; NULL when `b` holds no whole packet (or memory runs out).  Also
+ * read by proxy/writes.c.
+ */
+uint8_t *diag_next_packet(struct evbuffer *b, size_t *len);
+
 /* Load a captured SHOW WARNINGS response (framed packets, consumed). */
 bool diag_load(struct diag *d, struct evbuffer *captured, uint32_t caps) WARN_UNUSED;
 

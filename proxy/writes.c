@@ -362,25 +362,6 @@ static void fail_deploy(struct session *s, const char *fmt, unsigned code)
 	deploys_fail(s->proxy->deploys, w->deploy_id, why);
 }
 
-/* One packet of a captured response: malloc'ed payload, or NULL at the end. */
-static uint8_t *next_packet(struct evbuffer *b, size_t *len)
-{
-	uint8_t h[4];
-	uint8_t *p;
-
-	if (evbuffer_copyout(b, h, 4) != 4)
-		return NULL;
-	*len = (size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16;
-	if (evbuffer_get_length(b) < 4 + *len)
-		return NULL;
-	p = malloc(*len + 1);
-	if (p == NULL)
-		return NULL;
-	evbuffer_drain(b, 4);
-	evbuffer_remove(b, p, *len);
-	return p;
-}
-
 /*
  * The key tuples of a captured text result (lock_sql, or the shadow's keys)
  * appended to *keys / *nkeys.  Returns false when it cannot be read (or
@@ -395,18 +376,18 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 	bool ok = false;
 
 	*too_many = false;
-	p = next_packet(s->capture, &len);
+	p = diag_next_packet(s->capture, &len);
 	if (p == NULL || len < 1 || p[0] != t->npk)
 		goto out;
 	for (i = 0; i < t->npk; i++) {
 		free(p);
-		p = next_packet(s->capture, &len);
+		p = diag_next_packet(s->capture, &len);
 		if (p == NULL)
 			goto out;
 	}
 	if (!(s->caps & CAP_DEPRECATE_EOF)) {
 		free(p);
-		p = next_packet(s->capture, &len);
+		p = diag_next_packet(s->capture, &len);
 		if (p == NULL || !pkt_is_eof(p[0], len, 0))
 			goto out;
 	}
@@ -417,7 +398,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		char **nk;
 
 		free(p);
-		p = next_packet(s->capture, &len);
+		p = diag_next_packet(s->capture, &len);
 		if (p == NULL || len == 0 || p[0] == PKT_ERR)
 			goto out;
 		if (pkt_is_eof(p[0], len, s->caps)) {
@@ -513,8 +494,8 @@ static void captured_u64s(struct session *s, unsigned n, unsigned long long *v)
 		v[i] = 0;
 	/* count, n column definitions, [EOF], row */
 	for (unsigned i = 0; i < 1 + n + !(s->caps & CAP_DEPRECATE_EOF); i++)
-		free(next_packet(s->capture, &len));
-	p = next_packet(s->capture, &len);
+		free(diag_next_packet(s->capture, &len));
+	p = diag_next_packet(s->capture, &len);
 	if (p != NULL) {
 		struct rs_value vals[4];
 
