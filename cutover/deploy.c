@@ -692,6 +692,34 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	return COPY_DONE;
 }
 
+/*
+ * A deploy stopped on request ends cancelled (deploy cancel), or failed
+ * when the proxy asked (deploys_fail(): fail_reason, set before the stop).
+ */
+static void finish_stopped(struct deploy *d, struct ctl *c)
+{
+	bool fail;
+
+	pthread_mutex_lock(&d->ds->mu);
+	fail = d->fail_pending;
+	pthread_mutex_unlock(&d->ds->mu);
+	finish(d, c, fail ? DS_FAILED : DS_CANCELLED, fail ? d->fail_reason : NULL);
+}
+
+/* The thread that ends a deploy whose worker had already stopped (ready). */
+static void *stop_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+
+	if (connect_retry(d, &c)) {
+		finish_stopped(d, &c);
+		ctl_close(&c);
+	}
+	thread_exit(d->ds, d);
+	return NULL;
+}
+
 /* Copy, verify: from d's current state to ready (or an end). */
 static void run_deploy(struct deploy *d, struct ctl *c)
 {
@@ -717,10 +745,8 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 			pthread_mutex_lock(&d->ds->mu);
 			cancel = d->cancel;
 			pthread_mutex_unlock(&d->ds->mu);
-			if (cancel && d->fail_pending)
-				finish(d, c, DS_FAILED, d->fail_reason);
-			else if (cancel)
-				finish(d, c, DS_CANCELLED, NULL);
+			if (cancel)
+				finish_stopped(d, c);
 			return;
 		}
 		if (r == COPY_DONE && st == DS_COPYING)
@@ -1221,32 +1247,6 @@ fail:
 	free(req);
 }
 
-static void *cancel_main(void *arg)
-{
-	struct deploy *d = arg;
-	struct ctl c;
-
-	if (connect_retry(d, &c)) {
-		finish(d, &c, DS_CANCELLED, NULL);
-		ctl_close(&c);
-	}
-	thread_exit(d->ds, d);
-	return NULL;
-}
-
-static void *fail_main(void *arg)
-{
-	struct deploy *d = arg;
-	struct ctl c;
-
-	if (connect_retry(d, &c)) {
-		finish(d, &c, DS_FAILED, d->fail_reason);
-		ctl_close(&c);
-	}
-	thread_exit(d->ds, d);
-	return NULL;
-}
-
 void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
 {
 	struct deploy *d;
@@ -1269,7 +1269,7 @@ void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
 		d->worker_running = true;
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
-	if (!running && !spawn(ds, fail_main, d, &d->worker)) {
+	if (!running && !spawn(ds, stop_main, d, &d->worker)) {
 		pthread_mutex_lock(&ds->mu);
 		d->worker_running = false;
 		pthread_mutex_unlock(&ds->mu);
@@ -1322,7 +1322,7 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 		d->worker_running = true;
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
-	if (!running && !spawn(ds, cancel_main, d, &d->worker)) {
+	if (!running && !spawn(ds, stop_main, d, &d->worker)) {
 		pthread_mutex_lock(&ds->mu);
 		d->cancel = false;
 		d->cancel_serial = 0;
