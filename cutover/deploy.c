@@ -590,10 +590,12 @@ static void thread_exit(struct deploys *ds, struct deploy *d)
 	pthread_mutex_unlock(&ds->mu);
 }
 
-/* Connect, retrying every second while the backend is away; false if stopping. */
+/* Connect, retrying every second while the backend is away; false when the daemon stops. */
 static bool connect_retry(struct deploy *d, struct ctl *c)
 {
 	for (;;) {
+		bool stop;
+
 		if (ctl_connect(c, &d->ds->ctl))
 			return true;
 		pthread_mutex_lock(&d->ds->mu);
@@ -601,7 +603,12 @@ static bool connect_retry(struct deploy *d, struct ctl *c)
 		snprintf(d->throttle_reason, sizeof(d->throttle_reason), "control connection: %.100s", c->error);
 		pthread_mutex_unlock(&d->ds->mu);
 		deploy_sleep(d, 1000);
-		if (deploy_stopping(d))
+		/* only the daemon's end gives up: a cancelled or failed deploy
+		   still needs a connection to drop its shadow and answer */
+		pthread_mutex_lock(&d->ds->mu);
+		stop = d->ds->stopping;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (stop)
 			return false;
 	}
 }

@@ -531,3 +531,24 @@ def test_deploy_pause_survives_a_restart(dproxy, mariadb, db):
     assert s["target_chunk_ms"] == 123, s
     dproxy.admin("deploy set %d paused=0" % r["id"])
     assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
+
+
+def test_deploy_cancel_waits_for_the_control_connection(dproxy, mariadb, db):
+    """A cancel while the [cutover] account cannot log in retries until it
+    can, then drops the shadow and answers (it used to give up silently)."""
+    fill(mariadb, db, "t", 100)
+    r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
+    execute(mariadb, "ALTER USER 'cutover'@'%' ACCOUNT LOCK")
+    try:
+        with dproxy.admin_connect(timeout=30) as a:
+            a.send_raw(b"deploy cancel %d\n" % r["id"])
+            time.sleep(1.5)    # at least one refused login and a retry
+            assert table_exists(mariadb, db, "_t_shadow")
+            execute(mariadb, "ALTER USER 'cutover'@'%' ACCOUNT UNLOCK")
+            reply = a.read_reply()
+    finally:
+        execute(mariadb, "ALTER USER 'cutover'@'%' ACCOUNT UNLOCK")
+    assert reply["ok"] and reply["state"] == "cancelled", reply
+    assert not table_exists(mariadb, db, "_t_shadow")
