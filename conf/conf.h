@@ -65,12 +65,20 @@ struct conf {
 	int cutover_max_threads_running; /* backfill load threshold, 0 = none */
 	char *cutover_replicas;    /* "host:port,..." watched for lag, "" none */
 	int cutover_max_replica_lag_ms;
+	int cutover_drain_timeout_ms; /* cut-over: longest wait for transactions
+					 on the table to end */
+	int cutover_max_attempts;
+	int cutover_retry_ms;       /* first backoff between attempts */
+	int cutover_revert_window_s;
+	bool cutover_keep_old_table;
 	/* [log] */
 	enum log_level log_level;
 	char *log_file;            /* "" or "stderr" = standard error */
 	/* [debug]  test hooks, off by default */
 	char *debug_inject_before; /* SQL run before each client command */
 	char *debug_inject_after;  /* SQL run after each client command */
+	char *debug_swap_stall_at; /* "gated" / "renamed": stall the swap there */
+	int debug_swap_stall_ms;
 };
 
 /*

@@ -218,6 +218,48 @@ const struct conf_option conf_options[] = {
 		.help = "Most replication lag (Seconds_Behind_Master, in "
 			"milliseconds) the backfill tolerates on a watched replica.",
 	},
+	{
+		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_drain_timeout_ms),
+		.def = "500", .min = 1, .max = 60000, .reloadable = false,
+		.help = "At a cut-over or revert, statements that touch the "
+			"table are held while transactions that already touched "
+			"it finish; this long at most. Then the attempt is "
+			"abandoned, everything held is released, and it is "
+			"retried later.",
+	},
+	{
+		.section = "cutover", .name = "cutover_max_attempts", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_max_attempts),
+		.def = "10", .min = 1, .max = 1000, .reloadable = false,
+		.help = "Attempts of one deploy cutover or revert before it "
+			"gives up with an error (the tables are then unchanged).",
+	},
+	{
+		.section = "cutover", .name = "cutover_retry_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_retry_ms),
+		.def = "200", .min = 0, .max = 60000, .reloadable = false,
+		.help = "Wait before the second attempt; it doubles after "
+			"each failed attempt, up to 5000 ms.",
+	},
+	{
+		.section = "cutover", .name = "revert_window_s", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_revert_window_s),
+		.def = "1800", .min = 0, .max = S_1_YEAR, .reloadable = false,
+		.help = "After a cut-over, the old table is kept in sync with "
+			"the new one for this many seconds, so that deploy "
+			"revert can swap back with nothing lost; then the deploy "
+			"is finalized by itself (deploy finalize ends it "
+			"earlier).",
+	},
+	{
+		.section = "cutover", .name = "keep_old_table", .type = CONF_BOOL,
+		.offset = offsetof(struct conf, cutover_keep_old_table),
+		.def = "false", .reloadable = false,
+		.help = "When the revert window ends, keep the table that is "
+			"no longer live (the original after a cut-over, the new "
+			"one after a revert) instead of dropping it.",
+	},
 
 	/* [log] */
 	{
@@ -251,6 +293,23 @@ const struct conf_option conf_options[] = {
 		.help = "Test hook: SQL the proxy runs inside each client "
 			"session after every client command, its results "
 			"hidden from the client. For tests only.",
+	},
+	{
+		.section = "debug", .name = "swap_stall_at", .type = CONF_STRING,
+		.offset = offsetof(struct conf, debug_swap_stall_at),
+		.def = "", .reloadable = false,
+		.help = "Test hook: the step of a cut-over or revert where the "
+			"swap stalls for swap_stall_ms: gated (the table's "
+			"traffic is held and drained, before the RENAME) or "
+			"renamed (after the RENAME, before the state is saved). "
+			"For tests only.",
+	},
+	{
+		.section = "debug", .name = "swap_stall_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, debug_swap_stall_ms),
+		.def = "0", .min = 0, .max = 600000, .reloadable = false,
+		.help = "Test hook: how long the stall of swap_stall_at lasts. "
+			"For tests only.",
 	},
 };
 

@@ -34,6 +34,10 @@ struct deploy {
 	unsigned npk;
 	unsigned *pk;            /* indexes into cols, in primary-key order */
 	bool orig_unique;        /* the original has another unique key */
+	bool shadow_unique;      /* [mu] the shadow has another unique key
+				    (known once reverse_known) */
+	bool reverse_known;      /* [mu] cols[].shadow_ordinal/_autoinc and
+				    shadow_unique are filled (swap.c) */
 
 	/* [mu] everything below */
 	enum deploy_state state;
@@ -65,6 +69,27 @@ struct deploy {
 	uint64_t cancel_serial;  /* admin connection owed the cancel reply; 0 none */
 	bool worker_running;
 	pthread_t worker;
+
+	/* cut-over and revert (swap.c), [mu] */
+	char old_table[DEPLOY_NAME_SIZE]; /* the original's name while the new
+				    schema is live (chosen at the first
+				    cut-over, saved before its RENAME) */
+	bool swapped;            /* the new schema is live under `table`
+				    (complete, reverting) */
+	bool window_open;        /* complete / reverted: the table that is not
+				    live is kept in sync (revert or cut over
+				    again possible) */
+	time_t window_end;
+	char window_note[256];   /* why the window closed early, if it did */
+	bool auto_cutover;       /* cut over by itself once ready */
+	bool busy;               /* a swap or finalize thread owns the deploy */
+	uint64_t gate_epoch;     /* non-zero while the gate is closed for it */
+	bool mirror_broken;      /* the proxy could not mirror a write during a
+				    swap: the swap gives up */
+	char mirror_broken_why[512];
+	double pause_ms;         /* last cut-over or revert */
+	unsigned attempts;       /*   and its attempts */
+	json_t *history;         /* array of attempts, newest last (bounded) */
 };
 
 TAILQ_HEAD(deploy_list, deploy);
@@ -101,6 +126,21 @@ struct deploys {
 	void *cb_arg;
 	bool stopping;                  /* [mu] daemon shutting down */
 	unsigned nthreads;              /* [mu] worker threads running */
+
+	/* cut-over (swap.c) */
+	pthread_mutex_t swap_mu;        /* one swap at a time */
+	uint64_t gate_epoch_next;       /* [mu] */
+	uint64_t drained_epoch;         /* [mu] the proxy reported this epoch */
+	json_t *drain_blockers;         /* [mu] its report: NULL = drained */
+	uint64_t published_version;     /* [mu] the loop published this set */
+	int drain_timeout_ms;
+	int max_attempts;
+	int retry_ms;
+	int revert_window_s;
+	bool keep_old_table;
+	char stall_at[16];              /* [debug] swap_stall_at */
+	int stall_ms;
+	struct event *window_timer;     /* loop: ends revert windows */
 };
 
 
@@ -124,5 +164,49 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 
 /* Chunked checksums under one snapshot; mismatching chunks re-copied. */
 enum copy_result verify_run(struct deploy *d, struct ctl *c, char *err, size_t errlen);
+
+/* --- deploy.c, shared with swap.c --- */
+
+/* The one writer of d->state (under ds->mu); a bad transition aborts. */
+void deploy_set_state(struct deploy *d, enum deploy_state to);
+/* Wake the loop (replies to deliver, a mirror set to publish). */
+void deploys_notify(struct deploys *ds);
+/* Queue an admin reply (consumed) for the loop to deliver; serial 0 drops it. */
+void deploys_post_reply(struct deploys *ds, uint64_t serial, json_t *r);
+/* Wait until the loop published ds->version and every command planned
+ * with an older set has ended; false when the daemon stops first. */
+bool deploys_wait_synced(struct deploys *ds);
+/* Connect, retrying every second while the backend is away; false when the
+ * daemon stops. */
+bool deploy_connect_retry(struct deploy *d, struct ctl *c);
+/* Thread bookkeeping: spawn a detached, counted thread; end it. */
+bool deploys_spawn(struct deploys *ds, void *(*fn)(void *), void *arg, pthread_t *tid);
+void deploys_thread_exit(struct deploys *ds, struct deploy *d);
+/* End d in state `to` (cancelled or failed): stop mirroring, drop the
+ * shadow, save, answer a pending cancel. */
+void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const char *why);
+/* The deploy with this id (under ds->mu), or NULL. */
+struct deploy *deploys_find(struct deploys *ds, uint64_t id);
+
+/* --- swap.c: cut-over, revert, finalize --- */
+
+/*
+ * Admin commands (loop thread): `deploy cutover <id> ...`, `deploy revert
+ * <id>`, `deploy finalize <id>`.  Each answers through ds->reply.
+ */
+void swap_cmd_cutover(struct deploys *ds, uint64_t serial, const char *rest);
+void swap_cmd_revert(struct deploys *ds, uint64_t serial, const char *rest);
+void swap_cmd_finalize(struct deploys *ds, uint64_t serial, const char *rest);
+/* A deploy with auto_cutover reached ready (on its worker thread, which
+ * runs the cut-over). */
+void swap_auto_cutover(struct deploy *d, struct ctl *c);
+/* After the catalog was read: settle deploys a crash left mid-swap, from
+ * what the tables show (blocking, before clients are accepted). */
+void swap_recover(struct deploy *d, struct ctl *c);
+/* Loop timer: finalize deploys whose window ended. */
+void swap_check_windows(struct deploys *ds);
+/* The proxy could not mirror a write into the table that is not live
+ * (complete / reverted): close the window (under ds->mu). */
+void swap_mirror_failed(struct deploy *d, const char *why);
 
 #endif

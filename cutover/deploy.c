@@ -32,6 +32,10 @@ static const char *const state_names[] = {
 	[DS_COPYING] = "copying",
 	[DS_VERIFYING] = "verifying",
 	[DS_READY] = "ready",
+	[DS_CUTTING_OVER] = "cutting_over",
+	[DS_COMPLETE] = "complete",
+	[DS_REVERTING] = "reverting",
+	[DS_REVERTED] = "reverted",
 	[DS_CANCELLED] = "cancelled",
 	[DS_FAILED] = "failed",
 };
@@ -60,6 +64,10 @@ bool deploy_state_mirrors(enum deploy_state st)
 	case DS_COPYING:
 	case DS_VERIFYING:
 	case DS_READY:
+	case DS_CUTTING_OVER:
+	case DS_COMPLETE:
+	case DS_REVERTING:
+	case DS_REVERTED:
 		return true;
 	case DS_CANCELLED:
 	case DS_FAILED:
@@ -73,12 +81,29 @@ static bool state_final(enum deploy_state st)
 	return !deploy_state_mirrors(st);
 }
 
+/* Before any cut-over: cancel and failure end it. */
+static bool state_before_swap(enum deploy_state st)
+{
+	return st == DS_QUEUED || st == DS_COPYING || st == DS_VERIFYING || st == DS_READY;
+}
+
+/* The deploy still owns its table (mirrors into the other one). */
+static bool deploy_live(const struct deploy *d)
+{
+	if (!deploy_state_mirrors(d->state) || d->mirror_broken)
+		return false;
+	if (d->state == DS_COMPLETE || d->state == DS_REVERTED)
+		return d->window_open;
+	return true;
+}
+
 /*
  * The one writer of d->state (under ds->mu).  Transitions: forward along
- * queued -> copying -> verifying -> ready, and from any live state to
- * cancelled or failed.  Anything else is a bug.
+ * queued -> copying -> verifying -> ready, the swaps of deploy.h's picture,
+ * and from any state before a cut-over to cancelled or failed.  Anything
+ * else is a bug.
  */
-static void set_state(struct deploy *d, enum deploy_state to)
+void deploy_set_state(struct deploy *d, enum deploy_state to)
 {
 	enum deploy_state from = d->state;
 	bool ok;
@@ -91,11 +116,23 @@ static void set_state(struct deploy *d, enum deploy_state to)
 		ok = from == DS_COPYING;
 		break;
 	case DS_READY:
-		ok = from == DS_VERIFYING;
+		ok = from == DS_VERIFYING || from == DS_CUTTING_OVER;
+		break;
+	case DS_CUTTING_OVER:
+		ok = from == DS_READY || from == DS_REVERTED;
+		break;
+	case DS_COMPLETE:
+		ok = from == DS_CUTTING_OVER || from == DS_REVERTING;
+		break;
+	case DS_REVERTING:
+		ok = from == DS_COMPLETE;
+		break;
+	case DS_REVERTED:
+		ok = from == DS_REVERTING || from == DS_CUTTING_OVER;
 		break;
 	case DS_CANCELLED:
 	case DS_FAILED:
-		ok = !state_final(from);
+		ok = state_before_swap(from) || from == DS_CUTTING_OVER;
 		break;
 	case DS_QUEUED:
 	default:
@@ -127,6 +164,7 @@ static void deploy_free(struct deploy *d)
 	free(d->cols);
 	free(d->pk);
 	free(d->copied_upto);
+	json_decref(d->history);
 	free(d);
 }
 
@@ -144,14 +182,12 @@ static struct deploy *deploy_alloc(struct deploys *ds)
 	return d;
 }
 
-/* Wake the loop: replies to deliver, or a mirror set to publish. */
-static void notify(struct deploys *ds)
+void deploys_notify(struct deploys *ds)
 {
 	event_active(ds->notify, EV_READ, 0);
 }
 
-/* Queue an admin reply (consumed) for the loop to deliver. */
-static void post_reply(struct deploys *ds, uint64_t serial, json_t *r)
+void deploys_post_reply(struct deploys *ds, uint64_t serial, json_t *r)
 {
 	struct deploys_reply *x;
 
@@ -169,7 +205,7 @@ static void post_reply(struct deploys *ds, uint64_t serial, json_t *r)
 	pthread_mutex_lock(&ds->mu);
 	STAILQ_INSERT_TAIL(&ds->replies, x, link);
 	pthread_mutex_unlock(&ds->mu);
-	notify(ds);
+	deploys_notify(ds);
 }
 
 static json_t *error_reply(const char *msg)
@@ -196,6 +232,13 @@ static void on_notify(evutil_socket_t fd, short what, void *arg)
 		ds->reply(ds->cb_arg, x->serial, x->reply);
 		free(x);
 	}
+}
+
+static void on_window_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	swap_check_windows(arg);
 }
 
 /* [cutover] replicas: "host:port, host:port" into ds->replicas. */
@@ -259,15 +302,34 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 	}
 	ds->default_chunk_ms = conf->cutover_chunk_time_ms;
 	ds->default_max_threads_running = conf->cutover_max_threads_running;
+	ds->drain_timeout_ms = conf->cutover_drain_timeout_ms;
+	ds->max_attempts = conf->cutover_max_attempts;
+	ds->retry_ms = conf->cutover_retry_ms;
+	ds->revert_window_s = conf->cutover_revert_window_s;
+	ds->keep_old_table = conf->cutover_keep_old_table;
+	snprintf(ds->stall_at, sizeof(ds->stall_at), "%s",
+		 conf->debug_swap_stall_at != NULL ? conf->debug_swap_stall_at : "");
+	ds->stall_ms = conf->debug_swap_stall_ms;
+	pthread_mutex_init(&ds->swap_mu, NULL);
 	ds->base = base;
 	ds->notify = event_new(base, -1, 0, on_notify, ds);
+	ds->window_timer = event_new(base, -1, EV_PERSIST, on_window_timer, ds);
 	ds->changed = changed;
 	ds->reply = reply;
 	ds->cb_arg = cb_arg;
-	if (ds->notify == NULL) {
+	if (ds->notify == NULL || ds->window_timer == NULL) {
+		if (ds->notify != NULL)
+			event_free(ds->notify);
+		if (ds->window_timer != NULL)
+			event_free(ds->window_timer);
 		ctl_params_free(&ds->ctl);
 		free(ds);
 		return NULL;
+	}
+	{
+		struct timeval one = { 1, 0 };
+
+		evtimer_add(ds->window_timer, &one);
 	}
 	return ds;
 }
@@ -296,6 +358,9 @@ void deploys_free(struct deploys *ds)
 		free(x);
 	}
 	event_free(ds->notify);
+	event_free(ds->window_timer);
+	json_decref(ds->drain_blockers);
+	pthread_mutex_destroy(&ds->swap_mu);
 	for (unsigned i = 0; i < ds->nreplicas; i++)
 		ctl_params_free(&ds->replicas[i]);
 	free(ds->replicas);
@@ -340,7 +405,7 @@ void deploy_sleep(struct deploy *d, int ms)
  * every command planned with an older set has ended.  False when the daemon
  * stops first.
  */
-static bool wait_synced(struct deploys *ds)
+bool deploys_wait_synced(struct deploys *ds)
 {
 	uint64_t v;
 	bool ok;
@@ -348,7 +413,7 @@ static bool wait_synced(struct deploys *ds)
 	pthread_mutex_lock(&ds->mu);
 	v = ds->version;
 	pthread_mutex_unlock(&ds->mu);
-	notify(ds);
+	deploys_notify(ds);
 	pthread_mutex_lock(&ds->mu);
 	while (ds->synced_version < v && !ds->stopping)
 		pthread_cond_wait(&ds->cv, &ds->mu);
@@ -364,6 +429,40 @@ void deploys_synced(struct deploys *ds, uint64_t version)
 		ds->synced_version = version;
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
+}
+
+void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers)
+{
+	pthread_mutex_lock(&ds->mu);
+	if (gate_epoch > ds->drained_epoch) {
+		ds->drained_epoch = gate_epoch;
+		json_decref(ds->drain_blockers);
+		ds->drain_blockers = blockers;
+		blockers = NULL;
+	}
+	pthread_cond_broadcast(&ds->cv);
+	pthread_mutex_unlock(&ds->mu);
+	json_decref(blockers);
+}
+
+void deploys_published(struct deploys *ds, uint64_t version)
+{
+	pthread_mutex_lock(&ds->mu);
+	if (version > ds->published_version) {
+		ds->published_version = version;
+		pthread_cond_broadcast(&ds->cv);
+	}
+	pthread_mutex_unlock(&ds->mu);
+}
+
+struct deploy *deploys_find(struct deploys *ds, uint64_t id)
+{
+	struct deploy *d;
+
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->id == id)
+			return d;
+	return NULL;
 }
 
 void deploys_count(struct deploys *ds, uint64_t id, bool refused)
@@ -396,22 +495,30 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 	pthread_mutex_lock(&ds->mu);
 	*version = m->version = ds->version;
 	TAILQ_FOREACH(d, &ds->list, link)
-		if (d->shadow_built && deploy_state_mirrors(d->state))
+		if (d->shadow_built && deploy_live(d))
 			n++;
+	m->drain_timeout_ms = ds->drain_timeout_ms;
 	m->tables = calloc(n + 1, sizeof(*m->tables));
 	if (m->tables == NULL)
 		goto oom;
 	TAILQ_FOREACH(d, &ds->list, link) {
 		struct mirror_table *t;
 
-		if (!d->shadow_built || !deploy_state_mirrors(d->state))
+		if (!d->shadow_built || !deploy_live(d))
 			continue;
 		t = &m->tables[m->n++];
 		t->deploy_id = d->id;
 		t->state = d->state;
+		t->reverse = d->swapped;
+		t->gate_epoch = d->gate_epoch;
+		if (d->gate_epoch != 0) {
+			m->ngated++;
+			if (d->gate_epoch > m->gate_epoch)
+				m->gate_epoch = d->gate_epoch;
+		}
 		memcpy(t->db, d->db, sizeof(t->db));
 		memcpy(t->table, d->table, sizeof(t->table));
-		memcpy(t->shadow, d->shadow, sizeof(t->shadow));
+		memcpy(t->shadow, d->swapped ? d->old_table : d->shadow, sizeof(t->shadow));
 		t->cols = calloc(d->ncols + 1, sizeof(*t->cols));
 		t->pk = calloc(d->npk + 1, sizeof(*t->pk));
 		if (t->cols == NULL || t->pk == NULL)
@@ -419,6 +526,20 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		memcpy(t->cols, d->cols, d->ncols * sizeof(*t->cols));
 		memcpy(t->pk, d->pk, d->npk * sizeof(*t->pk));
 		t->orig_unique = d->orig_unique;
+		if (d->swapped) {
+			/* the new table is live: mirror it back into the original */
+			for (unsigned i = 0; i < d->ncols; i++) {
+				struct deploy_col *c = &t->cols[i];
+
+				memcpy(c->orig, d->cols[i].shadow, sizeof(c->orig));
+				memcpy(c->shadow, d->cols[i].orig, sizeof(c->shadow));
+				c->ordinal = d->cols[i].shadow_ordinal;
+				c->autoinc = d->cols[i].shadow_autoinc;
+				c->shadow_ordinal = d->cols[i].ordinal;
+				c->shadow_autoinc = d->cols[i].autoinc;
+			}
+			t->orig_unique = d->shadow_unique;
+		}
 		t->ncols = d->ncols;
 		t->npk = d->npk;
 	}
@@ -460,16 +581,33 @@ static char *mapping_json(const struct deploy *d)
 	for (unsigned i = 0; i < d->ncols; i++) {
 		const struct deploy_col *c = &d->cols[i];
 
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b, s:b, s:i}",
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b, s:b, s:i, s:i, s:b}",
 						      "orig", c->orig, "shadow", c->shadow, "pk", c->pk,
 						      "kind", (int)c->kind, "charset", c->charset,
 						      "collation", c->collation, "same_type", c->same_type,
-						      "autoinc", c->autoinc, "ordinal", (int)c->ordinal));
+						      "autoinc", c->autoinc, "ordinal", (int)c->ordinal,
+						      "shadow_ordinal", (int)c->shadow_ordinal,
+						      "shadow_autoinc", c->shadow_autoinc));
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
 	m = json_pack("{s:o, s:o, s:b, s:s?, s:b}", "cols", cols, "pk", pk, "orig_unique", d->orig_unique,
 		      "deferred_indexes", d->deferred, "paused", d->paused);
+	if (m != NULL) {
+		/* the swap's state (swap.c) */
+		json_object_set_new(m, "shadow_unique", json_boolean(d->shadow_unique));
+		json_object_set_new(m, "reverse_known", json_boolean(d->reverse_known));
+		json_object_set_new(m, "swapped", json_boolean(d->swapped));
+		json_object_set_new(m, "old_table", json_string(d->old_table));
+		json_object_set_new(m, "window_open", json_boolean(d->window_open));
+		json_object_set_new(m, "window_end", json_integer((json_int_t)d->window_end));
+		json_object_set_new(m, "window_note", json_string(d->window_note));
+		json_object_set_new(m, "auto_cutover", json_boolean(d->auto_cutover));
+		json_object_set_new(m, "pause_ms", json_real(d->pause_ms));
+		json_object_set_new(m, "attempts", json_integer(d->attempts));
+		if (d->history != NULL)
+			json_object_set(m, "history", d->history);
+	}
 	s = m != NULL ? json_dumps(m, JSON_COMPACT) : NULL;
 	json_decref(m);
 	return s;
@@ -489,6 +627,22 @@ static bool mapping_parse(struct deploy *d, const char *text)
 		d->deferred = strdup(json_string_value(json_object_get(m, "deferred_indexes")));
 	/* absent in catalogs written before it existed: assume the worst */
 	d->orig_unique = json_object_get(m, "orig_unique") == NULL || json_is_true(json_object_get(m, "orig_unique"));
+	d->shadow_unique = json_is_true(json_object_get(m, "shadow_unique"));
+	d->reverse_known = json_is_true(json_object_get(m, "reverse_known"));
+	d->swapped = json_is_true(json_object_get(m, "swapped"));
+	if (json_string_value(json_object_get(m, "old_table")) != NULL)
+		snprintf(d->old_table, sizeof(d->old_table), "%s", json_string_value(json_object_get(m, "old_table")));
+	d->window_open = json_is_true(json_object_get(m, "window_open"));
+	d->window_end = (time_t)json_integer_value(json_object_get(m, "window_end"));
+	if (json_string_value(json_object_get(m, "window_note")) != NULL)
+		snprintf(d->window_note, sizeof(d->window_note), "%s", json_string_value(json_object_get(m, "window_note")));
+	d->auto_cutover = json_is_true(json_object_get(m, "auto_cutover"));
+	d->pause_ms = json_number_value(json_object_get(m, "pause_ms"));
+	d->attempts = (unsigned)json_integer_value(json_object_get(m, "attempts"));
+	if (json_is_array(json_object_get(m, "history"))) {
+		json_decref(d->history);
+		d->history = json_incref(json_object_get(m, "history"));
+	}
 	pk = json_object_get(m, "pk");
 	if (!json_is_array(cols) || !json_is_array(pk) || json_array_size(pk) == 0 ||
 	    json_array_size(cols) > DEPLOY_MAX_COLS * 4)
@@ -517,6 +671,8 @@ static bool mapping_parse(struct deploy *d, const char *text)
 		c->same_type = json_is_true(json_object_get(x, "same_type"));
 		c->autoinc = json_is_true(json_object_get(x, "autoinc"));
 		c->ordinal = (unsigned)json_integer_value(json_object_get(x, "ordinal"));
+		c->shadow_ordinal = (unsigned)json_integer_value(json_object_get(x, "shadow_ordinal"));
+		c->shadow_autoinc = json_is_true(json_object_get(x, "shadow_autoinc"));
 		d->ncols++;
 	}
 	json_array_foreach(pk, i, x) {
@@ -579,7 +735,7 @@ static uint64_t col_u64(const char *s)
 
 /* --- workers ----------------------------------------------------------------- */
 
-static void thread_exit(struct deploys *ds, struct deploy *d)
+void deploys_thread_exit(struct deploys *ds, struct deploy *d)
 {
 	ctl_thread_end();
 	pthread_mutex_lock(&ds->mu);
@@ -590,8 +746,7 @@ static void thread_exit(struct deploys *ds, struct deploy *d)
 	pthread_mutex_unlock(&ds->mu);
 }
 
-/* Connect, retrying every second while the backend is away; false when the daemon stops. */
-static bool connect_retry(struct deploy *d, struct ctl *c)
+bool deploy_connect_retry(struct deploy *d, struct ctl *c)
 {
 	for (;;) {
 		bool stop;
@@ -617,13 +772,13 @@ static bool connect_retry(struct deploy *d, struct ctl *c)
  * End d in state `to` (cancelled or failed): stop mirroring (and wait until
  * no command planned with the old set runs), drop the shadow, save.
  */
-static void finish(struct deploy *d, struct ctl *c, enum deploy_state to, const char *why)
+void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const char *why)
 {
 	struct deploys *ds = d->ds;
 	uint64_t serial;
 
 	pthread_mutex_lock(&ds->mu);
-	set_state(d, to);
+	deploy_set_state(d, to);
 	if (why != NULL)
 		snprintf(d->error, sizeof(d->error), "%s", why);
 	serial = d->cancel_serial;
@@ -632,7 +787,7 @@ static void finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
 	if (to == DS_FAILED)
 		log_error("deploy %llu %s.%s failed: %s", (unsigned long long)d->id, d->db, d->table,
 			  why ? why : "?");
-	if (!wait_synced(ds))
+	if (!deploys_wait_synced(ds))
 		return;  /* shutting down: the catalog still has the old state */
 	if (d->shadow[0] != '\0' && !ctl_exec(c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
 		log_warning("deploy %llu: cannot drop the shadow table %s.%s: %s", (unsigned long long)d->id,
@@ -640,7 +795,7 @@ static void finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
 	if (!catalog_save(c, d))
 		log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)d->id, c->error);
 	if (serial != 0)
-		post_reply(ds, serial, json_pack("{s:b, s:I, s:s}", "ok", 1, "id", (json_int_t)d->id,
+		deploys_post_reply(ds, serial, json_pack("{s:b, s:I, s:s}", "ok", 1, "id", (json_int_t)d->id,
 						  "state", deploy_state_name(to)));
 }
 
@@ -710,7 +865,7 @@ static void finish_stopped(struct deploy *d, struct ctl *c)
 	pthread_mutex_lock(&d->ds->mu);
 	fail = d->fail_pending;
 	pthread_mutex_unlock(&d->ds->mu);
-	finish(d, c, fail ? DS_FAILED : DS_CANCELLED, fail ? d->fail_reason : NULL);
+	deploy_finish(d, c, fail ? DS_FAILED : DS_CANCELLED, fail ? d->fail_reason : NULL);
 }
 
 /* The thread that ends a deploy whose worker had already stopped (ready). */
@@ -719,11 +874,11 @@ static void *stop_main(void *arg)
 	struct deploy *d = arg;
 	struct ctl c;
 
-	if (connect_retry(d, &c)) {
+	if (deploy_connect_retry(d, &c)) {
 		finish_stopped(d, &c);
 		ctl_close(&c);
 	}
-	thread_exit(d->ds, d);
+	deploys_thread_exit(d->ds, d);
 	return NULL;
 }
 
@@ -740,12 +895,20 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		st = d->state;
 		pthread_mutex_unlock(&d->ds->mu);
 		err[0] = '\0';
-		if (st == DS_COPYING)
+		if (st == DS_COPYING) {
 			r = copy_run(d, c, err, sizeof(err));
-		else if (st == DS_VERIFYING)
+		} else if (st == DS_VERIFYING) {
 			r = verify_run(d, c, err, sizeof(err));
-		else
+		} else {
+			bool aut;
+
+			pthread_mutex_lock(&d->ds->mu);
+			aut = st == DS_READY && d->auto_cutover && !d->cancel;
+			pthread_mutex_unlock(&d->ds->mu);
+			if (aut)
+				swap_auto_cutover(d, c);
 			return;
+		}
 		if (r == COPY_STOPPED) {
 			bool cancel;
 
@@ -761,15 +924,15 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		if (r == COPY_STOPPED)
 			continue;   /* handled at the top of the next turn */
 		if (r == COPY_FAILED) {
-			finish(d, c, DS_FAILED, err);
+			deploy_finish(d, c, DS_FAILED, err);
 			return;
 		}
 		pthread_mutex_lock(&d->ds->mu);
-		set_state(d, st == DS_COPYING ? DS_VERIFYING : DS_READY);
+		deploy_set_state(d, st == DS_COPYING ? DS_VERIFYING : DS_READY);
 		pthread_mutex_unlock(&d->ds->mu);
 		if (!catalog_save(c, d))
 			log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)d->id, c->error);
-		notify(d->ds);
+		deploys_notify(d->ds);
 	}
 }
 
@@ -778,7 +941,7 @@ static void *worker_main(void *arg)
 	struct deploy *d = arg;
 	struct ctl c;
 
-	if (connect_retry(d, &c)) {
+	if (deploy_connect_retry(d, &c)) {
 		pthread_mutex_lock(&d->ds->mu);
 		d->throttled = false;
 		d->throttle_reason[0] = '\0';
@@ -786,12 +949,11 @@ static void *worker_main(void *arg)
 		run_deploy(d, &c);
 		ctl_close(&c);
 	}
-	thread_exit(d->ds, d);
+	deploys_thread_exit(d->ds, d);
 	return NULL;
 }
 
-/* Start a detached thread running fn(arg); counted in ds->nthreads. */
-static bool spawn(struct deploys *ds, void *(*fn)(void *), void *arg, pthread_t *tid)
+bool deploys_spawn(struct deploys *ds, void *(*fn)(void *), void *arg, pthread_t *tid)
 {
 	pthread_attr_t attr;
 	pthread_t t;
@@ -805,7 +967,7 @@ static bool spawn(struct deploys *ds, void *(*fn)(void *), void *arg, pthread_t 
 	rc = pthread_create(&t, &attr, fn, arg);
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
-		thread_exit(ds, NULL);
+		deploys_thread_exit(ds, NULL);
 		return false;
 	}
 	if (tid != NULL)
@@ -818,7 +980,7 @@ static bool start_worker(struct deploy *d)
 	pthread_mutex_lock(&d->ds->mu);
 	d->worker_running = true;
 	pthread_mutex_unlock(&d->ds->mu);
-	if (!spawn(d->ds, worker_main, d, &d->worker)) {
+	if (!deploys_spawn(d->ds, worker_main, d, &d->worker)) {
 		pthread_mutex_lock(&d->ds->mu);
 		d->worker_running = false;
 		pthread_mutex_unlock(&d->ds->mu);
@@ -900,7 +1062,7 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 	TAILQ_FOREACH(d, &fresh, link) {
 		if (d->state != DS_QUEUED)
 			continue;
-		set_state(d, DS_FAILED);  /* not shared yet: no lock needed */
+		deploy_set_state(d, DS_FAILED);  /* not shared yet: no lock needed */
 		snprintf(d->error, sizeof(d->error), "cutoverd stopped while the deploy was being created; create it again");
 		if (d->shadow[0] != '\0' && !ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow))
 			log_warning("deploy %llu: cannot drop %s.%s: %s", (unsigned long long)d->id, d->db,
@@ -908,6 +1070,10 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 		if (!catalog_save(&c, d))
 			log_warning("deploy %llu: cannot save: %s", (unsigned long long)d->id, c.error);
 	}
+	/* A swap interrupted: the tables say whether its RENAME happened. */
+	TAILQ_FOREACH(d, &fresh, link)
+		if (d->state == DS_CUTTING_OVER || d->state == DS_REVERTING)
+			swap_recover(d, &c);
 done:
 	ctl_close(&c);
 	pthread_mutex_lock(&ds->mu);
@@ -919,7 +1085,8 @@ done:
 	ds->version++;
 	pthread_mutex_unlock(&ds->mu);
 	TAILQ_FOREACH(d, &ds->list, link) {
-		if (d->state == DS_COPYING || d->state == DS_VERIFYING) {
+		if (d->state == DS_COPYING || d->state == DS_VERIFYING ||
+		    (d->state == DS_READY && d->auto_cutover)) {
 			log_info("deploy %llu %s.%s: resuming (%s, %llu rows copied)", (unsigned long long)d->id,
 				 d->db, d->table, deploy_state_name(d->state), (unsigned long long)d->rows_copied);
 			if (!start_worker(d))
@@ -993,15 +1160,15 @@ static void *create_main(void *arg)
 	d->shadow_built = true;
 	ds->version++;
 	pthread_mutex_unlock(&ds->mu);
-	if (!wait_synced(ds))
+	if (!deploys_wait_synced(ds))
 		goto stopped;
 	pthread_mutex_lock(&ds->mu);
-	set_state(d, DS_COPYING);
+	deploy_set_state(d, DS_COPYING);
 	pthread_mutex_unlock(&ds->mu);
 	if (!catalog_save(&c, d)) {
 		snprintf(err, sizeof(err), "cannot save the deploy state: %s", c.error);
-		finish(d, &c, DS_FAILED, err);
-		post_reply(ds, req->serial, error_reply(err));
+		deploy_finish(d, &c, DS_FAILED, err);
+		deploys_post_reply(ds, req->serial, error_reply(err));
 		goto out;
 	}
 	log_info("deploy %llu %s.%s: created (shadow %s, %u columns mapped): %s", (unsigned long long)d->id,
@@ -1010,7 +1177,7 @@ static void *create_main(void *arg)
 		char table[2 * DEPLOY_NAME_SIZE + 2];
 
 		snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
-		post_reply(ds, req->serial, json_pack("{s:b, s:I, s:s, s:s, s:s, s:i}", "ok", 1,
+		deploys_post_reply(ds, req->serial, json_pack("{s:b, s:I, s:s, s:s, s:s, s:i}", "ok", 1,
 						      "id", (json_int_t)d->id, "state", "copying",
 						      "table", table, "shadow_table", d->shadow,
 						      "columns_mapped", (int)d->ncols));
@@ -1024,8 +1191,8 @@ refuse_close:
 	ctl_close(&c);
 refuse:
 	unregister(ds, d);
-	post_reply(ds, req->serial, error_reply(err));
-	thread_exit(ds, NULL);
+	deploys_post_reply(ds, req->serial, error_reply(err));
+	deploys_thread_exit(ds, NULL);
 	deploy_free(d);
 	free(req);
 	return NULL;
@@ -1034,7 +1201,7 @@ stopped:
 	 * cleans up */
 out:
 	ctl_close(&c);
-	thread_exit(ds, d);
+	deploys_thread_exit(ds, d);
 	free(req);
 	return NULL;
 }
@@ -1063,7 +1230,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
 	if (d->state == DS_COPYING && d->copy_rate > 0 && d->rows_total >= d->rows_copied)
 		eta = (json_int_t)((double)(d->rows_total - d->rows_copied) / d->copy_rate);
-	if (d->state == DS_VERIFYING || d->state == DS_READY)
+	if (d->state != DS_QUEUED && d->state != DS_COPYING)
 		pct = 100.0;
 	o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:f}", "id", (json_int_t)d->id,
 		      "state", deploy_state_name(d->state), "table", table, "shadow_table", d->shadow,
@@ -1073,6 +1240,10 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 		return NULL;
 	if (d->error[0] != '\0')
 		json_object_set_new(o, "error", json_string(d->error));
+	json_object_set_new(o, "old_table", json_string(d->old_table));
+	json_object_set_new(o, "revertible", json_boolean(d->state == DS_COMPLETE && d->window_open && !d->busy));
+	json_object_set_new(o, "pause_ms", json_real(d->pause_ms));
+	json_object_set_new(o, "attempts", json_integer(d->attempts));
 	if (!full)
 		return o;
 	iso_time(created, sizeof(created), d->created);
@@ -1099,6 +1270,17 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "copy_started", json_string(started));
 	json_object_set_new(o, "ready_at", json_string(ready));
 	json_object_set_new(o, "finished", json_string(finished));
+	{
+		char wend[32];
+
+		iso_time(wend, sizeof(wend), d->window_open ? d->window_end : 0);
+		json_object_set_new(o, "window_ends_at", json_string(wend));
+	}
+	json_object_set_new(o, "window_open", json_boolean(d->window_open));
+	if (d->window_note[0] != '\0')
+		json_object_set_new(o, "window_note", json_string(d->window_note));
+	json_object_set_new(o, "auto_cutover", json_boolean(d->auto_cutover));
+	json_object_set_new(o, "history", d->history != NULL ? json_deep_copy(d->history) : json_array());
 	return o;
 }
 
@@ -1177,20 +1359,23 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	struct create_req *req;
 	struct deploy *d, *x;
 	const char *clause;
-	bool paused = false;
+	bool paused = false, aut = false;
 
 	clause = next_word(rest, target, sizeof(target));
 	while (strncmp(target, "--", 2) == 0) {
 		if (strcmp(target, "--paused") == 0) {
 			paused = true;
+		} else if (strcmp(target, "--auto-cutover") == 0) {
+			aut = true;
 		} else {
-			reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused)", target);
+			reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused, --auto-cutover)",
+				  target);
 			return;
 		}
 		clause = next_word(clause, target, sizeof(target));
 	}
 	if (target[0] == '\0' || *clause == '\0') {
-		reply_err(ds, serial, "usage: deploy create [--paused] <db>.<table> <ALTER clause>");
+		reply_err(ds, serial, "usage: deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>");
 		return;
 	}
 	if (ds->ctl.user[0] == '\0') {
@@ -1207,6 +1392,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 		return;
 	}
 	d->paused = paused;
+	d->auto_cutover = aut;
 	/* trailing blanks are not part of the clause */
 	for (size_t n = strlen(d->alter); n > 0 && (d->alter[n - 1] == ' ' || d->alter[n - 1] == '\t'); n--)
 		d->alter[n - 1] = '\0';
@@ -1221,16 +1407,20 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	}
 	pthread_mutex_lock(&ds->mu);
 	TAILQ_FOREACH(x, &ds->list, link) {
-		if (!deploy_state_mirrors(x->state))
+		if (!deploy_live(x) && !x->busy)
 			continue;
 		if (strcmp(x->db, d->db) == 0 &&
-		    (strcmp(x->table, d->table) == 0 || strcmp(x->shadow, d->table) == 0)) {
+		    (strcmp(x->table, d->table) == 0 || strcmp(x->shadow, d->table) == 0 ||
+		     strcmp(x->old_table, d->table) == 0)) {
 			pthread_mutex_unlock(&ds->mu);
 			if (strcmp(x->table, d->table) == 0)
-				reply_err(ds, serial, "table %s.%s already has an active deploy request (id %llu, %s)",
-					  d->db, d->table, (unsigned long long)x->id, deploy_state_name(x->state));
+				reply_err(ds, serial, "table %s.%s already has an active deploy request (id %llu, %s%s)",
+					  d->db, d->table, (unsigned long long)x->id, deploy_state_name(x->state),
+					  x->state == DS_COMPLETE || x->state == DS_REVERTED ?
+					  ", revert window open: deploy finalize ends it" : "");
 			else
-				reply_err(ds, serial, "%s.%s is the shadow table of deploy %llu", d->db, d->table,
+				reply_err(ds, serial, "%s.%s is the %s table of deploy %llu", d->db, d->table,
+					  strcmp(x->shadow, d->table) == 0 ? "shadow" : "old",
 					  (unsigned long long)x->id);
 			goto fail;
 		}
@@ -1243,7 +1433,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	pthread_mutex_lock(&ds->mu);
 	d->worker_running = true;
 	pthread_mutex_unlock(&ds->mu);
-	if (!spawn(ds, create_main, req, &d->worker)) {
+	if (!deploys_spawn(ds, create_main, req, &d->worker)) {
 		unregister(ds, d);
 		reply_err(ds, serial, "cannot start a worker thread");
 		goto fail;
@@ -1263,8 +1453,15 @@ void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
 	TAILQ_FOREACH(d, &ds->list, link)
 		if (d->id == id)
 			break;
-	if (d == NULL || !deploy_state_mirrors(d->state) || d->fail_pending || d->cancel) {
+	if (d == NULL || !deploy_live(d) || d->fail_pending || d->cancel) {
 		pthread_mutex_unlock(&ds->mu);
+		return;
+	}
+	if (d->busy || !state_before_swap(d->state)) {
+		/* a swap owns it, or the window is open: swap.c decides */
+		swap_mirror_failed(d, why);
+		pthread_mutex_unlock(&ds->mu);
+		deploys_notify(ds);
 		return;
 	}
 	log_error("deploy %llu %s.%s: %s", (unsigned long long)id, d->db, d->table, why);
@@ -1276,7 +1473,7 @@ void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
 		d->worker_running = true;
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
-	if (!running && !spawn(ds, stop_main, d, &d->worker)) {
+	if (!running && !deploys_spawn(ds, stop_main, d, &d->worker)) {
 		pthread_mutex_lock(&ds->mu);
 		d->worker_running = false;
 		pthread_mutex_unlock(&ds->mu);
@@ -1317,6 +1514,20 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 		reply_err(ds, serial, "deploy %llu is already being cancelled", (unsigned long long)d->id);
 		return;
 	}
+	if (d->busy || !state_before_swap(d->state)) {
+		enum deploy_state st = d->state;
+		bool busy = d->busy;
+
+		pthread_mutex_unlock(&ds->mu);
+		if (busy)
+			reply_err(ds, serial, "deploy %llu is %s; cancel it once that ended", (unsigned long long)d->id,
+				  st == DS_READY ? "being cut over" : deploy_state_name(st));
+		else
+			reply_err(ds, serial, "deploy %llu is %s: the table has been swapped; deploy revert swaps "
+				  "back, deploy finalize ends the revert window", (unsigned long long)d->id,
+				  deploy_state_name(st));
+		return;
+	}
 	if (d->id == 0 || d->state == DS_QUEUED) {
 		pthread_mutex_unlock(&ds->mu);
 		reply_err(ds, serial, "deploy is still being created; cancel it once it is copying");
@@ -1329,7 +1540,7 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 		d->worker_running = true;
 	pthread_cond_broadcast(&ds->cv);
 	pthread_mutex_unlock(&ds->mu);
-	if (!running && !spawn(ds, stop_main, d, &d->worker)) {
+	if (!running && !deploys_spawn(ds, stop_main, d, &d->worker)) {
 		pthread_mutex_lock(&ds->mu);
 		d->cancel = false;
 		d->cancel_serial = 0;
@@ -1364,14 +1575,14 @@ static void *save_main(void *arg)
 	} else {
 		log_warning("deploy %llu: cannot save its settings: %s", (unsigned long long)d->id, c.error);
 	}
-	thread_exit(d->ds, NULL);
+	deploys_thread_exit(d->ds, NULL);
 	return NULL;
 }
 
 /* Save d's settings from a thread of its own (deploy set, on the loop). */
 static void save_settings_async(struct deploys *ds, struct deploy *d)
 {
-	if (!spawn(ds, save_main, d, NULL))
+	if (!deploys_spawn(ds, save_main, d, NULL))
 		log_warning("deploy %llu: cannot start a thread to save its settings", (unsigned long long)d->id);
 }
 
@@ -1478,8 +1689,14 @@ void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 		cmd_cancel(ds, serial, rest);
 	} else if (strcmp(sub, "set") == 0) {
 		cmd_set(ds, serial, rest);
+	} else if (strcmp(sub, "cutover") == 0) {
+		swap_cmd_cutover(ds, serial, rest);
+	} else if (strcmp(sub, "revert") == 0) {
+		swap_cmd_revert(ds, serial, rest);
+	} else if (strcmp(sub, "finalize") == 0) {
+		swap_cmd_finalize(ds, serial, rest);
 	} else {
-		reply_err(ds, serial, "usage: deploy create|list|show|cancel|set ...");
+		reply_err(ds, serial, "usage: deploy create|list|show|cancel|set|cutover|revert|finalize ...");
 	}
 }
 
@@ -1499,7 +1716,7 @@ static void *load_main(void *arg)
 			break;
 		if (deploys_load(ds, err, sizeof(err))) {
 			log_info("deploy catalog loaded after %u retries", tries);
-			notify(ds);
+			deploys_notify(ds);
 			break;
 		}
 		if (tries++ % 30 == 0)
@@ -1515,13 +1732,13 @@ static void *load_main(void *arg)
 		}
 		pthread_mutex_unlock(&ds->mu);
 	}
-	thread_exit(ds, NULL);
+	deploys_thread_exit(ds, NULL);
 	return NULL;
 }
 
 void deploys_load_retry(struct deploys *ds)
 {
-	if (!spawn(ds, load_main, ds, NULL))
+	if (!deploys_spawn(ds, load_main, ds, NULL))
 		log_error("cannot start the thread that loads the deploy catalog");
 }
 

@@ -9,11 +9,22 @@
  *   sessions: refuse / mirror writes to           copy -> verify -> ready
  *   tables under deploy                           catalog in the backend
  *
- * States (one enum, one writer: deploy_set_state() in deploy.c):
+ * States (one enum, one writer: set_state() in deploy.c):
  *
- *   queued --> copying --> verifying --> ready
- *      \          \            \           \
- *       +----------+------------+-----------+--> cancelled | failed
+ *   queued --> copying --> verifying --> ready <----------+
+ *      \          \            \        |   ^             |
+ *       +----------+------------+------|---|--> cancelled | failed
+ *                                      v   |  (attempt failed)
+ *                                   cutting_over <------ reverted
+ *                                      |                   ^
+ *                                      v                   |
+ *                                   complete <--------> reverting
+ *
+ * From `ready` on, the swap (cutover/swap.c) moves a deploy: the RENAME
+ * puts the shadow live (complete), the original is kept in sync in reverse
+ * while the revert window is open, a revert swaps back (reverted, the
+ * shadow kept in sync again), and the window's end (or deploy finalize)
+ * stops the mirroring and drops the table that is not live.
  *
  * Ownership and threads.  The registry (struct deploys) and every struct
  * deploy in it are shared between the event-loop thread and the workers;
@@ -48,13 +59,20 @@ enum deploy_state {
 	DS_COPYING,      /* backfill running */
 	DS_VERIFYING,    /* checksums of the original against the shadow */
 	DS_READY,        /* shadow verified and kept in sync: can cut over */
+	DS_CUTTING_OVER, /* a cut-over is being attempted (gate, drain, RENAME) */
+	DS_COMPLETE,     /* the shadow is live under the table's name; the
+			    original is kept in sync while the window is open */
+	DS_REVERTING,    /* a revert is being attempted */
+	DS_REVERTED,     /* the original is live again; the new table is kept
+			    in sync while the window is open (cut over again) */
 	DS_CANCELLED,    /* stopped by `deploy cancel`; shadow dropped */
 	DS_FAILED,       /* stopped by an error (`error` says which) */
 };
 
 const char *deploy_state_name(enum deploy_state st);
 bool deploy_state_parse(const char *name, enum deploy_state *st) WARN_UNUSED;
-/* True for the states in which writes to the table are mirrored. */
+/* True for the states in which writes to the table may be mirrored
+ * (complete and reverted: while the revert window is open). */
 bool deploy_state_mirrors(enum deploy_state st);
 
 /* How a key column's values are read back and written as literals. */
@@ -80,6 +98,8 @@ struct deploy_col {
 	bool autoinc;            /* AUTO_INCREMENT in the original */
 	unsigned ordinal;        /* 0-based position in the original (INSERT
 				    without a column list) */
+	unsigned shadow_ordinal; /* the same in the shadow (reverse mirror) */
+	bool shadow_autoinc;     /* AUTO_INCREMENT in the shadow */
 };
 
 struct deploys;            /* the registry: opaque outside cutover/ */
@@ -136,5 +156,17 @@ void deploys_fail(struct deploys *ds, uint64_t id, const char *why);
 
 /* Counters the proxy keeps per deploy. */
 void deploys_count(struct deploys *ds, uint64_t id, bool refused);
+
+/*
+ * The cut-over gate (see cutover/swap.c).  A mirror set whose tables carry
+ * gate_epoch E asks the proxy to hold the statements that touch them and
+ * to report, once, when no open transaction has touched them any more
+ * (blockers NULL), or that drain_timeout_ms passed first (blockers: a JSON
+ * array of the sessions still in the way; consumed).  On the loop thread.
+ */
+void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers);
+
+/* The loop published the mirror set of `version` (on the loop thread). */
+void deploys_published(struct deploys *ds, uint64_t version);
 
 #endif

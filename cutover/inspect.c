@@ -546,6 +546,43 @@ out:
 	return ok;
 }
 
+bool inspect_reverse(struct ctl *c, const struct deploy *d, unsigned *ords, bool *autoinc,
+		     bool *unique, char *err, size_t errlen)
+{
+	struct colinfo *sc = NULL;
+	unsigned sn = 0;
+	uint64_t nu = 1;
+
+	if (!read_cols(c, d->db, d->shadow, &sc, &sn)) {
+		snprintf(err, errlen, "cannot read the columns of %s.%s: %s", d->db, d->shadow, c->error);
+		return false;
+	}
+	for (unsigned i = 0; i < d->ncols; i++) {
+		unsigned j;
+
+		for (j = 0; j < sn; j++)
+			if (strcasecmp(sc[j].name, d->cols[i].shadow) == 0)
+				break;
+		if (j == sn) {
+			snprintf(err, errlen, "column %s is missing from %s.%s (changed outside cutoverd?)",
+				 d->cols[i].shadow, d->db, d->shadow);
+			free(sc);
+			return false;
+		}
+		ords[i] = j;
+		autoinc[i] = sc[j].autoinc;
+	}
+	free(sc);
+	if (!ctl_u64(c, &nu, NULL, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE "
+		     "TABLE_SCHEMA = %Q AND TABLE_NAME = %Q AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'",
+		     d->db, d->shadow)) {
+		snprintf(err, errlen, "cannot read information_schema: %s", c->error);
+		return false;
+	}
+	*unique = nu > 0;
+	return true;
+}
+
 bool inspect_build_shadow(struct ctl *c, struct deploy *d, const struct inspect_renames *r,
 			  char *err, size_t errlen)
 {

@@ -61,4 +61,14 @@ bool inspect_defer_indexes(struct ctl *c, struct deploy *d, char *err, size_t er
 bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *r, char *err,
 		 size_t errlen) WARN_UNUSED;
 
+/*
+ * Before a first cut-over: what the reverse mirror needs of the shadow
+ * (each mapped column's position and AUTO_INCREMENT in the shadow, whether
+ * the shadow has a unique key besides the primary key), filled into
+ * ords[ncols], autoinc[ncols], *unique (the caller applies them under the
+ * registry's lock).
+ */
+bool inspect_reverse(struct ctl *c, const struct deploy *d, unsigned *ords, bool *autoinc,
+		     bool *unique, char *err, size_t errlen) WARN_UNUSED;
+
 #endif

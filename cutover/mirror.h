@@ -28,6 +28,12 @@ struct mirror_table {
 	unsigned *pk;                /* owned */
 	bool orig_unique;            /* the original has a unique key besides
 					the primary key */
+	bool reverse;                /* after a cut-over: `table` is the new
+					schema, `shadow` the original kept
+					for revert, cols mapped back */
+	uint64_t gate_epoch;         /* non-zero: the cut-over gate is closed
+					for this table (hold statements that
+					touch it, report the drain) */
 };
 
 struct mirror_set {
@@ -35,6 +41,9 @@ struct mirror_set {
 	uint64_t version;
 	unsigned n;
 	struct mirror_table *tables;
+	unsigned ngated;             /* tables with gate_epoch != 0 */
+	uint64_t gate_epoch;         /* the newest of them */
+	int drain_timeout_ms;        /* report a drain that takes longer */
 };
 
 struct mirror_set *mirror_set_ref(struct mirror_set *m);

@@ -280,6 +280,8 @@ out_base:
 		evconnlistener_free(p->listener);
 	if (p->pause_timer != NULL)
 		event_free(p->pause_timer);
+	if (p->drain_timer != NULL)
+		event_free(p->drain_timer);
 	if (p->shutdown_timer != NULL)
 		event_free(p->shutdown_timer);
 	if (p->shutdown_poll != NULL)

@@ -6,6 +6,8 @@
 #include "proxy/proxy.h"
 #include "proxy/admin.h"
 #include "proxy/log.h"
+#include "proxy/stats.h"
+#include "proxy/writes.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -143,7 +145,6 @@ void proxy_pause(struct proxy *p, int timeout_ms)
 
 void proxy_resume(struct proxy *p)
 {
-	struct session *s;
 
 	if (p->pause_timer != NULL)
 		evtimer_del(p->pause_timer);
@@ -152,9 +153,18 @@ void proxy_resume(struct proxy *p)
 	p->paused = false;
 	admin_pause_ended(p);
 	log_info("resumed");
-	/* release in arrival order; a released session leaves the list */
-	while ((s = TAILQ_FIRST(&p->held)) != NULL)
-		session_release(s);
+	proxy_release_held(p);
+}
+
+void proxy_release_held(struct proxy *p)
+{
+	struct session *s, *next;
+
+	/* in arrival order; one a gate still holds keeps its place */
+	for (s = TAILQ_FIRST(&p->held); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, held_link);
+		(void)session_release(s);
+	}
 }
 
 /* ---- deploy requests: the mirror set ------------------------------------------ */
@@ -178,6 +188,109 @@ static void check_sync(struct proxy *p)
 	deploys_synced(p->deploys, v);
 }
 
+/* --- the cut-over gate's drain ----------------------------------------------------- */
+
+/* s is inside a transaction (or a command) that touched a gated table. */
+static bool blocks_drain(const struct proxy *p, const struct session *s)
+{
+	const struct mirror_set *m = p->mirrors;
+
+	if (s->state == SS_CLOSING || (s->ntouched == 0 && !s->touched_any))
+		return false;
+	if (!s->in_trans && s->state != SS_COMMAND && s->state != SS_INFILE)
+		return false;
+	for (unsigned i = 0; i < m->n; i++)
+		if (m->tables[i].gate_epoch != 0 && writes_session_touched(s, m->tables[i].deploy_id))
+			return true;
+	return false;
+}
+
+static void drain_done(struct proxy *p, json_t *blockers)
+{
+	p->drain_reported = true;
+	if (p->drain_timer != NULL)
+		evtimer_del(p->drain_timer);
+	deploys_drained(p->deploys, p->drain_epoch, blockers);
+}
+
+/* Tell cutover/ once no open transaction touches a gated table. */
+static void check_drain(struct proxy *p)
+{
+	struct session *s;
+
+	if (p->drain_epoch == 0 || p->drain_reported || p->mirrors == NULL || p->mirrors->ngated == 0)
+		return;
+	TAILQ_FOREACH(s, &p->sessions, link)
+		if (blocks_drain(p, s))
+			return;
+	log_debug("cut-over gate %llu: drained", (unsigned long long)p->drain_epoch);
+	drain_done(p, NULL);
+}
+
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+	struct session *s;
+	struct timespec now;
+	json_t *a;
+
+	(void)fd;
+	(void)what;
+	if (p->drain_epoch == 0 || p->drain_reported || p->mirrors == NULL)
+		return;
+	a = json_array();
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	TAILQ_FOREACH(s, &p->sessions, link) {
+		bool busy = s->state == SS_COMMAND || s->state == SS_INFILE;
+		long long ms;
+
+		if (!blocks_drain(p, s))
+			continue;
+		ms = (long long)(now.tv_sec - s->touched_since.tv_sec) * 1000 +
+		     (now.tv_nsec - s->touched_since.tv_nsec) / 1000000;
+		json_array_append_new(a, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:I}",
+						   "session", (json_int_t)s->id,
+						   "backend_id", (json_int_t)s->backend_conn_id,
+						   "user", s->user, "address", s->peer,
+						   "state", session_state_name(s->state),
+						   "command", busy ? stats_command_name(s->cmd_byte) : "",
+						   "query", busy ? s->cmd_text : "",
+						   "in_transaction_ms", (json_int_t)ms));
+	}
+	log_warning("cut-over gate %llu: %zu session(s) still in transactions on the table after %d ms",
+		    (unsigned long long)p->drain_epoch, json_array_size(a), p->mirrors->drain_timeout_ms);
+	drain_done(p, a);
+}
+
+/* A new mirror set was published: start, or stop, draining its gate. */
+static void gate_changed(struct proxy *p)
+{
+	const struct mirror_set *m = p->mirrors;
+
+	if (m->ngated > 0 && m->gate_epoch != p->drain_epoch) {
+		struct timeval tv = { m->drain_timeout_ms / 1000, (m->drain_timeout_ms % 1000) * 1000 };
+
+		p->drain_epoch = m->gate_epoch;
+		p->drain_reported = false;
+		if (p->drain_timer == NULL)
+			p->drain_timer = evtimer_new(p->base, on_drain_timeout, p);
+		if (p->drain_timer != NULL)
+			evtimer_add(p->drain_timer, &tv);
+		log_debug("cut-over gate %llu closed", (unsigned long long)p->drain_epoch);
+	}
+	if (m->ngated == 0 && p->drain_epoch != 0) {
+		if (p->drain_timer != NULL)
+			evtimer_del(p->drain_timer);
+		if (!p->drain_reported)
+			deploys_drained(p->deploys, p->drain_epoch, json_array());
+		p->drain_epoch = 0;
+		p->drain_reported = false;
+	}
+	if (!TAILQ_EMPTY(&p->held))
+		proxy_release_held(p);
+	check_drain(p);
+}
+
 void proxy_deploys_changed(void *arg)
 {
 	struct proxy *p = arg;
@@ -197,8 +310,10 @@ void proxy_deploys_changed(void *arg)
 		mirror_set_unref(p->mirrors);
 		p->mirrors = m;
 		p->mirror_version = v;
-		log_debug("mirror set %llu: %u tables", (unsigned long long)v, m->n);
+		log_debug("mirror set %llu: %u tables, %u gated", (unsigned long long)v, m->n, m->ngated);
+		gate_changed(p);
 	}
+	deploys_published(p->deploys, v);
 	if (v > p->sync_pending)
 		p->sync_pending = v;
 	check_sync(p);
@@ -216,6 +331,8 @@ void proxy_session_state_changed(struct proxy *p, struct session *s)
 		admin_pause_progress(p);
 	if (p->sync_pending != 0)
 		check_sync(p);
+	if (p->drain_epoch != 0 && !p->drain_reported)
+		check_drain(p);
 }
 
 /* ---- reload ---------------------------------------------------------------- */
@@ -266,6 +383,8 @@ bool proxy_reload(struct proxy *p, char *msg, size_t msglen)
 
 				*(char **)pn = *(char **)po;
 				*(char **)po = tmp;
+			} else if (o->type == CONF_BOOL) {
+				memcpy(pn, po, sizeof(bool));
 			} else {
 				memcpy(pn, po, sizeof(int));
 			}

@@ -82,6 +82,8 @@ struct step {
 
 #define PLAN_MAX_STEPS 8
 
+#define SESSION_MAX_TOUCHED 8
+
 struct session {
 	uint64_t id;               /* proxy-wide, for logs and `clients` */
 	enum session_state state;
@@ -158,6 +160,13 @@ struct session {
 					 flight was planned with */
 	struct writes *writes;        /* proxy/writes.c: prepared write
 					 statements, the mirror plan in flight */
+	uint64_t touched[SESSION_MAX_TOUCHED]; /* deploys whose tables the open
+					 transaction (or the command in
+					 flight) touched: a cut-over's drain
+					 waits for it */
+	unsigned ntouched;
+	bool touched_any;             /* ... or any table (unknown statements) */
+	struct timespec touched_since;
 
 	bool server_read_blocked;     /* backpressure: client output is full */
 	bool close_after_flush;       /* SS_CLOSING: free once output drained */
@@ -200,6 +209,9 @@ struct proxy {
 	uint64_t sync_pending;        /* tell deploys_synced() once no command
 					 planned before this version runs */
 	bool catalog_loaded;          /* deploy state read: writes may flow */
+	uint64_t drain_epoch;         /* cut-over gate being drained (0: none) */
+	bool drain_reported;          /* deploys_drained() was told */
+	struct event *drain_timer;    /* drain_timeout_ms of the mirror set */
 };
 
 /* session.c */
@@ -208,8 +220,8 @@ void session_free(struct session *s);
 /* Refuse or drop: send an ERR packet to the client, then close. */
 void session_fail(struct session *s, uint16_t code, const char *sqlstate, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* Release a held session (the gate opened). */
-void session_release(struct session *s);
+/* Release a held session if no gate holds it any more; true when released. */
+bool session_release(struct session *s);
 /* Close sessions that are idle outside a transaction (shutdown). */
 void session_close_if_idle(struct session *s);
 uint64_t session_cmd_age_ms(const struct session *s);
@@ -223,6 +235,8 @@ bool proxy_setup_tls(struct proxy *p, char *err, size_t errlen) WARN_UNUSED;
 bool proxy_gate_closed(struct proxy *p, struct session *s);
 void proxy_pause(struct proxy *p, int timeout_ms);
 void proxy_resume(struct proxy *p);
+/* Release the held sessions no gate holds any more, in arrival order. */
+void proxy_release_held(struct proxy *p);
 unsigned proxy_sessions_in_trans(struct proxy *p);
 void proxy_session_state_changed(struct proxy *p, struct session *s);
 bool proxy_reload(struct proxy *p, char *msg, size_t msglen);

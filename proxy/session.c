@@ -1029,6 +1029,10 @@ static void plan_finish(struct session *s)
 	free_steps(s);
 	writes_plan_end(s);
 	s->cmd_text[0] = '\0';
+	if (!s->in_trans) {
+		s->ntouched = 0;      /* the transaction ended: a drain no longer waits */
+		s->touched_any = false;
+	}
 	change_state(s, SS_IDLE);
 	proxy_session_state_changed(s->proxy, s);
 	if (s->state == SS_IDLE && s->proxy->shutting_down && !s->in_trans) {
@@ -1325,6 +1329,22 @@ static void execute_command(struct session *s)
 }
 
 /*
+ * The gates: the pause (admin pause: new transactions wait) and the
+ * cut-over gate of the tables under deploy (writes_gate()).  True when the
+ * command in s->cmd must wait.
+ */
+static bool gate_holds(struct session *s)
+{
+	struct proxy *p = s->proxy;
+
+	if (s->cmd_byte == COM_QUIT || s->cmd_byte == COM_PING || s->cmd_byte == COM_STMT_CLOSE)
+		return false;
+	if (!s->in_trans && proxy_gate_closed(p, s))
+		return true;
+	return writes_gate(s);
+}
+
+/*
  * A whole command is in s->cmd: count it, and run it or hold it at the gate.
  */
 static void dispatch_command(struct session *s, size_t payload_len)
@@ -1355,8 +1375,7 @@ static void dispatch_command(struct session *s, size_t payload_len)
 		session_fail(s, ER_SERVER_SHUTDOWN, "08S01", "cutoverd is shutting down");
 		return;
 	}
-	if (!s->in_trans && s->cmd_byte != COM_QUIT && s->cmd_byte != COM_PING &&
-	    s->cmd_byte != COM_STMT_CLOSE && proxy_gate_closed(p, s)) {
+	if (gate_holds(s)) {
 		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
 		p->stats.held_commands++;
 		TAILQ_INSERT_TAIL(&p->held, s, held_link);
@@ -1367,14 +1386,22 @@ static void dispatch_command(struct session *s, size_t payload_len)
 	execute_command(s);
 }
 
-void session_release(struct session *s)
+bool session_release(struct session *s)
 {
+	struct timespec held_since;
+
 	if (s->state != SS_HELD)
-		return;
+		return true;
+	held_since = s->cmd_start;
+	if (gate_holds(s))
+		return false;
 	change_state(s, SS_IDLE);
 	execute_command(s);
+	if (s->state == SS_COMMAND || s->state == SS_INFILE)
+		s->cmd_start = held_since;   /* the client's latency counts the wait */
 	if (s->state == SS_IDLE)
 		client_process(s);
+	return true;
 }
 
 void session_close_if_idle(struct session *s)

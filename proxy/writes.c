@@ -45,10 +45,18 @@
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
 #define ER_LOCK_DEADLOCK 1213
 
-/* A prepared statement that may write. */
+/*
+ * A prepared statement: the tables it names (for the cut-over gate) and,
+ * when it may write, its text (to mirror its executes).
+ */
 struct wstmt {
 	uint32_t id;
-	char *sql;
+	bool may_write;
+	bool tables_known;        /* false: it may touch any table */
+	unsigned ntables;
+	char *tables;             /* ntables pairs "db\0table\0", db resolved
+				     at prepare time */
+	char *sql;                /* may_write only */
 	size_t len;
 	unsigned nparams;
 	struct params_types types;
@@ -58,8 +66,7 @@ struct wstmt {
 
 struct writes {
 	struct wstmt *stmts;
-	char *prepare_sql;        /* COM_STMT_PREPARE in flight */
-	size_t prepare_len;
+	struct wstmt *preparing;  /* COM_STMT_PREPARE in flight (no id yet) */
 
 	/* the mirror plan in flight */
 	bool active;
@@ -108,6 +115,9 @@ void writes_plan_end(struct session *s)
 
 static void wstmt_free(struct wstmt *x)
 {
+	if (x == NULL)
+		return;
+	free(x->tables);
 	free(x->sql);
 	params_types_free(&x->types);
 	free(x->long_data);
@@ -135,7 +145,7 @@ void writes_free(struct session *s)
 		return;
 	writes_plan_end(s);
 	writes_forget_all(s);
-	free(w->prepare_sql);
+	wstmt_free(w->preparing);
 	free(w);
 	s->writes = NULL;
 }
@@ -184,29 +194,82 @@ static uint32_t le32(const uint8_t *p)
 
 /* --- prepared statements -------------------------------------------------------- */
 
+/* Statements that touch no table and end nothing the gate cares about. */
+static bool touches_nothing(enum sql_kind k)
+{
+	switch (k) {
+	case SQL_EMPTY:
+	case SQL_BEGIN:
+	case SQL_COMMIT:
+	case SQL_ROLLBACK:
+	case SQL_SAVEPOINT:
+	case SQL_ROLLBACK_TO_SAVEPOINT:
+	case SQL_RELEASE_SAVEPOINT:
+	case SQL_SET_TRANSACTION:
+	case SQL_USE:
+	case SQL_SHOW_WARNINGS:
+	case SQL_SHOW_ERRORS:
+	case SQL_SHOW_COUNT_WARNINGS:
+	case SQL_SHOW_COUNT_ERRORS:
+	case SQL_GET_DIAGNOSTICS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void writes_prepare(struct session *s)
 {
 	struct writes *w = get(s);
 	struct sql_stmt st[2];
 	struct sql_dialect d;
-	size_t len, n;
+	struct wstmt *x;
+	size_t len, n, used = 0;
 	char *q;
 
 	if (w == NULL)
 		return;
-	free(w->prepare_sql);
-	w->prepare_sql = NULL;
+	wstmt_free(w->preparing);
+	w->preparing = NULL;
 	q = cmd_payload(s, &len);
-	if (q == NULL)
-		return;
-	session_dialect(s, &d);
-	n = sql_parse_dialect(q, len, st, 2, &d);
-	if (n != 1 || !mirror_may_write(&st[0])) {
+	x = calloc(1, sizeof(*x));
+	if (q == NULL || x == NULL) {
 		free(q);
+		free(x);
 		return;
 	}
-	w->prepare_sql = q;
-	w->prepare_len = len;
+	session_dialect(s, &d);
+	n = sql_parse_dialect(q, len, st, 2, &d);
+	x->tables_known = n == 1 && (st[0].tables_known || touches_nothing(st[0].kind));
+	if (x->tables_known && st[0].ntables > 0) {
+		size_t need = 0;
+
+		for (unsigned i = 0; i < st[0].ntables; i++)
+			need += strlen(st[0].tables[i].db[0] ? st[0].tables[i].db : s->db) + 1 +
+				strlen(st[0].tables[i].name) + 1;
+		x->tables = malloc(need);
+		if (x->tables == NULL) {
+			x->tables_known = false;
+		} else {
+			for (unsigned i = 0; i < st[0].ntables; i++) {
+				const char *db = st[0].tables[i].db[0] ? st[0].tables[i].db : s->db;
+
+				memcpy(x->tables + used, db, strlen(db) + 1);
+				used += strlen(db) + 1;
+				memcpy(x->tables + used, st[0].tables[i].name, strlen(st[0].tables[i].name) + 1);
+				used += strlen(st[0].tables[i].name) + 1;
+			}
+			x->ntables = st[0].ntables;
+		}
+	}
+	x->may_write = n == 1 && mirror_may_write(&st[0]);
+	if (x->may_write) {
+		x->sql = q;
+		x->len = len;
+	} else {
+		free(q);
+	}
+	w->preparing = x;
 }
 
 void writes_prepare_done(struct session *s, struct step *st, const struct resp_parser *rp)
@@ -215,19 +278,17 @@ void writes_prepare_done(struct session *s, struct step *st, const struct resp_p
 	struct wstmt *x;
 
 	(void)st;
-	if (w == NULL || w->prepare_sql == NULL)
+	if (w == NULL || w->preparing == NULL)
 		return;
-	if (rp->is_err || (x = calloc(1, sizeof(*x))) == NULL) {
-		free(w->prepare_sql);
-		w->prepare_sql = NULL;
+	x = w->preparing;
+	w->preparing = NULL;
+	if (rp->is_err) {
+		wstmt_free(x);
 		return;
 	}
 	x->id = rp->stmt_id;
-	x->sql = w->prepare_sql;
-	x->len = w->prepare_len;
 	x->nparams = rp->num_params;
 	x->long_data = calloc(x->nparams + 1, sizeof(bool));
-	w->prepare_sql = NULL;
 	if (x->long_data == NULL) {
 		wstmt_free(x);
 		return;
@@ -762,6 +823,138 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 	add_recopy(s, rp);
 }
 
+/* --- the cut-over gate -------------------------------------------------------------- */
+
+struct touches {
+	uint64_t ids[SESSION_MAX_TOUCHED];
+	unsigned n;
+	bool any;                 /* may touch any table */
+};
+
+static void touch_add(struct touches *t, const struct mirror_table *mt)
+{
+	if (mt == NULL)
+		return;
+	for (unsigned i = 0; i < t->n; i++)
+		if (t->ids[i] == mt->deploy_id)
+			return;
+	if (t->n == SESSION_MAX_TOUCHED)
+		t->any = true;
+	else
+		t->ids[t->n++] = mt->deploy_id;
+}
+
+static void touch_table(struct touches *t, const struct mirror_set *m, const char *db, const char *name)
+{
+	touch_add(t, mirror_set_find(m, db, name));
+	touch_add(t, mirror_set_find_shadow(m, db, name));
+}
+
+/* The deploys whose tables (live or other) the command in s->cmd names. */
+static void command_touches(struct session *s, const struct mirror_set *m, struct touches *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (s->cmd_byte == COM_STMT_EXECUTE) {
+		uint8_t head[4 + 1 + 4];
+		struct wstmt *x = NULL;
+		const char *q;
+
+		if (evbuffer_copyout(s->cmd, head, sizeof(head)) == (ev_ssize_t)sizeof(head) && s->writes != NULL)
+			x = find_stmt(s->writes, le32(head + 5));
+		if (x == NULL || !x->tables_known) {
+			t->any = true;
+			return;
+		}
+		q = x->tables;
+		for (unsigned i = 0; i < x->ntables; i++) {
+			const char *name = q + strlen(q) + 1;
+
+			touch_table(t, m, q, name);
+			q = name + strlen(name) + 1;
+		}
+		return;
+	}
+	if (s->cmd_byte == COM_QUERY) {
+		struct sql_stmt st[WRITES_MAX_STMTS];
+		struct sql_dialect d;
+		size_t len, n;
+		char *text = cmd_payload(s, &len);
+
+		if (text == NULL) {
+			t->any = true;
+			return;
+		}
+		session_dialect(s, &d);
+		n = sql_parse_dialect(text, len, st, WRITES_MAX_STMTS, &d);
+		if (n > WRITES_MAX_STMTS)
+			t->any = true;
+		for (size_t i = 0; i < n && i < WRITES_MAX_STMTS && !t->any; i++) {
+			if (touches_nothing(st[i].kind))
+				continue;
+			if (!st[i].tables_known) {
+				t->any = true;
+				break;
+			}
+			for (unsigned k = 0; k < st[i].ntables; k++)
+				touch_table(t, m, st[i].tables[k].db[0] ? st[i].tables[k].db : s->db,
+					    st[i].tables[k].name);
+		}
+		free(text);
+	}
+}
+
+bool writes_session_touched(const struct session *s, uint64_t deploy_id)
+{
+	if (s->touched_any)
+		return true;
+	for (unsigned i = 0; i < s->ntouched; i++)
+		if (s->touched[i] == deploy_id)
+			return true;
+	return false;
+}
+
+bool writes_gate(struct session *s)
+{
+	const struct mirror_set *m = s->proxy->mirrors;
+	struct touches t;
+
+	if (m == NULL || m->n == 0 || (s->cmd_byte != COM_QUERY && s->cmd_byte != COM_STMT_EXECUTE))
+		return false;
+	if (!s->in_trans) {
+		s->ntouched = 0;          /* a new transaction (or statement) */
+		s->touched_any = false;
+	}
+	command_touches(s, m, &t);
+	if (t.n == 0 && !t.any)
+		return false;
+	if (m->ngated > 0) {
+		for (unsigned i = 0; i < m->n; i++) {
+			const struct mirror_table *mt = &m->tables[i];
+			bool named = t.any;
+
+			if (mt->gate_epoch == 0)
+				continue;
+			for (unsigned k = 0; k < t.n && !named; k++)
+				named = t.ids[k] == mt->deploy_id;
+			if (named && !writes_session_touched(s, mt->deploy_id))
+				return true;      /* hold it until the gate opens */
+		}
+	}
+	if (s->ntouched == 0 && !s->touched_any)
+		clock_gettime(CLOCK_MONOTONIC, &s->touched_since);
+	if (t.any)
+		s->touched_any = true;
+	for (unsigned k = 0; k < t.n; k++) {
+		if (writes_session_touched(s, t.ids[k]))
+			continue;
+		if (s->ntouched == SESSION_MAX_TOUCHED)
+			s->touched_any = true;
+		else
+			s->touched[s->ntouched++] = t.ids[k];
+	}
+	return false;
+}
+
 /* --- the decision ------------------------------------------------------------------ */
 
 static void refuse(struct session *s, uint64_t deploy_id, const char *why)
@@ -867,7 +1060,7 @@ bool writes_command(struct session *s)
 		if (w == NULL || w->stmts == NULL)
 			return false;           /* no write statement prepared */
 		if (evbuffer_copyout(s->cmd, head, sizeof(head)) != (ev_ssize_t)sizeof(head) ||
-		    (x = find_stmt(w, le32(head + 5))) == NULL)
+		    (x = find_stmt(w, le32(head + 5))) == NULL || !x->may_write)
 			return false;           /* not one of them */
 		if (!live && p->catalog_loaded) {
 			/* the common case: only keep the types it binds */

@@ -25,7 +25,19 @@ struct resp_parser;
  */
 bool writes_command(struct session *s);
 
-/* COM_STMT_PREPARE about to run: remember its text if it may write. */
+/*
+ * The cut-over gate, for a COM_QUERY / COM_STMT_EXECUTE that passed the
+ * pause gate and is about to run.  Returns true when it must be held: it
+ * touches a table whose gate is closed, and the session's transaction has
+ * not touched that table yet.  Otherwise notes in the session which tables
+ * under deploy its transaction touches (the drain waits for those) and
+ * returns false.  Cheap when no deploy is running.
+ */
+bool writes_gate(struct session *s);
+/* The session's open transaction (or command in flight) touched the deploy's tables. */
+bool writes_session_touched(const struct session *s, uint64_t deploy_id);
+
+/* COM_STMT_PREPARE about to run: remember the tables it names, and its text if it may write. */
 void writes_prepare(struct session *s);
 /* Its response arrived (a step done() callback). */
 void writes_prepare_done(struct session *s, struct step *st, const struct resp_parser *rp);

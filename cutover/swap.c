@@ -1,0 +1,979 @@
+/*
+ * swap.c - cut-over, revert and finalize of deploy requests.
+ *
+ * A swap (a cut-over or a revert, of one deploy or of several together)
+ * runs on a thread of its own, or on the deploy's worker for
+ * --auto-cutover; one swap at a time (ds->swap_mu):
+ *
+ *  1. save the state (cutting_over / reverting) and the name the original
+ *     will have, so that a restart can tell what happened;
+ *  2. close the gate: publish a mirror set whose tables carry a new gate
+ *     epoch.  The proxy holds each statement that touches them from a
+ *     session whose transaction has not touched them yet, lets the others
+ *     go on, and reports once no open transaction has touched them, or that
+ *     [cutover] cutover_drain_timeout_ms passed first (and who was in the
+ *     way);
+ *  3. RENAME TABLE t NOWAIT TO old, shadow TO t (a revert: t TO shadow,
+ *     old TO t), every table of the swap in one statement: a lock the
+ *     RENAME cannot get at once ends the attempt instead of stalling;
+ *  4. flip the state and the mirror's direction and open the gate, in one
+ *     published set: the held statements run, in arrival order;
+ *  5. save the state.
+ * An attempt that fails at 2 or 3 opens the gate with nothing changed; the
+ * next one follows after a backoff ([cutover] cutover_retry_ms, doubling),
+ * up to [cutover] cutover_max_attempts.
+ *
+ * After a cut-over the original is kept in sync (the reverse mirror) while
+ * the revert window is open; after a revert, the new table is.  The
+ * window's end (revert_window_s, or deploy finalize) stops that mirror and
+ * drops the table that is not live, unless [cutover] keep_old_table.
+ */
+#include "config.h"
+#include "cutover/deploy.h"
+#include "cutover/deploy-internal.h"
+#include "cutover/inspect.h"
+#include "proxy/log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define SWAP_MAX_DEPLOYS 16
+#define SWAP_HISTORY_MAX 20
+#define SWAP_RETRY_MAX_MS 5000
+
+enum swap_action { SWAP_CUTOVER, SWAP_REVERT };
+
+struct swap_req {
+	struct deploys *ds;
+	uint64_t serial;                 /* admin connection owed the reply; 0 none */
+	enum swap_action action;
+	unsigned n;
+	struct deploy *d[SWAP_MAX_DEPLOYS];
+	enum deploy_state from[SWAP_MAX_DEPLOYS]; /* to go back to on failure */
+};
+
+static const char *action_name(enum swap_action a)
+{
+	return a == SWAP_CUTOVER ? "cutover" : "revert";
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void iso_now(char *buf, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL) {
+		buf[0] = '\0';
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Append an attempt to d->history (under ds->mu); blockers consumed. */
+static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, double pause_ms,
+			const char *outcome, json_t *blockers)
+{
+	char at[32];
+	json_t *e;
+
+	iso_now(at, sizeof(at));
+	if (d->history == NULL)
+		d->history = json_array();
+	e = json_pack("{s:s, s:s, s:i, s:f, s:s}", "at", at, "action", action_name(a), "attempt", (int)attempt,
+		      "pause_ms", (double)((long)(pause_ms * 100)) / 100.0, "outcome", outcome);
+	if (e != NULL && blockers != NULL)
+		json_object_set(e, "blockers", blockers);
+	if (d->history != NULL && e != NULL) {
+		json_array_append_new(d->history, e);
+		while (json_array_size(d->history) > SWAP_HISTORY_MAX)
+			json_array_remove(d->history, 0);
+	} else {
+		json_decref(e);
+	}
+}
+
+static bool table_exists(struct ctl *c, const char *db, const char *table, bool *exists)
+{
+	uint64_t n = 0;
+
+	if (!ctl_u64(c, &n, NULL, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+		     "TABLE_SCHEMA = %Q AND TABLE_NAME = %Q", db, table))
+		return false;
+	*exists = n > 0;
+	return true;
+}
+
+/* Sleep the [debug] swap_stall_ms at step `at` when asked to (tests). */
+static void stall(struct deploys *ds, const char *at)
+{
+	if (ds->stall_ms > 0 && strcmp(ds->stall_at, at) == 0) {
+		log_warning("swap: [debug] swap_stall_at = %s: stalling %d ms", at, ds->stall_ms);
+		sleep_ms(ds->stall_ms);
+	}
+}
+
+/* Wait until the loop published a set at least as new as ds->version. */
+static bool wait_published(struct deploys *ds)
+{
+	uint64_t v;
+	bool ok;
+
+	pthread_mutex_lock(&ds->mu);
+	v = ds->version;
+	pthread_mutex_unlock(&ds->mu);
+	deploys_notify(ds);
+	pthread_mutex_lock(&ds->mu);
+	while (ds->published_version < v && !ds->stopping)
+		pthread_cond_wait(&ds->cv, &ds->mu);
+	ok = ds->published_version >= v;
+	pthread_mutex_unlock(&ds->mu);
+	return ok;
+}
+
+/*
+ * Close the gate for the deploys of r and wait for the proxy's drain
+ * report.  Returns true when drained; false with *blockers (the sessions in
+ * the way, maybe NULL) when the drain timed out or the daemon stops.
+ */
+static bool close_gate(struct swap_req *r, json_t **blockers)
+{
+	struct deploys *ds = r->ds;
+	uint64_t epoch;
+	struct timespec until;
+	bool drained = false;
+
+	*blockers = NULL;
+	pthread_mutex_lock(&ds->mu);
+	epoch = ++ds->gate_epoch_next;
+	for (unsigned i = 0; i < r->n; i++)
+		r->d[i]->gate_epoch = epoch;
+	ds->version++;
+	pthread_mutex_unlock(&ds->mu);
+	deploys_notify(ds);
+	/* the proxy reports at the drain timeout; this is only a backstop */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ds->drain_timeout_ms / 1000 + 10;
+	pthread_mutex_lock(&ds->mu);
+	while (ds->drained_epoch < epoch && !ds->stopping) {
+		if (pthread_cond_timedwait(&ds->cv, &ds->mu, &until) == ETIMEDOUT)
+			break;
+	}
+	if (ds->drained_epoch >= epoch) {
+		drained = ds->drained_epoch == epoch && ds->drain_blockers == NULL;
+		if (!drained && ds->drained_epoch == epoch) {
+			*blockers = ds->drain_blockers;
+			ds->drain_blockers = NULL;
+		}
+	}
+	pthread_mutex_unlock(&ds->mu);
+	return drained;
+}
+
+/* Open the gate again, nothing changed; waits until it is published. */
+static void open_gate(struct swap_req *r)
+{
+	pthread_mutex_lock(&r->ds->mu);
+	for (unsigned i = 0; i < r->n; i++)
+		r->d[i]->gate_epoch = 0;
+	r->ds->version++;
+	pthread_mutex_unlock(&r->ds->mu);
+	(void)wait_published(r->ds);
+}
+
+/* The RENAME of every table of r, in one statement. */
+static char *rename_sql(struct swap_req *r, bool mariadb)
+{
+	char *sql = strdup("RENAME TABLE "), *part, *n;
+
+	for (unsigned i = 0; sql != NULL && i < r->n; i++) {
+		struct deploy *d = r->d[i];
+		const char *away = r->action == SWAP_CUTOVER ? d->old_table : d->shadow;
+		const char *in = r->action == SWAP_CUTOVER ? d->shadow : d->old_table;
+
+		part = ctl_fmt("%s%I.%I%s TO %I.%I, %I.%I TO %I.%I", i > 0 ? ", " : "", d->db, d->table,
+			       i == 0 && mariadb ? " NOWAIT" : "", d->db, away, d->db, in, d->db, d->table);
+		if (part == NULL) {
+			free(sql);
+			return NULL;
+		}
+		n = malloc(strlen(sql) + strlen(part) + 1);
+		if (n != NULL) {
+			strcpy(n, sql);
+			strcat(n, part);
+		}
+		free(sql);
+		free(part);
+		sql = n;
+	}
+	return sql;
+}
+
+/*
+ * After a RENAME whose outcome is unknown (the link broke): did it happen?
+ * The tables say: the live table's partner has left its name.
+ */
+static bool renamed_check(struct swap_req *r, struct ctl *c, bool *renamed)
+{
+	struct deploy *d = r->d[0];
+	const char *gone = r->action == SWAP_CUTOVER ? d->shadow : d->old_table;
+	bool exists;
+
+	if (!ctl_connect(c, &r->ds->ctl) || !table_exists(c, d->db, gone, &exists))
+		return false;
+	*renamed = !exists;
+	return true;
+}
+
+/* Before the first attempt: names, the reverse mapping, sanity of the tables. */
+static bool prepare(struct swap_req *r, struct ctl *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		struct deploy *d = r->d[i];
+		bool exists, known;
+		char name[DEPLOY_NAME_SIZE];
+
+		pthread_mutex_lock(&r->ds->mu);
+		known = d->reverse_known;
+		snprintf(name, sizeof(name), "%s", d->old_table);
+		pthread_mutex_unlock(&r->ds->mu);
+		if (r->action == SWAP_CUTOVER && !known) {
+			unsigned *ords = calloc(d->ncols + 1, sizeof(*ords));
+			bool *ai = calloc(d->ncols + 1, sizeof(*ai)), uq = false;
+
+			if (ords == NULL || ai == NULL || !inspect_reverse(c, d, ords, ai, &uq, err, errlen)) {
+				if (ords == NULL || ai == NULL)
+					snprintf(err, errlen, "out of memory");
+				free(ords);
+				free(ai);
+				return false;
+			}
+			pthread_mutex_lock(&r->ds->mu);
+			for (unsigned k = 0; k < d->ncols; k++) {
+				d->cols[k].shadow_ordinal = ords[k];
+				d->cols[k].shadow_autoinc = ai[k];
+			}
+			d->shadow_unique = uq;
+			d->reverse_known = true;
+			pthread_mutex_unlock(&r->ds->mu);
+			free(ords);
+			free(ai);
+		}
+		if (r->action == SWAP_CUTOVER && name[0] == '\0') {
+			/* the original's name while the new table is live */
+			if (strlen(d->table) + 5 <= 64)
+				snprintf(name, sizeof(name), "_%s_old", d->table);
+			else
+				snprintf(name, sizeof(name), "_cutover_%llu_old", (unsigned long long)d->id);
+			if (!table_exists(c, d->db, name, &exists))
+				goto sqlerr;
+			if (exists)
+				snprintf(name, sizeof(name), "_cutover_%llu_old", (unsigned long long)d->id);
+			pthread_mutex_lock(&r->ds->mu);
+			snprintf(d->old_table, sizeof(d->old_table), "%s", name);
+			pthread_mutex_unlock(&r->ds->mu);
+		}
+		/* the table that comes in must exist, the name going away must be free */
+		if (!table_exists(c, d->db, r->action == SWAP_CUTOVER ? d->shadow : d->old_table, &exists))
+			goto sqlerr;
+		if (!exists) {
+			snprintf(err, errlen, "deploy %llu: table %s.%s is missing (dropped outside cutoverd?)",
+				 (unsigned long long)d->id, d->db,
+				 r->action == SWAP_CUTOVER ? d->shadow : d->old_table);
+			return false;
+		}
+		if (!table_exists(c, d->db, r->action == SWAP_CUTOVER ? d->old_table : d->shadow, &exists))
+			goto sqlerr;
+		if (exists) {
+			snprintf(err, errlen, "deploy %llu: table %s.%s exists already; the swap needs that name",
+				 (unsigned long long)d->id, d->db,
+				 r->action == SWAP_CUTOVER ? d->old_table : d->shadow);
+			return false;
+		}
+	}
+	return true;
+sqlerr:
+	snprintf(err, errlen, "reading information_schema: %s", c->error);
+	return false;
+}
+
+static void save_all(struct swap_req *r, struct ctl *c)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (!catalog_save(c, r->d[i]))
+			log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)r->d[i]->id,
+				    c->error);
+}
+
+/* A deploy whose mirror broke during the swap (under ds->mu). */
+static bool any_mirror_broken(struct swap_req *r, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (r->d[i]->mirror_broken) {
+			snprintf(err, errlen, "deploy %llu: a write could not be mirrored: %s",
+				 (unsigned long long)r->d[i]->id, r->d[i]->mirror_broken_why);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Run the swap r describes (the deploys are marked busy).  Returns true
+ * when it happened; false with err (the deploys are back in their state).
+ * *pause_ms, *attempts: of the last attempt / how many.
+ */
+static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause_ms, unsigned *attempts)
+{
+	struct deploys *ds = r->ds;
+	struct ctl c;
+	bool mariadb, connected = false, done = false, broken = false;
+	int backoff = ds->retry_ms;
+	char last[768] = "";
+
+	*pause_ms = 0;
+	*attempts = 0;
+	pthread_mutex_lock(&ds->swap_mu);
+	if (!ctl_connect(&c, &ds->ctl)) {
+		snprintf(err, errlen, "control connection ([cutover] user %s): %s", ds->ctl.user, c.error);
+		pthread_mutex_unlock(&ds->swap_mu);
+		return false;
+	}
+	connected = true;
+	mariadb = strstr(mysql_get_server_info(c.my), "MariaDB") != NULL;
+	if (!prepare(r, &c, err, errlen))
+		goto out;
+	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = 1")) {
+		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c.error);
+		goto out;
+	}
+	pthread_mutex_lock(&ds->mu);
+	for (unsigned i = 0; i < r->n; i++) {
+		r->from[i] = r->d[i]->state;
+		deploy_set_state(r->d[i], r->action == SWAP_CUTOVER ? DS_CUTTING_OVER : DS_REVERTING);
+	}
+	pthread_mutex_unlock(&ds->mu);
+	save_all(r, &c);
+	deploys_notify(ds);
+
+	for (unsigned attempt = 1; attempt <= (unsigned)ds->max_attempts && !done; attempt++) {
+		json_t *blockers = NULL;
+		double t0, pause;
+		char *sql;
+		bool ok;
+
+		*attempts = attempt;
+		if (attempt > 1) {
+			sleep_ms(backoff);
+			backoff = backoff * 2 > SWAP_RETRY_MAX_MS ? SWAP_RETRY_MAX_MS : backoff * 2;
+		}
+		pthread_mutex_lock(&ds->mu);
+		broken = any_mirror_broken(r, last, sizeof(last));
+		ok = !ds->stopping;
+		pthread_mutex_unlock(&ds->mu);
+		if (broken || !ok)
+			break;
+		t0 = now_ms();
+		if (!close_gate(r, &blockers)) {
+			open_gate(r);
+			pause = now_ms() - t0;
+			snprintf(last, sizeof(last), "open transactions on the table did not end within "
+				 "cutover_drain_timeout_ms (%d ms)", ds->drain_timeout_ms);
+			pthread_mutex_lock(&ds->mu);
+			for (unsigned i = 0; i < r->n; i++)
+				history_add(r->d[i], r->action, attempt, pause, "drain timeout", blockers);
+			pthread_mutex_unlock(&ds->mu);
+			log_warning("deploy %llu: %s attempt %u: drain timeout after %.1f ms", (unsigned long long)r->d[0]->id,
+				    action_name(r->action), attempt, pause);
+			json_decref(blockers);
+			continue;
+		}
+		stall(ds, "gated");
+		pthread_mutex_lock(&ds->mu);
+		broken = any_mirror_broken(r, last, sizeof(last));
+		sql = broken ? NULL : rename_sql(r, mariadb);
+		pthread_mutex_unlock(&ds->mu);
+		if (broken) {
+			open_gate(r);
+			break;
+		}
+		ok = sql != NULL && ctl_exec(&c, "%s", sql);
+		free(sql);
+		if (!ok) {
+			bool renamed = false;
+			unsigned code = mysql_errno(c.my);
+
+			snprintf(last, sizeof(last), "RENAME failed: %s", sql == NULL ? "out of memory" : c.error);
+			if (code == 2006 || code == 2013 || code == 2055) {
+				/* the link broke: did the RENAME happen? */
+				ctl_close(&c);
+				connected = false;
+				if (!renamed_check(r, &c, &renamed)) {
+					/* cannot tell: keep the gate closed and ask again */
+					for (int k = 0; k < 50 && !renamed_check(r, &c, &renamed); k++)
+						sleep_ms(100);
+				}
+				connected = c.my != NULL;
+			}
+			if (!renamed) {
+				open_gate(r);
+				pause = now_ms() - t0;
+				pthread_mutex_lock(&ds->mu);
+				for (unsigned i = 0; i < r->n; i++)
+					history_add(r->d[i], r->action, attempt, pause, last, NULL);
+				pthread_mutex_unlock(&ds->mu);
+				log_warning("deploy %llu: %s attempt %u: %s", (unsigned long long)r->d[0]->id,
+					    action_name(r->action), attempt, last);
+				if (!connected && !ctl_connect(&c, &ds->ctl)) {
+					snprintf(last, sizeof(last), "control connection lost: %s", c.error);
+					break;
+				}
+				connected = true;
+				continue;
+			}
+		}
+		stall(ds, "renamed");
+		/* swapped: flip the state and the mirror, open the gate */
+		pthread_mutex_lock(&ds->mu);
+		for (unsigned i = 0; i < r->n; i++) {
+			struct deploy *d = r->d[i];
+
+			d->gate_epoch = 0;
+			d->swapped = r->action == SWAP_CUTOVER;
+			if (r->action == SWAP_CUTOVER) {
+				d->window_open = true;
+				d->window_end = time(NULL) + ds->revert_window_s;
+				d->window_note[0] = '\0';
+			}
+			deploy_set_state(d, r->action == SWAP_CUTOVER ? DS_COMPLETE : DS_REVERTED);
+		}
+		pthread_mutex_unlock(&ds->mu);
+		(void)wait_published(ds);
+		pause = now_ms() - t0;
+		*pause_ms = pause;
+		pthread_mutex_lock(&ds->mu);
+		for (unsigned i = 0; i < r->n; i++) {
+			r->d[i]->pause_ms = pause;
+			r->d[i]->attempts = attempt;
+			history_add(r->d[i], r->action, attempt, pause, "ok", NULL);
+		}
+		pthread_mutex_unlock(&ds->mu);
+		log_info("deploy %llu: %s done in attempt %u, traffic to the table held %.2f ms",
+			 (unsigned long long)r->d[0]->id, action_name(r->action), attempt, pause);
+		done = true;
+	}
+	if (!done) {
+		/* back where it was, nothing changed */
+		pthread_mutex_lock(&ds->mu);
+		for (unsigned i = 0; i < r->n; i++) {
+			r->d[i]->gate_epoch = 0;
+			r->d[i]->attempts = *attempts;
+			deploy_set_state(r->d[i], r->from[i]);
+		}
+		pthread_mutex_unlock(&ds->mu);
+		deploys_notify(ds);
+		if (broken)
+			snprintf(err, errlen, "%s abandoned: %s", action_name(r->action), last);
+		else
+			snprintf(err, errlen, "%s abandoned after %u attempts, nothing changed; last: %s",
+				 action_name(r->action), *attempts, last[0] ? last : "the daemon is stopping");
+	}
+	if (connected || ctl_connect(&c, &ds->ctl)) {
+		connected = true;
+		save_all(r, &c);
+	}
+out:
+	if (connected)
+		ctl_close(&c);
+	pthread_mutex_unlock(&ds->swap_mu);
+	return done;
+}
+
+/*
+ * A mirror that broke during a failed swap: a deploy still before its
+ * cut-over fails (its shadow is no longer in sync); one past it closes its
+ * window.
+ */
+static void settle_broken(struct swap_req *r)
+{
+	for (unsigned i = 0; i < r->n; i++) {
+		struct deploy *d = r->d[i];
+		bool broken;
+		enum deploy_state st;
+		char why[512];
+
+		pthread_mutex_lock(&r->ds->mu);
+		broken = d->mirror_broken;
+		st = d->state;
+		snprintf(why, sizeof(why), "%s", d->mirror_broken_why);
+		if (broken && st != DS_READY) {
+			d->window_open = false;
+			snprintf(d->window_note, sizeof(d->window_note), "%.200s", why);
+			d->mirror_broken = false;
+			r->ds->version++;
+		}
+		pthread_mutex_unlock(&r->ds->mu);
+		if (broken && st == DS_READY) {
+			struct ctl c;
+
+			if (ctl_connect(&c, &r->ds->ctl)) {
+				deploy_finish(d, &c, DS_FAILED, why);
+				ctl_close(&c);
+			}
+		}
+	}
+	deploys_notify(r->ds);
+}
+
+static void release(struct swap_req *r)
+{
+	pthread_mutex_lock(&r->ds->mu);
+	for (unsigned i = 0; i < r->n; i++)
+		r->d[i]->busy = false;
+	pthread_mutex_unlock(&r->ds->mu);
+}
+
+static json_t *ok_reply(struct swap_req *r, double pause_ms, unsigned attempts)
+{
+	json_t *ids = json_array();
+
+	for (unsigned i = 0; i < r->n; i++)
+		json_array_append_new(ids, json_integer((json_int_t)r->d[i]->id));
+	return json_pack("{s:b, s:s, s:o, s:f, s:i}", "ok", 1, "state",
+			 r->action == SWAP_CUTOVER ? "complete" : "reverted", "ids", ids,
+			 "pause_ms", (double)((long)(pause_ms * 100)) / 100.0, "attempts", (int)attempts);
+}
+
+static void *swap_main(void *arg)
+{
+	struct swap_req *r = arg;
+	struct deploys *ds = r->ds;
+	char err[1024];
+	double pause;
+	unsigned attempts;
+
+	if (swap_run(r, err, sizeof(err), &pause, &attempts)) {
+		deploys_post_reply(ds, r->serial, ok_reply(r, pause, attempts));
+	} else {
+		log_warning("deploy %llu: %s", (unsigned long long)r->d[0]->id, err);
+		deploys_post_reply(ds, r->serial, json_pack("{s:b, s:s, s:i}", "ok", 0, "error", err,
+							    "attempts", (int)attempts));
+	}
+	settle_broken(r);
+	release(r);
+	deploys_thread_exit(ds, NULL);
+	free(r);
+	return NULL;
+}
+
+void swap_auto_cutover(struct deploy *d, struct ctl *c)
+{
+	struct deploys *ds = d->ds;
+
+	(void)c;
+	for (;;) {
+		struct swap_req r;
+		char err[1024];
+		double pause;
+		unsigned attempts;
+		bool go, ok;
+
+		pthread_mutex_lock(&ds->mu);
+		go = d->auto_cutover && d->state == DS_READY && !d->busy && !d->cancel && !ds->stopping;
+		if (go)
+			d->busy = true;
+		pthread_mutex_unlock(&ds->mu);
+		if (!go)
+			return;
+		memset(&r, 0, sizeof(r));
+		r.ds = ds;
+		r.action = SWAP_CUTOVER;
+		r.n = 1;
+		r.d[0] = d;
+		log_info("deploy %llu: ready; cutting over by itself (--auto-cutover)", (unsigned long long)d->id);
+		ok = swap_run(&r, err, sizeof(err), &pause, &attempts);
+		if (!ok)
+			log_warning("deploy %llu: automatic cut-over: %s; trying again in 10 s", (unsigned long long)d->id,
+				    err);
+		settle_broken(&r);
+		release(&r);
+		if (ok)
+			return;
+		deploy_sleep(d, 10000);
+	}
+}
+
+/* --- admin commands (loop thread) ---------------------------------------------- */
+
+static const char *word(const char *p, char *w, size_t len)
+{
+	size_t n = 0;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (*p != '\0' && *p != ' ' && *p != '\t') {
+		if (n + 1 < len)
+			w[n++] = *p;
+		p++;
+	}
+	w[n] = '\0';
+	return p;
+}
+
+static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ds->reply(ds->cb_arg, serial, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
+}
+
+static bool parse_id(const char *w, uint64_t *id)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(w, &end, 10);
+	if (errno != 0 || *end != '\0' || end == w || v == 0 || w[0] == '-')
+		return false;
+	*id = v;
+	return true;
+}
+
+/* Why d cannot be swapped by `a` now, or NULL (under ds->mu). */
+static const char *cannot_swap(const struct deploy *d, enum swap_action a, char *buf, size_t len)
+{
+	if (d->cancel) {
+		snprintf(buf, len, "deploy %llu is being cancelled", (unsigned long long)d->id);
+		return buf;
+	}
+	if (d->busy) {
+		snprintf(buf, len, "deploy %llu is busy (%s in progress)", (unsigned long long)d->id,
+			 d->state == DS_REVERTING ? "a revert" : d->state == DS_CUTTING_OVER ? "a cut-over" :
+			 "a cut-over, revert or finalize");
+		return buf;
+	}
+	if (a == SWAP_CUTOVER) {
+		if (d->state == DS_READY || (d->state == DS_REVERTED && d->window_open))
+			return NULL;
+		if (d->state == DS_REVERTED)
+			snprintf(buf, len, "deploy %llu is reverted and its window has ended (%s): create a new deploy",
+				 (unsigned long long)d->id, d->window_note[0] ? d->window_note : "finalized");
+		else if (d->state == DS_COMPLETE)
+			snprintf(buf, len, "deploy %llu is already complete", (unsigned long long)d->id);
+		else
+			snprintf(buf, len, "deploy %llu is %s, not ready: it can be cut over once its state is ready",
+				 (unsigned long long)d->id, deploy_state_name(d->state));
+		return buf;
+	}
+	if (d->state == DS_COMPLETE && d->window_open)
+		return NULL;
+	if (d->state == DS_COMPLETE)
+		snprintf(buf, len, "deploy %llu can no longer be reverted: its revert window ended (%s)",
+			 (unsigned long long)d->id, d->window_note[0] ? d->window_note : "finalized");
+	else if (d->state == DS_REVERTED)
+		snprintf(buf, len, "deploy %llu is already reverted", (unsigned long long)d->id);
+	else
+		snprintf(buf, len, "deploy %llu is %s: only a complete deploy (after deploy cutover) can be reverted",
+			 (unsigned long long)d->id, deploy_state_name(d->state));
+	return buf;
+}
+
+static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, enum swap_action a)
+{
+	struct swap_req *r = calloc(1, sizeof(*r));
+	char w[64], why[512];
+	const char *p = rest;
+
+	if (r == NULL) {
+		reply_err(ds, serial, "out of memory");
+		return;
+	}
+	r->ds = ds;
+	r->serial = serial;
+	r->action = a;
+	pthread_mutex_lock(&ds->mu);
+	for (;;) {
+		uint64_t id;
+		struct deploy *d;
+
+		p = word(p, w, sizeof(w));
+		if (w[0] == '\0')
+			break;
+		if (!parse_id(w, &id) || (d = deploys_find(ds, id)) == NULL) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "no deploy request with id '%.32s'", w);
+			free(r);
+			return;
+		}
+		for (unsigned i = 0; i < r->n; i++)
+			if (r->d[i] == d) {
+				pthread_mutex_unlock(&ds->mu);
+				reply_err(ds, serial, "deploy %llu is named twice", (unsigned long long)id);
+				free(r);
+				return;
+			}
+		if (cannot_swap(d, a, why, sizeof(why)) != NULL) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "%s", why);
+			free(r);
+			return;
+		}
+		if (r->n == SWAP_MAX_DEPLOYS || (a == SWAP_REVERT && r->n == 1)) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, a == SWAP_REVERT ? "usage: deploy revert <id>" :
+				  "at most %d deploys cut over together", SWAP_MAX_DEPLOYS);
+			free(r);
+			return;
+		}
+		r->d[r->n++] = d;
+	}
+	if (r->n == 0) {
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, a == SWAP_CUTOVER ? "usage: deploy cutover <id> [<id> ...]" :
+			  "usage: deploy revert <id>");
+		free(r);
+		return;
+	}
+	for (unsigned i = 0; i < r->n; i++)
+		r->d[i]->busy = true;
+	pthread_mutex_unlock(&ds->mu);
+	if (!deploys_spawn(ds, swap_main, r, NULL)) {
+		release(r);
+		reply_err(ds, serial, "cannot start a thread");
+		free(r);
+	}
+}
+
+void swap_cmd_cutover(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	start_swap(ds, serial, rest, SWAP_CUTOVER);
+}
+
+void swap_cmd_revert(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	start_swap(ds, serial, rest, SWAP_REVERT);
+}
+
+/* --- finalize --------------------------------------------------------------------- */
+
+struct finalize_req {
+	struct deploy *d;
+	uint64_t serial;
+};
+
+/*
+ * End d's window: stop the mirror into the table that is not live, wait
+ * until no command planned with it runs, drop that table (unless
+ * keep_old_table), save.
+ */
+static void *finalize_main(void *arg)
+{
+	struct finalize_req *f = arg;
+	struct deploy *d = f->d;
+	struct deploys *ds = d->ds;
+	struct ctl c;
+	char other[DEPLOY_NAME_SIZE];
+	enum deploy_state st;
+	bool dropped = false;
+
+	pthread_mutex_lock(&ds->mu);
+	d->window_open = false;
+	if (d->window_note[0] == '\0')
+		snprintf(d->window_note, sizeof(d->window_note), "%s",
+			 f->serial != 0 ? "finalized by deploy finalize" : "revert window ended");
+	st = d->state;
+	snprintf(other, sizeof(other), "%s", st == DS_COMPLETE ? d->old_table : d->shadow);
+	if (d->finished == 0)
+		d->finished = time(NULL);
+	ds->version++;
+	pthread_mutex_unlock(&ds->mu);
+	if (!deploys_wait_synced(ds))
+		goto out;
+	if (!deploy_connect_retry(d, &c))
+		goto out;
+	if (!ds->keep_old_table) {
+		if (ctl_exec(&c, "DROP TABLE IF EXISTS %I.%I", d->db, other))
+			dropped = true;
+		else
+			log_warning("deploy %llu: cannot drop %s.%s: %s", (unsigned long long)d->id, d->db, other,
+				    c.error);
+	}
+	if (!catalog_save(&c, d))
+		log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)d->id, c.error);
+	ctl_close(&c);
+	log_info("deploy %llu %s.%s: finalized (%s); %s.%s %s", (unsigned long long)d->id, d->db, d->table,
+		 deploy_state_name(st), d->db, other, dropped ? "dropped" : "kept");
+	deploys_post_reply(ds, f->serial, json_pack("{s:b, s:I, s:s, s:b, s:s?, s:s?}", "ok", 1, "id",
+						    (json_int_t)d->id, "state", deploy_state_name(st),
+						    "revertible", 0, "dropped", dropped ? other : NULL,
+						    "kept", dropped ? NULL : other));
+out:
+	pthread_mutex_lock(&ds->mu);
+	d->busy = false;
+	pthread_mutex_unlock(&ds->mu);
+	deploys_thread_exit(ds, NULL);
+	free(f);
+	return NULL;
+}
+
+/* Start finalizing d (busy set by the caller, under no lock). */
+static void start_finalize(struct deploy *d, uint64_t serial)
+{
+	struct finalize_req *f = calloc(1, sizeof(*f));
+
+	if (f != NULL) {
+		f->d = d;
+		f->serial = serial;
+	}
+	if (f == NULL || !deploys_spawn(d->ds, finalize_main, f, NULL)) {
+		free(f);
+		pthread_mutex_lock(&d->ds->mu);
+		d->busy = false;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (serial != 0)
+			reply_err(d->ds, serial, "cannot start a thread");
+	}
+}
+
+void swap_cmd_finalize(struct deploys *ds, uint64_t serial, const char *rest)
+{
+	char w[64];
+	uint64_t id;
+	struct deploy *d;
+
+	(void)word(rest, w, sizeof(w));
+	pthread_mutex_lock(&ds->mu);
+	if (!parse_id(w, &id) || (d = deploys_find(ds, id)) == NULL) {
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "no deploy request with id '%.32s'", w);
+		return;
+	}
+	if (d->busy || (d->state != DS_COMPLETE && d->state != DS_REVERTED) || !d->window_open) {
+		char msg[512];
+
+		if (d->busy)
+			snprintf(msg, sizeof(msg), "deploy %llu is busy (a cut-over, revert or finalize in progress)",
+				 (unsigned long long)d->id);
+		else if (d->state == DS_COMPLETE || d->state == DS_REVERTED)
+			snprintf(msg, sizeof(msg), "deploy %llu is already finalized (%s)", (unsigned long long)d->id,
+				 d->window_note[0] ? d->window_note : "window closed");
+		else
+			snprintf(msg, sizeof(msg), "deploy %llu is %s: only a complete or reverted deploy has a "
+				 "revert window to end", (unsigned long long)d->id, deploy_state_name(d->state));
+		pthread_mutex_unlock(&ds->mu);
+		reply_err(ds, serial, "%s", msg);
+		return;
+	}
+	d->busy = true;
+	pthread_mutex_unlock(&ds->mu);
+	start_finalize(d, serial);
+}
+
+void swap_check_windows(struct deploys *ds)
+{
+	struct deploy *d, *due[SWAP_MAX_DEPLOYS];
+	unsigned n = 0;
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link) {
+		if (d->busy || (d->state != DS_COMPLETE && d->state != DS_REVERTED) || n == SWAP_MAX_DEPLOYS)
+			continue;
+		/* the window ended, or a broken mirror closed it: drop the other table */
+		if ((d->window_open && now >= d->window_end) ||
+		    (!d->window_open && d->window_note[0] != '\0' && d->finished == 0)) {
+			d->busy = true;
+			due[n++] = d;
+		}
+	}
+	pthread_mutex_unlock(&ds->mu);
+	for (unsigned i = 0; i < n; i++)
+		start_finalize(due[i], 0);
+}
+
+void swap_mirror_failed(struct deploy *d, const char *why)
+{
+	log_error("deploy %llu %s.%s: %s", (unsigned long long)d->id, d->db, d->table, why);
+	if (d->busy || d->state == DS_CUTTING_OVER || d->state == DS_REVERTING) {
+		d->mirror_broken = true;
+		snprintf(d->mirror_broken_why, sizeof(d->mirror_broken_why), "%s", why);
+	} else {
+		/* complete / reverted: the other table is out of sync for good */
+		d->window_open = false;
+		snprintf(d->window_note, sizeof(d->window_note), "mirror failed: %.200s", why);
+	}
+	d->ds->version++;
+}
+
+/* --- recovery at start ------------------------------------------------------------ */
+
+void swap_recover(struct deploy *d, struct ctl *c)
+{
+	bool shadow_there, old_there;
+	enum deploy_state to;
+
+	if (!table_exists(c, d->db, d->shadow, &shadow_there) ||
+	    !table_exists(c, d->db, d->old_table[0] ? d->old_table : d->shadow, &old_there)) {
+		log_error("deploy %llu: cannot tell whether its interrupted %s renamed the tables: %s",
+			  (unsigned long long)d->id, deploy_state_name(d->state), c->error);
+		return;
+	}
+	if (d->old_table[0] == '\0')
+		old_there = false;
+	if (d->state == DS_CUTTING_OVER) {
+		if (!shadow_there && old_there) {
+			to = DS_COMPLETE;
+			d->swapped = true;
+			d->window_open = true;
+			d->window_end = time(NULL) + d->ds->revert_window_s;
+		} else {
+			to = d->window_open ? DS_REVERTED : DS_READY;
+		}
+	} else {
+		if (shadow_there && !old_there) {
+			to = DS_REVERTED;
+			d->swapped = false;
+		} else {
+			to = DS_COMPLETE;
+		}
+	}
+	log_warning("deploy %llu %s.%s: cutoverd stopped during a %s; the tables show it %s: %s",
+		    (unsigned long long)d->id, d->db, d->table,
+		    d->state == DS_CUTTING_OVER ? "cut-over" : "revert",
+		    (to == DS_COMPLETE) == (d->state == DS_CUTTING_OVER) ? "happened" : "did not happen",
+		    deploy_state_name(to));
+	d->gate_epoch = 0;
+	history_add(d, d->state == DS_CUTTING_OVER ? SWAP_CUTOVER : SWAP_REVERT, 0, 0,
+		    to == DS_COMPLETE || to == DS_REVERTED ?
+		    "interrupted by a restart after its RENAME; settled from the tables" :
+		    "interrupted by a restart before its RENAME; nothing changed", NULL);
+	deploy_set_state(d, to);
+	if (!catalog_save(c, d))
+		log_warning("deploy %llu: cannot save: %s", (unsigned long long)d->id, c->error);
+}
