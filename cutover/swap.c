@@ -90,9 +90,18 @@ static void iso_now(char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* Append an attempt to d->history (under ds->mu); blockers consumed. */
+static double round2(double v)
+{
+	return (double)((long)(v * 100)) / 100.0;
+}
+
+/*
+ * Append an attempt to d->history (under ds->mu).  drain_ms / rename_ms:
+ * how long the gate waited for open transactions and the RENAME took (< 0:
+ * not reached).  blockers is not consumed.
+ */
 static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, double pause_ms,
-			const char *outcome, json_t *blockers)
+			double drain_ms, double rename_ms, const char *outcome, json_t *blockers)
 {
 	char at[32];
 	json_t *e;
@@ -101,7 +110,11 @@ static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, 
 	if (d->history == NULL)
 		d->history = json_array();
 	e = json_pack("{s:s, s:s, s:i, s:f, s:s}", "at", at, "action", action_name(a), "attempt", (int)attempt,
-		      "pause_ms", (double)((long)(pause_ms * 100)) / 100.0, "outcome", outcome);
+		      "pause_ms", round2(pause_ms), "outcome", outcome);
+	if (e != NULL && drain_ms >= 0)
+		json_object_set_new(e, "drain_ms", json_real(round2(drain_ms)));
+	if (e != NULL && rename_ms >= 0)
+		json_object_set_new(e, "rename_ms", json_real(round2(rename_ms)));
 	if (e != NULL && blockers != NULL)
 		json_object_set(e, "blockers", blockers);
 	if (d->history != NULL && e != NULL) {
@@ -377,7 +390,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 
 	for (unsigned attempt = 1; attempt <= (unsigned)ds->max_attempts && !done; attempt++) {
 		json_t *blockers = NULL;
-		double t0, pause;
+		double t0, t1, pause, drain, ren;
 		char *sql;
 		bool ok;
 
@@ -400,13 +413,14 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				 "cutover_drain_timeout_ms (%d ms)", ds->drain_timeout_ms);
 			pthread_mutex_lock(&ds->mu);
 			for (unsigned i = 0; i < r->n; i++)
-				history_add(r->d[i], r->action, attempt, pause, "drain timeout", blockers);
+				history_add(r->d[i], r->action, attempt, pause, -1, -1, "drain timeout", blockers);
 			pthread_mutex_unlock(&ds->mu);
 			log_warning("deploy %llu: %s attempt %u: drain timeout after %.1f ms", (unsigned long long)r->d[0]->id,
 				    action_name(r->action), attempt, pause);
 			json_decref(blockers);
 			continue;
 		}
+		drain = now_ms() - t0;
 		stall(ds, "gated");
 		pthread_mutex_lock(&ds->mu);
 		broken = any_mirror_broken(r, last, sizeof(last));
@@ -416,7 +430,9 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			open_gate(r);
 			break;
 		}
+		t1 = now_ms();
 		ok = sql != NULL && ctl_exec(&c, "%s", sql);
+		ren = now_ms() - t1;
 		free(sql);
 		if (!ok) {
 			bool renamed = false;
@@ -439,7 +455,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				pause = now_ms() - t0;
 				pthread_mutex_lock(&ds->mu);
 				for (unsigned i = 0; i < r->n; i++)
-					history_add(r->d[i], r->action, attempt, pause, last, NULL);
+					history_add(r->d[i], r->action, attempt, pause, drain, ren, last, NULL);
 				pthread_mutex_unlock(&ds->mu);
 				log_warning("deploy %llu: %s attempt %u: %s", (unsigned long long)r->d[0]->id,
 					    action_name(r->action), attempt, last);
@@ -474,11 +490,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		for (unsigned i = 0; i < r->n; i++) {
 			r->d[i]->pause_ms = pause;
 			r->d[i]->attempts = attempt;
-			history_add(r->d[i], r->action, attempt, pause, "ok", NULL);
+			history_add(r->d[i], r->action, attempt, pause, drain, ren, "ok", NULL);
 		}
 		pthread_mutex_unlock(&ds->mu);
-		log_info("deploy %llu: %s done in attempt %u, traffic to the table held %.2f ms",
-			 (unsigned long long)r->d[0]->id, action_name(r->action), attempt, pause);
+		log_info("deploy %llu: %s done in attempt %u, traffic to the table held %.2f ms "
+			 "(drain %.2f ms, RENAME %.2f ms)", (unsigned long long)r->d[0]->id, action_name(r->action),
+			 attempt, pause, drain, ren);
 		done = true;
 	}
 	if (!done) {
@@ -560,7 +577,7 @@ static json_t *ok_reply(struct swap_req *r, double pause_ms, unsigned attempts)
 		json_array_append_new(ids, json_integer((json_int_t)r->d[i]->id));
 	return json_pack("{s:b, s:s, s:o, s:f, s:i}", "ok", 1, "state",
 			 r->action == SWAP_CUTOVER ? "complete" : "reverted", "ids", ids,
-			 "pause_ms", (double)((long)(pause_ms * 100)) / 100.0, "attempts", (int)attempts);
+			 "pause_ms", round2(pause_ms), "attempts", (int)attempts);
 }
 
 static void *swap_main(void *arg)
@@ -969,7 +986,7 @@ void swap_recover(struct deploy *d, struct ctl *c)
 		    (to == DS_COMPLETE) == (d->state == DS_CUTTING_OVER) ? "happened" : "did not happen",
 		    deploy_state_name(to));
 	d->gate_epoch = 0;
-	history_add(d, d->state == DS_CUTTING_OVER ? SWAP_CUTOVER : SWAP_REVERT, 0, 0,
+	history_add(d, d->state == DS_CUTTING_OVER ? SWAP_CUTOVER : SWAP_REVERT, 0, 0, -1, -1,
 		    to == DS_COMPLETE || to == DS_REVERTED ?
 		    "interrupted by a restart after its RENAME; settled from the tables" :
 		    "interrupted by a restart before its RENAME; nothing changed", NULL);

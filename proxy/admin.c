@@ -12,6 +12,7 @@
  *   reload                 re-read the ini file (as SIGHUP)
  *   deploy create <db>.<table> <ALTER clause>
  *   deploy list | show <id> | cancel <id> | set <id> key=value ...
+ *   deploy cutover <id> ... | revert <id> | finalize <id>
  *                          deploy requests (cutover/deploy.c answers)
  *
  * Every reply is one line of JSON built with jansson.  A bad line gets
@@ -126,11 +127,14 @@ static void cmd_help(struct admin_conn *c, char **argv, int argc)
 		"pause [timeout_ms]: hold new transactions, answer once open ones have ended, resume by itself at the timeout (default 60000)",
 		"resume: release held sessions",
 		"reload: re-read the configuration file",
-		"deploy create [--paused] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0",
+		"deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0; --auto-cutover cuts over once ready",
 		"deploy list: every deploy request and its state",
 		"deploy show <id>: state, progress, throttling, mirroring and verification counts",
 		"deploy cancel <id>: stop a deploy request and drop its shadow table",
-		"deploy set <id> chunk_time_ms=N max_threads_running=N paused=0|1: change the copy pace, hold or release the copy"));
+		"deploy set <id> chunk_time_ms=N max_threads_running=N paused=0|1: change the copy pace, hold or release the copy",
+		"deploy cutover <id> [<id> ...]: swap the shadow in (several: in one RENAME), holding only the table's traffic; answers pause_ms and attempts",
+		"deploy revert <id>: within the revert window, swap the original back with every write made since",
+		"deploy finalize <id>: end the revert window now: stop mirroring back, drop the table that is not live"));
 	reply(c, r);
 }
 
