@@ -226,7 +226,8 @@ const struct conf_option conf_options[] = {
 			"table are held while transactions that already touched "
 			"it finish; this long at most. Then the attempt is "
 			"abandoned, everything held is released, and it is "
-			"retried later.",
+			"retried later. A RENAME that runs longer than this is "
+			"killed (the attempt ends the same way).",
 	},
 	{
 		.section = "cutover", .name = "cutover_max_attempts", .type = CONF_INT,

@@ -214,6 +214,92 @@ static void open_gate(struct swap_req *r)
 	(void)wait_published(r->ds);
 }
 
+/*
+ * The RENAME's watchdog: if it runs longer than its budget (a lock NOWAIT
+ * did not cover, MySQL's lock_wait_timeout), a second connection kills the
+ * query, so the gate never stays closed much past the budget.  Started
+ * right before the RENAME and joined right after it, before the connection
+ * runs anything else.
+ */
+struct watchdog {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	bool fired;
+	unsigned long conn_id;
+	int ms;
+	const struct ctl_params *params;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec until;
+	bool fire;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += w->ms / 1000;
+	until.tv_nsec += (long)(w->ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
+	fire = !w->done;
+	w->fired = fire;
+	pthread_mutex_unlock(&w->mu);
+	if (fire) {
+		struct ctl k;
+
+		log_warning("swap: the RENAME runs longer than %d ms: killing it", w->ms);
+		if (ctl_connect(&k, w->params)) {
+			if (!ctl_exec(&k, "KILL QUERY %lu", w->conn_id))
+				log_warning("swap: cannot kill the RENAME: %s", k.error);
+			ctl_close(&k);
+		} else {
+			log_warning("swap: cannot connect to kill the RENAME: %s", k.error);
+		}
+	}
+	ctl_thread_end();
+	return NULL;
+}
+
+static bool watchdog_start(struct watchdog *w, struct ctl *c, const struct ctl_params *params, int ms)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->conn_id = mysql_thread_id(c->my);
+	w->ms = ms;
+	w->params = params;
+	if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return false;
+	}
+	return true;
+}
+
+/* Stop the watchdog; true when it killed the RENAME. */
+static bool watchdog_stop(struct watchdog *w)
+{
+	bool fired;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	fired = w->fired;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	return fired;
+}
+
 /* The RENAME of every table of r, in one statement. */
 static char *rename_sql(struct swap_req *r, bool mariadb)
 {
@@ -431,14 +517,23 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			break;
 		}
 		t1 = now_ms();
-		ok = sql != NULL && ctl_exec(&c, "%s", sql);
-		ren = now_ms() - t1;
+		{
+			struct watchdog wd;
+			bool watched = sql != NULL && watchdog_start(&wd, &c, &ds->ctl, ds->drain_timeout_ms);
+			bool killed;
+
+			ok = sql != NULL && ctl_exec(&c, "%s", sql);
+			killed = watched && watchdog_stop(&wd);
+			ren = now_ms() - t1;
+			if (!ok)
+				snprintf(last, sizeof(last), "RENAME failed: %s%s", sql == NULL ? "out of memory" : c.error,
+					 killed ? " (killed: it ran longer than cutover_drain_timeout_ms)" : "");
+		}
 		free(sql);
 		if (!ok) {
 			bool renamed = false;
 			unsigned code = mysql_errno(c.my);
 
-			snprintf(last, sizeof(last), "RENAME failed: %s", sql == NULL ? "out of memory" : c.error);
 			if (code == 2006 || code == 2013 || code == 2055) {
 				/* the link broke: did the RENAME happen? */
 				ctl_close(&c);
