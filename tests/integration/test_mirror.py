@@ -119,10 +119,12 @@ def create(env, line):
     return r["id"]
 
 
-def deployed_pair(env, mariadb, n=300, hold_copy=False):
+def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False):
     """Tables mir.t<k> (under deploy) and mir.u<k> (its twin).  The deploy
     is ready, or with hold_copy still copying (held before its first row:
-    go() lets it run)."""
+    go() lets it run), or with cut_over complete (the new schema live under
+    t, the original mirrored in reverse as _t<k>_old; u gets the new schema
+    too)."""
     _counter[0] += 1
     t, u = "t%d" % _counter[0], "u%d" % _counter[0]
     fill(mariadb, "mir", t, n)
@@ -134,17 +136,39 @@ def deployed_pair(env, mariadb, n=300, hold_copy=False):
         assert s["state"] == "copying" and s["rows_copied"] == 0, s
     else:
         go(env, did)
+    if cut_over:
+        r = env.admin("deploy cutover %d" % did, timeout=60)
+        assert r["ok"] and r["state"] == "complete", r
+        execute(mariadb, "ALTER TABLE mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % u)
     return t, u, did
 
 
-@pytest.mark.parametrize("phase", ["copying", "ready"])
+def other_table(t, phase):
+    """The table mirrored into: the shadow, or after the cut-over the original."""
+    return "_%s_old" % t if phase == "complete" else "_%s_shadow" % t
+
+
+def end_deploy(env, did, phase):
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == ("complete" if phase == "complete" else "ready") and s["refused"] == 0, s
+    if phase == "complete":
+        assert s["revertible"], s
+        r = env.admin("deploy finalize %d" % did, timeout=30)
+    else:
+        r = env.admin("deploy cancel %d" % did, timeout=30)
+    assert r["ok"], r
+    return s
+
+
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("isolation", ["REPEATABLE READ", "READ COMMITTED"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
     """phase copying: the statements run before the backfill reached the
-    rows; the copy then runs and verifies, and must find nothing to repair."""
-    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying")
+    rows; the copy then runs and verifies, and must find nothing to repair.
+    phase complete: after the cut-over, into the original (reverse)."""
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
     pc = env.connect(database="mir")
     dc = mariadb.connect(database="mir")
     for c in (pc, dc):
@@ -159,10 +183,8 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
     if phase == "copying":
         s = go(env, did)
         assert s["verify_mismatches"] == 0, s
-    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
-    s = env.admin("deploy show %d" % did)
-    assert s["state"] == "ready" and s["refused"] == 0, s
-    env.admin("deploy cancel %d" % did, timeout=30)
+    assert_same(mariadb, "mir", t, other_table(t, phase), COLS)
+    end_deploy(env, did, phase)
 
 
 def test_mirror_while_copy_is_held(env, mariadb):
@@ -282,12 +304,12 @@ def run_dbd(endpoint, steps):
     return json.loads(r.stdout)
 
 
-@pytest.mark.parametrize("phase", ["copying", "ready"])
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("isolation", ["REPEATABLE READ", "READ COMMITTED"])
 @pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
 @pytest.mark.parametrize("shape", sorted(PREPARED))
 def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
-    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying")
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
 
     def steps(table):
         out = [{"do": "SET SESSION TRANSACTION ISOLATION LEVEL " + isolation}]
@@ -308,10 +330,9 @@ def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
     a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
     b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
     assert a == b
-    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
-    s = env.admin("deploy show %d" % did)
-    assert s["state"] == "ready" and s["refused"] == 0 and s["mirrored"] >= 1, s
-    env.admin("deploy cancel %d" % did, timeout=30)
+    assert_same(mariadb, "mir", t, other_table(t, phase), COLS)
+    s = end_deploy(env, did, phase)
+    assert s["mirrored"] >= 1, s
 
 
 def test_mirror_prepared_before_the_deploy(env, mariadb):
