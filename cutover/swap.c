@@ -416,12 +416,17 @@ sqlerr:
 	return false;
 }
 
-static void save_all(struct swap_req *r, struct ctl *c)
+static bool save_all(struct swap_req *r, struct ctl *c)
 {
+	bool ok = true;
+
 	for (unsigned i = 0; i < r->n; i++)
-		if (!catalog_save(c, r->d[i]))
+		if (!catalog_save(c, r->d[i])) {
 			log_warning("deploy %llu: cannot save the state: %s", (unsigned long long)r->d[i]->id,
 				    c->error);
+			ok = false;
+		}
+	return ok;
 }
 
 /* A deploy whose mirror broke during the swap (under ds->mu). */
@@ -471,7 +476,18 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		deploy_set_state(r->d[i], r->action == SWAP_CUTOVER ? DS_CUTTING_OVER : DS_REVERTING);
 	}
 	pthread_mutex_unlock(&ds->mu);
-	save_all(r, &c);
+	if (!save_all(r, &c)) {
+		/* a restart must be able to tell a RENAME happened: no RENAME
+		   without the state saved first */
+		snprintf(err, errlen, "cannot save the state in the catalog before the RENAME: %s", c.error);
+		pthread_mutex_lock(&ds->mu);
+		for (unsigned i = 0; i < r->n; i++)
+			deploy_set_state(r->d[i], r->from[i]);
+		pthread_mutex_unlock(&ds->mu);
+		(void)save_all(r, &c);
+		deploys_notify(ds);
+		goto out;
+	}
 	deploys_notify(ds);
 
 	for (unsigned attempt = 1; attempt <= (unsigned)ds->max_attempts && !done; attempt++) {
@@ -611,7 +627,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	}
 	if (connected || ctl_connect(&c, &ds->ctl)) {
 		connected = true;
-		save_all(r, &c);
+		(void)save_all(r, &c);
 	}
 out:
 	if (connected)
