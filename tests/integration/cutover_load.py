@@ -81,15 +81,20 @@ class _Workload:
         self.errors = []          # (thread name, code, message, statement)
         self.ops = 0              # acknowledged statements
         self.lock = threading.Lock()
+        self.phase = ""           # set by the test: recorded with each error
+        self.t0 = time.monotonic()
 
     def _connect(self):
         return self.proxy.connect(database=self.db, read_timeout=120, write_timeout=120)
 
-    def _error(self, name, e, sql):
+    def _error(self, name, e, sql, started=None):
         code = e.args[0] if e.args else None
         msg = str(e.args[1]) if len(e.args) > 1 else str(e)
+        at = "phase %r, %.2f s" % (self.phase, time.monotonic() - self.t0)
+        if started is not None:
+            at = "sent in phase %r at %.2f s, failed in %s" % (started[0], started[1], at)
         with self.lock:
-            self.errors.append((name, code, msg[:200], sql[:200]))
+            self.errors.append((name, code, msg[:200], sql[:200], at))
 
     def _spawn(self, name, fn, *args):
         t = threading.Thread(target=self._guard, args=(name, fn) + args, name=name, daemon=True)
@@ -133,10 +138,11 @@ class _Workload:
 
     def _execute(self, name, conn, cur, sql, in_txn):
         """Run one statement; on error record it, roll back, return None."""
+        started = (self.phase, time.monotonic() - self.t0)
         try:
             n = cur.execute(sql)
         except pymysql.MySQLError as e:
-            self._error(name, e, sql)
+            self._error(name, e, sql, started)
             if in_txn:
                 try:
                     cur.execute("ROLLBACK")

@@ -235,6 +235,28 @@ def wait_held(p, backend_id, timeout=15):
         time.sleep(0.02)
 
 
+def first_held(p, db, sqls, timeout=15):
+    """Send sqls one at a time, each from a new session through the proxy,
+    until one is held at the gate: the deploy's state changes a moment
+    before the gate closes, so the first ones may still run (they must
+    succeed).  Returns (connection, Bg of the held statement, its index)."""
+    for i, sql in enumerate(sqls):
+        c = p.connect(database=db)
+        cid = c.thread_id()
+        bg = Bg(q, c, sql)
+        deadline = time.monotonic() + timeout
+        while not bg.done():
+            st = session_of(p, cid)
+            if st is not None and st["state"] in HELD_STATES:
+                return c, bg, i
+            if time.monotonic() > deadline:
+                pytest.fail("%r neither held nor done within %d s; clients: %s" % (sql, timeout, clients(p)),
+                            pytrace=False)
+            time.sleep(0.01)
+        assert bg.error is None, (sql, bg.error)
+    pytest.fail("none of %d statements on the table was held: %s" % (len(sqls), sqls), pytrace=False)
+
+
 def wait_swapping(p, did, bg, state="cutting_over", timeout=20):
     """Until the deploy is in `state` (the admin command runs in bg)."""
     deadline = time.monotonic() + timeout
@@ -318,13 +340,16 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
     p = cproxy()
     w = Writers(p, db, "t", nthreads=3, lo=101, hi=3000).start()
     try:
+        w.phase = "before the deploy"
         w.run_for(0.3)
+        w.phase = "copying"
         r = admin(p, "deploy create %s.t %s" % (db, ALTER))
         assert r["ok"], r
         did = r["id"]
         s = wait_state(p, did, ("ready", "failed"))
         assert s["state"] == "ready", s
         shadow = bare(s["shadow_table"])
+        w.phase = "ready"
         w.run_for(0.5)
         w.pause()
         assert_new_schema(mariadb, db, "t", False)
@@ -334,6 +359,7 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         w.run_for(0.5)
 
         # cut-over, writers running
+        w.phase = "cutover 1"
         c = swap(p, "deploy cutover %d" % did, "complete", [did])
         s = show(p, did)
         assert s["state"] == "complete" and s["revertible"] is True, s
@@ -341,6 +367,7 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         assert s["attempts"] >= 1 and abs(s["pause_ms"] - c["pause_ms"]) < 1, (s, c)
         old = bare(s["old_table"])
         assert old != "t"
+        w.phase = "complete 1"
         w.run_for(0.5)
         w.pause()
         assert_new_schema(mariadb, db, "t", True)
@@ -356,10 +383,12 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         w.run_for(0.5)
 
         # revert, writers running: the original is back with every row
+        w.phase = "revert"
         swap(p, "deploy revert %d" % did, "reverted")
         s = show(p, did)
         assert s["state"] == "reverted", s
         new = standby(s)
+        w.phase = "reverted"
         w.run_for(0.5)
         w.pause()
         assert_new_schema(mariadb, db, "t", False)
@@ -378,10 +407,12 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         w.run_for(0.5)
 
         # cut over again
+        w.phase = "cutover 2"
         swap(p, "deploy cutover %d" % did, "complete", [did])
         s = show(p, did)
         assert s["state"] == "complete" and s["revertible"] is True, s
         old2 = bare(s["old_table"])
+        w.phase = "complete 2"
         w.run_for(0.5)
         w.pause()
         assert_new_schema(mariadb, db, "t", True)
@@ -395,6 +426,7 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         w.run_for(0.3)
 
         # finalize: the original is dropped, no revert any more
+        w.phase = "finalize"
         f = admin(p, "deploy finalize %d" % did)
         assert f["ok"] and f["id"] == did and f["state"] == "complete", f
         assert f["dropped"] is not None and bare(f["dropped"]) == old2, f
@@ -403,6 +435,7 @@ def test_cutover_revert_cutover_finalize_under_writers(cproxy, mariadb, db):
         assert s["state"] == "complete" and s["revertible"] is False, s
         r = admin(p, "deploy revert %d" % did)
         assert not r["ok"] and r["error"], r
+        w.phase = "finalized"
         w.run_for(0.3)
     finally:
         w.stop()
@@ -505,10 +538,9 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     cut = Bg(admin, p, "deploy cutover %d" % did)
     wait_swapping(p, did, cut)
     # a new statement on t is held (this also shows that the gate is closed)
-    c = p.connect(database=db)
-    c_id = c.thread_id()
-    held = Bg(q, c, "UPDATE t SET name = 'C' WHERE id = 2")
-    wait_held(p, c_id)
+    ids = [2, 4, 5, 6, 7]
+    c, held, k = first_held(p, db, ["UPDATE t SET name = 'C' WHERE id = %d" % i for i in ids])
+    cid = ids[k]
 
     def other_table():
         b = p.connect(database=db)
@@ -523,7 +555,7 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     assert b.ok(10, "statements on another table while the gate of t is closed") == (1, 2)
     assert not cut.done(), (cut.result, cut.error)
     assert not held.done(), (held.result, held.error)
-    assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id = 2" % db) == (("n1",),)
+    assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id = %d" % (db, cid)) == (("n%d" % (cid - 1),),)
     # the transaction that holds the drain goes on
     assert Bg(q, a, "UPDATE t SET name = 'A2' WHERE id = 3").ok(10, "a statement on t of the open transaction") == 1
     assert not cut.done() and not held.done()
@@ -533,8 +565,8 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     assert held.ok(15, "the held statement") == 1
     s = show(p, did)
     assert_new_schema(mariadb, db, "t", True)
-    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 2, 3) ORDER BY id" % db) == \
-        ((1, "A1"), (2, "C"), (3, "A2"))
+    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 3, %d) ORDER BY id" % (db, cid)) == \
+        tuple(sorted([(1, "A1"), (3, "A2"), (cid, "C")]))
     compare_common(mariadb, db, "t", standby(s))
     st = admin(p, "status")
     assert st["held"] == 0, st
@@ -564,10 +596,9 @@ def test_two_tables_swap_together(cproxy, mariadb, db):
     q(s, "UPDATE a SET name = 'S' WHERE id = 1")
     cut = Bg(admin, p, "deploy cutover %d %d" % (da, dbb))
     wait_swapping(p, da, cut)
-    probe = p.connect(database=db)
-    probe_id = probe.thread_id()
-    held = Bg(q, probe, "UPDATE b SET name = 'P' WHERE id = 2")
-    wait_held(p, probe_id)        # the gate of b is closed
+    ids = [2, 3, 4, 5, 6]
+    probe, held, k = first_held(p, db, ["UPDATE b SET name = 'P' WHERE id = %d" % i for i in ids])
+    pid = ids[k]                  # the gate of b is closed
     assert Bg(q, s, "INSERT INTO b (id, name, created) VALUES (100000, 'S', NOW(6))").ok(
         10, "a write to b in a transaction that touched a, both in one cut-over") == 1
     assert not cut.done(), (cut.result, cut.error)
@@ -580,8 +611,8 @@ def test_two_tables_swap_together(cproxy, mariadb, db):
     for table, st in (("a", sa), ("b", sb)):
         assert_new_schema(mariadb, db, table, True)
         compare_common(mariadb, db, table, standby(st))
-    assert rows(mariadb, "SELECT id, name FROM `%s`.b WHERE id IN (2, 100000) ORDER BY id" % db) == \
-        ((2, "P"), (100000, "S"))
+    assert rows(mariadb, "SELECT id, name FROM `%s`.b WHERE id IN (%d, 100000) ORDER BY id" % (db, pid)) == \
+        ((pid, "P"), (100000, "S"))
     # each reverts on its own
     swap(p, "deploy revert %d" % da, "reverted")
     assert_new_schema(mariadb, db, "a", False)
@@ -678,6 +709,7 @@ def test_rename_lock_failure(cproxy, mariadb, db):
     try:
         q(direct, "BEGIN")
         q1(direct, "SELECT * FROM t LIMIT 1")
+        w.phase = "ready, MDL held outside"
         w.run_for(0.3)
         r = admin(p, "deploy cutover %d" % did)
         assert r["ok"] is False and "lock" in r["error"].lower(), r
@@ -692,8 +724,11 @@ def test_rename_lock_failure(cproxy, mariadb, db):
         compare_common(mariadb, db, "t", shadow)
         w.resume()
         q(direct, "COMMIT")
+        w.phase = "ready"
         w.run_for(0.3)
+        w.phase = "cutover"
         swap(p, "deploy cutover %d" % did, "complete", [did])
+        w.phase = "complete"
         w.run_for(0.3)
         w.pause()
         assert_new_schema(mariadb, db, "t", True)
@@ -720,9 +755,9 @@ def test_held_client_disconnects(cproxy, mariadb, db):
     cut = Bg(admin, p, "deploy cutover %d" % did)
     wait_swapping(p, did, cut)
 
-    c1 = p.connect(database=db)
-    h1 = Bg(q, c1, "UPDATE t SET name = 'C1' WHERE id = 2")
-    wait_held(p, c1.thread_id())
+    ids = [2, 7, 8, 9, 10]
+    c1, h1, k = first_held(p, db, ["UPDATE t SET name = 'C1' WHERE id = %d" % i for i in ids])
+    c1_row = ids[k]
     # sends its statement, then closes its socket while held
     c2 = p.connect(database=db)
     c2_id = c2.thread_id()
@@ -764,8 +799,8 @@ def test_held_client_disconnects(cproxy, mariadb, db):
     n = p.connect(database=db)
     assert q(n, "UPDATE t SET name = 'after' WHERE id = 6") == 1
     assert q1(n, "SELECT COUNT(*) FROM t")[0] == 500
-    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 2, 5, 6) ORDER BY id" % db) == \
-        ((1, "A"), (2, "C1"), (5, "C4"), (6, "after"))
+    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 5, 6, %d) ORDER BY id" % (db, c1_row)) == \
+        tuple(sorted([(1, "A"), (5, "C4"), (6, "after"), (c1_row, "C1")]))
     compare_common(mariadb, db, "t", standby(show(p, did)))
 
 
@@ -808,12 +843,11 @@ def test_kill_9_during_swap(cproxy, mariadb, db, action, at):
     while show(p, did)["state"] != swapping:
         assert time.monotonic() < deadline, show(p, did)
         time.sleep(0.01)
-    c = p.connect(database=db)
-    c_id = c.thread_id()
     late = None
     if at == "gated":
-        held = Bg(q, c, "UPDATE t SET name = 'held' WHERE id = 11")
-        wait_held(p, c_id)
+        ids = [11, 13, 14, 15, 16]
+        c, held, k = first_held(p, db, ["UPDATE t SET name = 'held' WHERE id = %d" % i for i in ids])
+        held_row = ids[k]
         time.sleep(0.3)      # nothing to drain: the swap is in its stall now
         assert_new_schema(mariadb, db, "t", new_before)
     else:
@@ -821,6 +855,7 @@ def test_kill_9_during_swap(cproxy, mariadb, db, action, at):
         while ("note" in columns(mariadb, db, "t")) == new_before:
             assert time.monotonic() < deadline, "no RENAME within 20 s: %s" % show(p, did)
             time.sleep(0.02)
+        c = p.connect(database=db)
         held = Bg(q, c, "UPDATE t SET name = 'late' WHERE id = 11")
         time.sleep(0.2)
     s = show(p, did)
@@ -846,11 +881,15 @@ def test_kill_9_during_swap(cproxy, mariadb, db, action, at):
     compare_common(mariadb, db, "t", other)
     assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id IN (10, %d) ORDER BY id" % (db, marker)) == \
         (("acked before",), ("acked before",))
-    name11 = rows(mariadb, "SELECT name FROM `%s`.t WHERE id = 11" % db)[0][0]
     if at == "gated":
-        assert held.error is not None and name11 == "n10", (held.result, held.error, name11)
+        # the held statement never ran; those sent before the gate closed did
+        got = rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (%s) ORDER BY id"
+                   % (db, ", ".join(map(str, ids[:k + 1]))))
+        assert got == tuple((i, "held") for i in ids[:k]) + ((held_row, "n%d" % (held_row - 1)),), \
+            (held.result, held.error, got)
+        assert held.error is not None, held.result
     elif late is not None:
-        assert name11 == "late", (late, name11)
+        assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id = 11" % db) == (("late",),), late
     if (s["state"] == "complete"):
         assert s["revertible"] is True, s
     # the mirror runs the right way after the restart
@@ -919,17 +958,21 @@ def test_auto_cutover(cproxy, mariadb, db):
     p = cproxy()
     w = Writers(p, db, "t", nthreads=2, lo=101, hi=2000).start()
     try:
+        w.phase = "create, copy, cut-over by itself"
         r = admin(p, "deploy create --auto-cutover %s.t %s" % (db, ALTER))
         assert r["ok"], r
         s = wait_state(p, r["id"], ("complete", "failed", "cancelled"))
         assert s["state"] == "complete" and s["revertible"] is True, s
         assert history_ok(s) == ["cutover"], s
+        w.phase = "complete"
         w.run_for(0.3)
         w.pause()
         assert_new_schema(mariadb, db, "t", True)
         compare_common(mariadb, db, "t", standby(s))
         w.resume()
+        w.phase = "revert"
         swap(p, "deploy revert %d" % r["id"], "reverted")
+        w.phase = "reverted"
         w.run_for(0.3)
     finally:
         w.stop()
