@@ -928,17 +928,23 @@ bool writes_gate(struct session *s)
 	if (t.n == 0 && !t.any)
 		return false;
 	if (m->ngated > 0) {
+		bool named = false, draining = false;
+
+		/* a transaction the drain waits for (it touched a gated table)
+		   goes on, whatever gated table it touches next: holding it
+		   would only make the drain wait for itself */
 		for (unsigned i = 0; i < m->n; i++) {
 			const struct mirror_table *mt = &m->tables[i];
-			bool named = t.any;
 
 			if (mt->gate_epoch == 0)
 				continue;
+			draining = draining || writes_session_touched(s, mt->deploy_id);
+			named = named || t.any;
 			for (unsigned k = 0; k < t.n && !named; k++)
 				named = t.ids[k] == mt->deploy_id;
-			if (named && !writes_session_touched(s, mt->deploy_id))
-				return true;      /* hold it until the gate opens */
 		}
+		if (named && !draining)
+			return true;      /* hold it until the gate opens */
 	}
 	if (s->ntouched == 0 && !s->touched_any)
 		clock_gettime(CLOCK_MONOTONIC, &s->touched_since);

@@ -29,7 +29,8 @@ bool writes_command(struct session *s);
  * The cut-over gate, for a COM_QUERY / COM_STMT_EXECUTE that passed the
  * pause gate and is about to run.  Returns true when it must be held: it
  * touches a table whose gate is closed, and the session's transaction has
- * not touched that table yet.  Otherwise notes in the session which tables
+ * touched none of those tables yet (one that has is what the drain waits
+ * for: it goes on).  Otherwise notes in the session which tables
  * under deploy its transaction touches (the drain waits for those) and
  * returns false.  Cheap when no deploy is running.
  */
