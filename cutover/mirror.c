@@ -100,6 +100,57 @@ static bool put_text(FILE *f, const char *sql, size_t from, size_t to, const str
 	return true;
 }
 
+/* sql[from, to) names an index hint (USE / FORCE / IGNORE INDEX|KEY). */
+static bool has_index_hint(const char *sql, size_t from, size_t to)
+{
+	for (size_t i = from; i + 3 <= to; i++) {
+		bool start = i == from || !(isalnum((unsigned char)sql[i - 1]) || sql[i - 1] == '_' ||
+					    sql[i - 1] == '`');
+
+		if (start && ((i + 5 <= to && strncasecmp(sql + i, "INDEX", 5) == 0 &&
+			       (i + 5 == to || !isalnum((unsigned char)sql[i + 5]))) ||
+			      (strncasecmp(sql + i, "KEY", 3) == 0 &&
+			       (i + 3 == to || !isalnum((unsigned char)sql[i + 3])))))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The offset of the keyword FROM in sql[from, to) (the text of a single-
+ * table DELETE before its table: DELETE, its modifiers, FROM), or 0 when
+ * it is not found exactly once as a word outside comments.
+ */
+static size_t find_from(const char *sql, size_t from, size_t to)
+{
+	size_t at = 0;
+	unsigned n = 0;
+
+	for (size_t i = from; i + 4 <= to; i++) {
+		if (sql[i] == '/' || sql[i] == '#' || sql[i] == '-' || sql[i] == '`' || sql[i] == '\'' ||
+		    sql[i] == '"')
+			return 0;   /* comments or quotes here: keep the statement as it is */
+		if (strncasecmp(sql + i, "FROM", 4) == 0 && (i == from || isspace((unsigned char)sql[i - 1])) &&
+		    (i + 4 == to || isspace((unsigned char)sql[i + 4]))) {
+			at = i;
+			n++;
+		}
+	}
+	return n == 1 ? at : 0;
+}
+
+/* An identifier in backquotes. */
+static void put_ident(FILE *f, const char *name)
+{
+	fputc('`', f);
+	for (const char *p = name; *p != '\0'; p++) {
+		if (*p == '`')
+			fputc('`', f);
+		fputc(*p, f);
+	}
+	fputc('`', f);
+}
+
 /* Close a memstream; its text, or NULL (freed) when it failed or !ok.
  * (The buffer pointer is only valid after fclose: pass its address.) */
 static char *close_stream(FILE *f, char **buf, bool ok)
@@ -520,29 +571,61 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	out->lock_sql = close_stream(f, &buf, ok);
 	if (out->lock_sql == NULL)
 		goto bad_params;
-	/* the statement, restricted: head <condition> tail */
+	/*
+	 * The statement, restricted: head <condition> tail.  A single-table
+	 * one reads the table by its primary key (FORCE INDEX): its keys are
+	 * locked already, and a plan that scans other rows (after stale
+	 * statistics, say) would lock them after its own keys, against the
+	 * order the other writers take them in: a deadlock a client sending
+	 * the statement directly would not meet.  A single-table DELETE takes
+	 * no index hint, so it is written in the multi-table form (its ORDER
+	 * BY and LIMIT, which that form refuses, have nothing left to do: the
+	 * key set is exactly the rows they chose).
+	 */
 	buf = NULL;
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		goto oom;
-	if (m->where.present) {
-		ok = put_text(f, sql, m->stmt.start, m->where.start, m, params);
-		fputc('(', f);
-		ok = ok && put_text(f, sql, m->where.start, m->where.end, m, params);
-		fputs(") AND ", f);
-	} else {
-		ok = put_text(f, sql, m->stmt.start, m->tail, m, params);
-		fputs(" WHERE ", f);
+	{
+		size_t from = m->stmt.start, fromkw = 0;
+		bool force = !m->multi_table && !has_index_hint(sql, m->table_refs.start, m->table_refs.end);
+		bool drop_tail = false;
+
+		ok = true;
+		if (force && m->kind == SQL_UPDATE) {
+			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
+			fputs(" FORCE INDEX (PRIMARY)", f);
+			from = m->table_refs.end;
+		} else if (force && m->kind == SQL_DELETE && !m->returning &&
+			   (fromkw = find_from(sql, m->stmt.start, m->table_refs.start)) != 0) {
+			ok = put_text(f, sql, m->stmt.start, fromkw, m, params);
+			put_ident(f, name);
+			fputs(" FROM ", f);
+			ok = ok && put_text(f, sql, m->table_refs.start, m->table_refs.end, m, params);
+			fputs(" FORCE INDEX (PRIMARY)", f);
+			from = m->table_refs.end;
+			drop_tail = true;
+		}
+		if (m->where.present) {
+			ok = ok && put_text(f, sql, from, m->where.start, m, params);
+			fputc('(', f);
+			ok = ok && put_text(f, sql, m->where.start, m->where.end, m, params);
+			fputs(") AND ", f);
+		} else {
+			ok = ok && put_text(f, sql, from, m->tail, m, params);
+			fputs(" WHERE ", f);
+		}
+		out->stmt_head = close_stream(f, &buf, ok);
+		if (out->stmt_head == NULL)
+			goto bad_params;
+		buf = NULL;
+		f = open_memstream(&buf, &len);
+		if (f == NULL)
+			goto oom;
+		fputc(' ', f);
+		if (!drop_tail)
+			ok = put_text(f, sql, m->where.present ? m->where.end : m->tail, m->stmt.end, m, params);
 	}
-	out->stmt_head = close_stream(f, &buf, ok);
-	if (out->stmt_head == NULL)
-		goto bad_params;
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	if (f == NULL)
-		goto oom;
-	fputc(' ', f);
-	ok = put_text(f, sql, m->where.present ? m->where.end : m->tail, m->stmt.end, m, params);
 	out->stmt_tail = close_stream(f, &buf, ok);
 	if (out->stmt_tail == NULL)
 		goto bad_params;

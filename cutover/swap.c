@@ -409,6 +409,14 @@ static bool prepare(struct swap_req *r, struct ctl *c, char *err, size_t errlen)
 				 r->action == SWAP_CUTOVER ? d->old_table : d->shadow);
 			return false;
 		}
+		/* Fresh index statistics for the table coming in, before the gate
+		 * closes: the shadow's may still be those of an empty table (the
+		 * server recomputes them in the background, later), and a client
+		 * statement planned with them right after the swap may scan the
+		 * whole table, locking every row it passes. */
+		if (!ctl_exec(c, "ANALYZE TABLE %I.%I", d->db, r->action == SWAP_CUTOVER ? d->shadow : d->old_table))
+			log_warning("deploy %llu: ANALYZE TABLE %s.%s failed: %s", (unsigned long long)d->id, d->db,
+				    r->action == SWAP_CUTOVER ? d->shadow : d->old_table, c->error);
 	}
 	return true;
 sqlerr:
