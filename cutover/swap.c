@@ -845,6 +845,7 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 	struct swap_req *r = calloc(1, sizeof(*r));
 	char w[64], why[512];
 	const char *p = rest;
+	unsigned already = 0;
 
 	if (r == NULL) {
 		reply_err(ds, serial, "out of memory");
@@ -874,7 +875,10 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 				free(r);
 				return;
 			}
-		if (cannot_swap(d, a, why, sizeof(why)) != NULL) {
+		if (!d->busy && d->state == (a == SWAP_CUTOVER ? DS_COMPLETE : DS_REVERTED)) {
+			/* asked again (a lost reply?): the outcome, as deploy show has it */
+			already++;
+		} else if (cannot_swap(d, a, why, sizeof(why)) != NULL) {
 			pthread_mutex_unlock(&ds->mu);
 			reply_err(ds, serial, "%s", why);
 			free(r);
@@ -893,6 +897,23 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 		pthread_mutex_unlock(&ds->mu);
 		reply_err(ds, serial, a == SWAP_CUTOVER ? "usage: deploy cutover <id> [<id> ...]" :
 			  "usage: deploy revert <id>");
+		free(r);
+		return;
+	}
+	if (already > 0) {
+		json_t *ok;
+
+		if (already < r->n) {
+			pthread_mutex_unlock(&ds->mu);
+			reply_err(ds, serial, "some of these deploys are %s already, some not: name only the others",
+				  a == SWAP_CUTOVER ? "complete" : "reverted");
+			free(r);
+			return;
+		}
+		ok = ok_reply(r, r->d[0]->pause_ms, r->d[0]->attempts);
+		json_object_set_new(ok, "already", json_true());
+		pthread_mutex_unlock(&ds->mu);
+		ds->reply(ds->cb_arg, serial, ok);
 		free(r);
 		return;
 	}

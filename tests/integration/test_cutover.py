@@ -572,15 +572,6 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     assert st["held"] == 0, st
 
 
-# KNOWN FAILURE with the core of commit cb0a911 (2026-11-27): the gate
-# (writes_gate() in proxy/writes.c) lets a statement through only if the
-# session's transaction already touched *that* deploy's table, while the
-# drain (proxy.c) waits for every transaction that touched *any* gated
-# table: a transaction that touched a and then writes b is held, and the
-# drain waits for it until cutover_drain_timeout_ms, on every attempt.
-# test_no_lost_writes_across_cutover_and_revert (its joint cut-over of acct
-# and ledger: transfers write both in one transaction) fails for the same
-# reason when a transfer is between its two tables as the gate closes.
 def test_two_tables_swap_together(cproxy, mariadb, db):
     """deploy cutover A B: one drain and one RENAME for both tables.  A
     transaction that touched one of them and then writes the other is not
@@ -1043,8 +1034,8 @@ def test_refusals(cproxy, mariadb, db):
 def test_cutover_and_revert_asked_again(cproxy, mariadb, db):
     """DESIGN: deploy cutover and deploy revert are idempotent (a caller
     that lost the reply asks again and learns the outcome).  Asked again,
-    they answer ok with the state, or an error that names it; either way
-    nothing is swapped a second time."""
+    they answer ok with the state and `already`; nothing is swapped a
+    second time."""
     limit()
     fill(mariadb, db, "t", 200)
     p = cproxy()
@@ -1052,15 +1043,14 @@ def test_cutover_and_revert_asked_again(cproxy, mariadb, db):
     swap(p, "deploy cutover %d" % did, "complete", [did])
     old = bare(show(p, did)["old_table"])
     again = admin(p, "deploy cutover %d" % did)
-    assert (again["ok"] is True and again["state"] == "complete") or \
-        (again["ok"] is False and "complete" in again["error"]), again
+    assert again["ok"] is True and again["state"] == "complete" and again["already"] is True, again
+    assert again["ids"] == [did], again
     assert_new_schema(mariadb, db, "t", True)
     assert_new_schema(mariadb, db, old, False)
     assert show(p, did)["state"] == "complete"
     swap(p, "deploy revert %d" % did, "reverted")
     again = admin(p, "deploy revert %d" % did)
-    assert (again["ok"] is True and again["state"] == "reverted") or \
-        (again["ok"] is False and "reverted" in again["error"]), again
+    assert again["ok"] is True and again["state"] == "reverted" and again["already"] is True, again
     assert_new_schema(mariadb, db, "t", False)
     s = show(p, did)
     assert s["state"] == "reverted" and history_ok(s) == ["cutover", "revert"], s
