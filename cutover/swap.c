@@ -338,8 +338,12 @@ static bool renamed_check(struct swap_req *r, struct ctl *c, bool *renamed)
 	const char *gone = r->action == SWAP_CUTOVER ? d->shadow : d->old_table;
 	bool exists;
 
-	if (!ctl_connect(c, &r->ds->ctl) || !table_exists(c, d->db, gone, &exists))
+	if (!ctl_connect(c, &r->ds->ctl))
 		return false;
+	if (!table_exists(c, d->db, gone, &exists)) {
+		ctl_close(c);
+		return false;
+	}
 	*renamed = !exists;
 	return true;
 }
@@ -559,15 +563,34 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			unsigned code = mysql_errno(c.my);
 
 			if (code == 2006 || code == 2013 || code == 2055) {
-				/* the link broke: did the RENAME happen? */
+				/*
+				 * The link broke: did the RENAME happen?  Until that
+				 * is known the gate stays closed: opening it on a
+				 * guess would mirror the wrong way.  A daemon that
+				 * stops meanwhile leaves the catalog saying
+				 * cutting_over / reverting: the next start settles
+				 * it from the tables.
+				 */
 				ctl_close(&c);
 				connected = false;
-				if (!renamed_check(r, &c, &renamed)) {
-					/* cannot tell: keep the gate closed and ask again */
-					for (int k = 0; k < 50 && !renamed_check(r, &c, &renamed); k++)
-						sleep_ms(100);
+				for (unsigned k = 0; !renamed_check(r, &c, &renamed); k++) {
+					bool stop;
+
+					pthread_mutex_lock(&ds->mu);
+					stop = ds->stopping;
+					pthread_mutex_unlock(&ds->mu);
+					if (stop) {
+						snprintf(err, errlen, "cutoverd stopped before it could tell whether the "
+							 "RENAME happened; the next start settles it from the tables");
+						goto out;
+					}
+					if (k % 50 == 0)
+						log_warning("deploy %llu: the link broke during the RENAME and cannot tell "
+							    "whether it happened (%s); holding the table's traffic until it can",
+							    (unsigned long long)r->d[0]->id, c.error);
+					sleep_ms(100);
 				}
-				connected = c.my != NULL;
+				connected = true;
 			}
 			if (!renamed) {
 				open_gate(r);
