@@ -87,7 +87,8 @@ struct deploy {
 	bool mirror_broken;      /* the proxy could not mirror a write during a
 				    swap: the swap gives up */
 	char mirror_broken_why[512];
-	double pause_ms;         /* last cut-over or revert */
+	double pause_ms;         /* last cut-over or revert: its last attempt */
+	double pause_total_ms;   /*   every attempt's pause added up */
 	unsigned attempts;       /*   and its attempts */
 	json_t *history;         /* array of attempts, newest last (bounded) */
 };

@@ -604,6 +604,7 @@ static char *mapping_json(const struct deploy *d)
 		json_object_set_new(m, "window_note", json_string(d->window_note));
 		json_object_set_new(m, "auto_cutover", json_boolean(d->auto_cutover));
 		json_object_set_new(m, "pause_ms", json_real(d->pause_ms));
+		json_object_set_new(m, "pause_total_ms", json_real(d->pause_total_ms));
 		json_object_set_new(m, "attempts", json_integer(d->attempts));
 		if (d->history != NULL)
 			json_object_set(m, "history", d->history);
@@ -638,6 +639,7 @@ static bool mapping_parse(struct deploy *d, const char *text)
 		snprintf(d->window_note, sizeof(d->window_note), "%s", json_string_value(json_object_get(m, "window_note")));
 	d->auto_cutover = json_is_true(json_object_get(m, "auto_cutover"));
 	d->pause_ms = json_number_value(json_object_get(m, "pause_ms"));
+	d->pause_total_ms = json_number_value(json_object_get(m, "pause_total_ms"));
 	d->attempts = (unsigned)json_integer_value(json_object_get(m, "attempts"));
 	if (json_is_array(json_object_get(m, "history"))) {
 		json_decref(d->history);
@@ -1243,6 +1245,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "old_table", json_string(d->old_table));
 	json_object_set_new(o, "revertible", json_boolean(d->state == DS_COMPLETE && d->window_open && !d->busy));
 	json_object_set_new(o, "pause_ms", json_real(d->pause_ms));
+	json_object_set_new(o, "pause_total_ms", json_real(d->pause_total_ms));
 	json_object_set_new(o, "attempts", json_integer(d->attempts));
 	if (!full)
 		return o;

@@ -45,6 +45,9 @@
 #define SWAP_MAX_DEPLOYS 16
 #define SWAP_HISTORY_MAX 20
 #define SWAP_RETRY_MAX_MS 5000
+#define RENAME_QUICK_TRIES 3         /* RENAMEs per closing of the gate */
+#define RENAME_QUICK_WAIT_MS 3
+#define ER_LOCK_WAIT_TIMEOUT_CODE 1205
 
 enum swap_action { SWAP_CUTOVER, SWAP_REVERT };
 
@@ -465,6 +468,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	bool mariadb, connected = false, done = false, broken = false;
 	int backoff = ds->retry_ms;
 	char last[768] = "";
+	double total = 0;
 
 	*pause_ms = 0;
 	*attempts = 0;
@@ -523,6 +527,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		if (!close_gate(r, &blockers)) {
 			open_gate(r);
 			pause = now_ms() - t0;
+			total += pause;
 			snprintf(last, sizeof(last), "open transactions on the table did not end within "
 				 "cutover_drain_timeout_ms (%d ms)", ds->drain_timeout_ms);
 			pthread_mutex_lock(&ds->mu);
@@ -545,7 +550,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			break;
 		}
 		t1 = now_ms();
-		{
+		for (unsigned tries = 1;; tries++) {
 			struct watchdog wd;
 			bool watched = sql != NULL && watchdog_start(&wd, &c, &ds->ctl, ds->drain_timeout_ms);
 			bool killed;
@@ -556,6 +561,13 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			if (!ok)
 				snprintf(last, sizeof(last), "RENAME failed: %s%s", sql == NULL ? "out of memory" : c.error,
 					 killed ? " (killed: it ran longer than cutover_drain_timeout_ms)" : "");
+			/* a lock held for an instant (InnoDB's purge or statistics
+			   threads): try again at once, the gate still closed, rather
+			   than pause the clients a second time */
+			if (ok || killed || c.err != ER_LOCK_WAIT_TIMEOUT_CODE || tries == RENAME_QUICK_TRIES ||
+			    now_ms() - t0 + RENAME_QUICK_WAIT_MS >= ds->drain_timeout_ms)
+				break;
+			sleep_ms(RENAME_QUICK_WAIT_MS);
 		}
 		free(sql);
 		if (!ok) {
@@ -595,6 +607,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			if (!renamed) {
 				open_gate(r);
 				pause = now_ms() - t0;
+				total += pause;
 				pthread_mutex_lock(&ds->mu);
 				for (unsigned i = 0; i < r->n; i++)
 					history_add(r->d[i], r->action, attempt, pause, drain, ren, last, NULL);
@@ -627,10 +640,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		pthread_mutex_unlock(&ds->mu);
 		(void)wait_published(ds);
 		pause = now_ms() - t0;
+		total += pause;
 		*pause_ms = pause;
 		pthread_mutex_lock(&ds->mu);
 		for (unsigned i = 0; i < r->n; i++) {
 			r->d[i]->pause_ms = pause;
+			r->d[i]->pause_total_ms = total;
 			r->d[i]->attempts = attempt;
 			history_add(r->d[i], r->action, attempt, pause, drain, ren, "ok", NULL);
 		}
@@ -711,15 +726,17 @@ static void release(struct swap_req *r)
 	pthread_mutex_unlock(&r->ds->mu);
 }
 
+/* The reply of a swap that happened (under ds->mu or after the swap). */
 static json_t *ok_reply(struct swap_req *r, double pause_ms, unsigned attempts)
 {
 	json_t *ids = json_array();
 
 	for (unsigned i = 0; i < r->n; i++)
 		json_array_append_new(ids, json_integer((json_int_t)r->d[i]->id));
-	return json_pack("{s:b, s:s, s:o, s:f, s:i}", "ok", 1, "state",
+	return json_pack("{s:b, s:s, s:o, s:f, s:f, s:i}", "ok", 1, "state",
 			 r->action == SWAP_CUTOVER ? "complete" : "reverted", "ids", ids,
-			 "pause_ms", round2(pause_ms), "attempts", (int)attempts);
+			 "pause_ms", round2(pause_ms), "pause_total_ms", round2(r->d[0]->pause_total_ms),
+			 "attempts", (int)attempts);
 }
 
 static void *swap_main(void *arg)

@@ -188,6 +188,32 @@ static void check_sync(struct proxy *p)
 	deploys_synced(p->deploys, v);
 }
 
+/*
+ * A deploy that appears in the new set has a shadow that transactions open
+ * now cannot read (InnoDB: "Table definition has changed", error 1412):
+ * mark them, so that their writes to it are refused with that error
+ * rather than fail the mirror (writes.c).
+ */
+static void mark_old_transactions(struct proxy *p, const struct mirror_set *old,
+				  const struct mirror_set *m)
+{
+	struct session *s;
+	bool fresh = false;
+
+	for (unsigned i = 0; i < m->n && !fresh; i++) {
+		bool known = false;
+
+		for (unsigned k = 0; old != NULL && k < old->n && !known; k++)
+			known = old->tables[k].deploy_id == m->tables[i].deploy_id;
+		fresh = !known;
+	}
+	if (!fresh)
+		return;
+	TAILQ_FOREACH(s, &p->sessions, link)
+		if (s->in_trans)
+			s->trans_predates_deploy = true;
+}
+
 /* --- the cut-over gate's drain ----------------------------------------------------- */
 
 /* s is inside a transaction (or a command) that touched a gated table. */
@@ -307,6 +333,7 @@ void proxy_deploys_changed(void *arg)
 	if (p->mirrors != NULL && v == p->mirror_version) {
 		mirror_set_unref(m);
 	} else {
+		mark_old_transactions(p, p->mirrors, m);
 		mirror_set_unref(p->mirrors);
 		p->mirrors = m;
 		p->mirror_version = v;

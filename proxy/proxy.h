@@ -166,6 +166,11 @@ struct session {
 					 waits for it */
 	unsigned ntouched;
 	bool touched_any;             /* ... or any table (unknown statements) */
+	bool trans_predates_deploy;   /* the open transaction began before a
+					 deploy's shadow existed: its reads
+					 of it fail (error 1412), so its
+					 writes to a table under deploy are
+					 refused */
 	struct timespec touched_since;
 
 	bool server_read_blocked;     /* backpressure: client output is full */

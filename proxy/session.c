@@ -1026,12 +1026,16 @@ static void flush_hold(struct session *s)
 static void plan_finish(struct session *s)
 {
 	flush_hold(s);
+	/* a plan that ended before the client's own step ran (a mirror
+	   statement deadlocked first) leaves it here: it is over */
+	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 	free_steps(s);
 	writes_plan_end(s);
 	s->cmd_text[0] = '\0';
 	if (!s->in_trans) {
 		s->ntouched = 0;      /* the transaction ended: a drain no longer waits */
 		s->touched_any = false;
+		s->trans_predates_deploy = false;
 	}
 	change_state(s, SS_IDLE);
 	proxy_session_state_changed(s->proxy, s);

@@ -44,6 +44,7 @@
 #define WRITES_MAX_KEYS 10000         /* rows one mirrored statement may touch */
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
 #define ER_LOCK_DEADLOCK 1213
+#define ER_TABLE_DEF_CHANGED 1412
 
 /*
  * A prepared statement: the tables it names (for the cut-over gate) and,
@@ -1149,6 +1150,20 @@ bool writes_command(struct session *s)
 		}
 		if (v == MIRROR_REFUSE) {
 			refuse(s, id, why);
+			goto out;
+		}
+		if (s->trans_predates_deploy && s->in_trans) {
+			/* the server would refuse the mirror statement; the client
+			   gets the error it gets when a table changes under its
+			   transaction, and retries it */
+			snprintf(why, sizeof(why), "cutoverd: deploy request %llu on %s.%s started after this "
+				 "transaction began: its writes to the table cannot be mirrored; retry the "
+				 "transaction", (unsigned long long)id, plan.t->db, plan.t->table);
+			mirror_plan_free(&plan);
+			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+			deploys_count(p->deploys, id, true);
+			p->stats.refused_writes++;
+			session_command_error(s, ER_TABLE_DEF_CHANGED, "HY000", why);
 			goto out;
 		}
 		w->plan = plan;

@@ -265,6 +265,82 @@ def test_mirror_other_tables_flow(env, mariadb):
     env.admin("deploy cancel %d" % did, timeout=30)
 
 
+def test_mirror_deadlock_then_next_command(env, mariadb):
+    """Two transactions delete each other's locked row: InnoDB picks a
+    victim, possibly at a mirror statement run before the client's DELETE.
+    The victim gets the deadlock error, and its next command runs as
+    itself (the DELETE it never sent must not linger in the session)."""
+    import threading
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    a = env.connect(database="mir")
+    b = env.connect(database="mir")
+    results = {}
+    try:
+        for c, key in ((a, 1), (b, 2)):
+            with c.cursor() as cur:
+                cur.execute("BEGIN")
+                cur.execute("UPDATE %s SET name = 'lock' WHERE id = %d" % (t, key))
+
+        def delete(name, c, key):
+            try:
+                with c.cursor() as cur:
+                    cur.execute("DELETE FROM %s WHERE id = %d" % (t, key))
+                results[name] = "ok"
+            except pymysql.MySQLError as e:
+                results[name] = e.args[0]
+
+        ta = threading.Thread(target=delete, args=("a", a, 2))
+        ta.start()
+        time.sleep(0.3)               # a waits for b's row
+        delete("b", b, 1)             # b closes the cycle
+        ta.join(30)
+        assert sorted(str(x) for x in results.values()) == ["1213", "ok"], results
+        for name, c in (("a", a), ("b", b)):
+            with c.cursor() as cur:
+                cur.execute("SELECT 42, @@in_transaction")
+                assert cur.fetchone()[0] == 42, name
+                cur.execute("COMMIT")
+    finally:
+        a.close()
+        b.close()
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready", s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_mirror_transaction_older_than_the_deploy(env, mariadb):
+    """A transaction that began before the deploy's shadow existed cannot
+    write into it (InnoDB: table definition changed).  Its writes to the
+    table are refused with that error (1412, retry the transaction), the
+    deploy goes on, and the retried transaction is mirrored."""
+    _counter[0] += 1
+    t = "t%d" % _counter[0]
+    fill(mariadb, "mir", t, 50)
+    pc = env.connect(database="mir")
+    try:
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT COUNT(*) FROM j")        # its read view starts here
+        did = create(env, "mir.%s ADD COLUMN note VARCHAR(20) NULL" % t)
+        go(env, did)
+        with pc.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("UPDATE %s SET name = 'old trx' WHERE id = 3" % t)
+            assert e.value.args[0] == 1412, e.value.args
+            assert "deploy request %d" % did in e.value.args[1] and "retry" in e.value.args[1]
+            cur.execute("ROLLBACK")
+            cur.execute("BEGIN")
+            assert cur.execute("UPDATE %s SET name = 'new trx' WHERE id = 3" % t) == 1
+            cur.execute("COMMIT")
+    finally:
+        pc.close()
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready" and s["refused"] == 1 and s["mirrored"] >= 1, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
 def test_mirror_stops_when_the_deploy_ends(env, mariadb):
     t, u, did = deployed_pair(env, mariadb, n=50)
     c = env.admin("deploy cancel %d" % did, timeout=30)
