@@ -84,6 +84,10 @@ struct deploy {
 	bool auto_cutover;       /* cut over by itself once ready */
 	bool busy;               /* a swap or finalize thread owns the deploy */
 	uint64_t gate_epoch;     /* non-zero while the gate is closed for it */
+	unsigned ddl_gen;        /* bumped by every DDL on the tables mirrored
+				    into (deferred indexes built, each swap):
+				    InnoDB keeps transactions older than it
+				    out of the table (error 1412) */
 	bool mirror_broken;      /* the proxy could not mirror a write during a
 				    swap: the swap gives up */
 	char mirror_broken_why[512];

@@ -511,6 +511,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		t->state = d->state;
 		t->reverse = d->swapped;
 		t->gate_epoch = d->gate_epoch;
+		t->ddl_gen = d->ddl_gen;
 		if (d->gate_epoch != 0) {
 			m->ngated++;
 			if (d->gate_epoch > m->gate_epoch)
@@ -848,6 +849,8 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	pthread_mutex_lock(&d->ds->mu);
 	free(d->deferred);
 	d->deferred = NULL;
+	d->ddl_gen++;           /* transactions older than this ALTER cannot use the shadow */
+	d->ds->version++;
 	d->throttled = false;
 	d->throttle_reason[0] = '\0';
 	pthread_mutex_unlock(&d->ds->mu);

@@ -34,6 +34,9 @@ struct mirror_table {
 	uint64_t gate_epoch;         /* non-zero: the cut-over gate is closed
 					for this table (hold statements that
 					touch it, report the drain) */
+	unsigned ddl_gen;            /* changes with every DDL on the tables:
+					transactions open before it may be
+					refused by the table mirrored into */
 };
 
 struct mirror_set {

@@ -58,6 +58,7 @@ struct swap_req {
 	unsigned n;
 	struct deploy *d[SWAP_MAX_DEPLOYS];
 	enum deploy_state from[SWAP_MAX_DEPLOYS]; /* to go back to on failure */
+	bool released;                   /* the deploys are no longer busy */
 };
 
 static const char *action_name(enum swap_action a)
@@ -629,6 +630,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			struct deploy *d = r->d[i];
 
 			d->gate_epoch = 0;
+			d->ddl_gen++;
 			d->swapped = r->action == SWAP_CUTOVER;
 			if (r->action == SWAP_CUTOVER) {
 				d->window_open = true;
@@ -636,7 +638,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				d->window_note[0] = '\0';
 			}
 			deploy_set_state(d, r->action == SWAP_CUTOVER ? DS_COMPLETE : DS_REVERTED);
+			/* done: deploy show says complete and revertible from now
+			   on, and a revert may be asked (it waits for swap_mu, so
+			   after this swap's last save) */
+			d->busy = false;
 		}
+		r->released = true;
 		pthread_mutex_unlock(&ds->mu);
 		(void)wait_published(ds);
 		pause = now_ms() - t0;
@@ -721,8 +728,10 @@ static void settle_broken(struct swap_req *r)
 static void release(struct swap_req *r)
 {
 	pthread_mutex_lock(&r->ds->mu);
-	for (unsigned i = 0; i < r->n; i++)
-		r->d[i]->busy = false;
+	if (!r->released)
+		for (unsigned i = 0; i < r->n; i++)
+			r->d[i]->busy = false;
+	r->released = true;
 	pthread_mutex_unlock(&r->ds->mu);
 }
 
@@ -999,6 +1008,7 @@ static void *finalize_main(void *arg)
 	enum deploy_state st;
 	bool dropped = false;
 
+	pthread_mutex_lock(&ds->swap_mu);   /* after a swap's last save */
 	pthread_mutex_lock(&ds->mu);
 	d->window_open = false;
 	if (d->window_note[0] == '\0')
@@ -1031,6 +1041,7 @@ static void *finalize_main(void *arg)
 						    "revertible", 0, "dropped", dropped ? other : NULL,
 						    "kept", dropped ? NULL : other));
 out:
+	pthread_mutex_unlock(&ds->swap_mu);
 	pthread_mutex_lock(&ds->mu);
 	d->busy = false;
 	pthread_mutex_unlock(&ds->mu);

@@ -189,10 +189,12 @@ static void check_sync(struct proxy *p)
 }
 
 /*
- * A deploy that appears in the new set has a shadow that transactions open
- * now cannot read (InnoDB: "Table definition has changed", error 1412):
- * mark them, so that their writes to it are refused with that error
- * rather than fail the mirror (writes.c).
+ * A deploy that appears in the new set, or whose tables changed by DDL
+ * (deferred indexes built, a swap), mirrors into a table that transactions
+ * open now may not be allowed to use (InnoDB: "Table definition has
+ * changed", error 1412, when their snapshot is older): mark them, so that
+ * their mirrored writes can be undone and refused with that error rather
+ * than fail the deploy (writes.c).
  */
 static void mark_old_transactions(struct proxy *p, const struct mirror_set *old,
 				  const struct mirror_set *m)
@@ -204,7 +206,8 @@ static void mark_old_transactions(struct proxy *p, const struct mirror_set *old,
 		bool known = false;
 
 		for (unsigned k = 0; old != NULL && k < old->n && !known; k++)
-			known = old->tables[k].deploy_id == m->tables[i].deploy_id;
+			known = old->tables[k].deploy_id == m->tables[i].deploy_id &&
+				old->tables[k].ddl_gen == m->tables[i].ddl_gen;
 		fresh = !known;
 	}
 	if (!fresh)

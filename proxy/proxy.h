@@ -167,10 +167,11 @@ struct session {
 	unsigned ntouched;
 	bool touched_any;             /* ... or any table (unknown statements) */
 	bool trans_predates_deploy;   /* the open transaction began before a
-					 deploy's shadow existed: its reads
-					 of it fail (error 1412), so its
-					 writes to a table under deploy are
-					 refused */
+					 deploy's shadow existed (or changed
+					 by DDL): InnoDB may keep it out of
+					 the shadow (error 1412), so its
+					 mirrored writes run under a savepoint
+					 and are undone if it does */
 	struct timespec touched_since;
 
 	bool server_read_blocked;     /* backpressure: client output is full */

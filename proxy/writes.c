@@ -45,6 +45,8 @@
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
 #define ER_LOCK_DEADLOCK 1213
 #define ER_TABLE_DEF_CHANGED 1412
+#define ER_GET_ERRNO 1030             /* "Got error 159 from storage engine" */
+#define HA_ERR_TABLE_DEF_CHANGED 159  /* MariaDB sends the handler code itself */
 
 /*
  * A prepared statement: the tables it names (for the cut-over gate) and,
@@ -80,6 +82,10 @@ struct writes {
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
 	bool aborted;             /* the server rolled the transaction back */
+	bool savepoint;           /* the plan began with SAVEPOINT cutover_mirror
+				     (a transaction older than the shadow) */
+	bool undone;              /* ... and rolled back to it: the shadow was
+				     out of the transaction's reach */
 };
 
 static struct writes *get(struct session *s)
@@ -112,6 +118,8 @@ void writes_plan_end(struct session *s)
 	w->began = false;
 	w->failed = false;
 	w->aborted = false;
+	w->savepoint = false;
+	w->undone = false;
 }
 
 static void wstmt_free(struct wstmt *x)
@@ -526,8 +534,31 @@ static void recopy_done(struct session *s, struct step *st, const struct resp_pa
 		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
 		return;
 	}
-	if (s->writes->aborted)
+	if (s->writes->aborted || s->writes->undone)
 		return;
+	if (s->writes->savepoint && (rp->err_code == ER_TABLE_DEF_CHANGED || rp->err_code == ER_GET_ERRNO ||
+				    rp->err_code == HA_ERR_TABLE_DEF_CHANGED)) {
+		/* the transaction began before the shadow existed and InnoDB
+		   keeps it out: undo the client's statement (not the deploy),
+		   and answer what the server answers when a table changes
+		   under a transaction */
+		struct writes *w = s->writes;
+		char msg[600];
+
+		w->undone = true;
+		snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu on %s.%s started after this transaction "
+			 "began, and the transaction cannot reach its shadow table: the statement was undone; "
+			 "retry the transaction", (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table);
+		if (!session_plan_add(s, session_query_packet("ROLLBACK TO SAVEPOINT cutover_mirror"), RESP_KIND_QUERY,
+				      SINK_DROP, false, NULL)) {
+			fail_deploy(s, "cannot undo a statement the shadow table was out of reach of (%u)", 0);
+			return;
+		}
+		hold_err(s, ER_TABLE_DEF_CHANGED, "HY000", msg);
+		deploys_count(s->proxy->deploys, w->deploy_id, true);
+		s->proxy->stats.refused_writes++;
+		return;
+	}
 	fail_deploy(s, "a mirrored write could not be applied to the shadow table (error %u)", rp->err_code);
 }
 
@@ -645,6 +676,8 @@ static void pre_upsert_done(struct session *s, struct step *st, const struct res
 		rollback_if_began(s);
 		return;
 	}
+	if (w->undone)
+		return;     /* the client's statement is not run */
 	if (w->plan.by_key) {
 		struct evbuffer *pkt = evbuffer_new();
 
@@ -987,6 +1020,12 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 	w->began = !s->in_trans && (s->status & SERVER_STATUS_AUTOCOMMIT);
 	if (w->began)
 		ok = session_plan_add(s, session_query_packet("BEGIN"), RESP_KIND_QUERY, SINK_DROP, false, NULL);
+	/* a transaction open since before the shadow existed may be kept out
+	   of it by InnoDB (its read view is older): be able to undo */
+	w->savepoint = s->in_trans && s->trans_predates_deploy;
+	if (w->savepoint)
+		ok = ok && session_plan_add(s, session_query_packet("SAVEPOINT cutover_mirror"), RESP_KIND_QUERY,
+					    SINK_DROP, false, NULL);
 	if (w->plan.how == MP_LOCKED_KEYS && w->plan.by_key) {
 		/* UPDATE ... WHERE key = value: the statement as it is (the
 		   client's own command), then the key's row re-copied */
@@ -1150,20 +1189,6 @@ bool writes_command(struct session *s)
 		}
 		if (v == MIRROR_REFUSE) {
 			refuse(s, id, why);
-			goto out;
-		}
-		if (s->trans_predates_deploy && s->in_trans) {
-			/* the server would refuse the mirror statement; the client
-			   gets the error it gets when a table changes under its
-			   transaction, and retries it */
-			snprintf(why, sizeof(why), "cutoverd: deploy request %llu on %s.%s started after this "
-				 "transaction began: its writes to the table cannot be mirrored; retry the "
-				 "transaction", (unsigned long long)id, plan.t->db, plan.t->table);
-			mirror_plan_free(&plan);
-			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
-			deploys_count(p->deploys, id, true);
-			p->stats.refused_writes++;
-			session_command_error(s, ER_TABLE_DEF_CHANGED, "HY000", why);
 			goto out;
 		}
 		w->plan = plan;
