@@ -562,6 +562,28 @@ static void recopy_done(struct session *s, struct step *st, const struct resp_pa
 	fail_deploy(s, "a mirrored write could not be applied to the shadow table (error %u)", rp->err_code);
 }
 
+/*
+ * The table mirrored into holds every key of the live table (the backfill
+ * is over, or the two were swapped): a key a DELETE finds in the live
+ * table is in it too, so deleting it there takes a record lock only, and
+ * the upsert that otherwise puts the keys there first is not needed.
+ * (Writes that bypass the proxy can break this; they break the deploy
+ * anyway.)
+ */
+static bool mirror_target_complete(const struct mirror_table *t)
+{
+	switch (t->state) {
+	case DS_READY:
+	case DS_CUTTING_OVER:
+	case DS_COMPLETE:
+	case DS_REVERTING:
+	case DS_REVERTED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void add_step(struct session *s, char *sql, enum step_sink sink, step_done_fn done)
 {
 	if (sql == NULL || !session_plan_add(s, session_query_packet(sql), RESP_KIND_QUERY, sink, false, done))
@@ -637,8 +659,9 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
 		break;
 	default:
-		/* the keys were upserted before the DELETE: they are all in
-		   the shadow, so this takes record locks only.  A DELETE that
+		/* the keys were upserted before the DELETE, or the shadow has
+		   every key (mirror_target_complete): they are all in the
+		   shadow, so this takes record locks only.  A DELETE that
 		   removed nothing (by key: no such row) has nothing to mirror,
 		   and the shadow may lack the key */
 		if (rp->affected_rows > 0)
@@ -721,7 +744,7 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 		rollback_if_began(s);
 		return;
 	}
-	if (w->plan.kind == SQL_DELETE && w->nkeys > 0) {
+	if (w->plan.kind == SQL_DELETE && w->nkeys > 0 && !mirror_target_complete(w->plan.t)) {
 		/* Put every key in the shadow first (they are all in t, locked):
 		   deleting keys the shadow lacks would take gap locks there, on
 		   which concurrent mirrored inserts deadlock.  The DELETE follows
@@ -1033,7 +1056,7 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 		w->nkeys = w->plan.nkeys;
 		w->plan.keys = NULL;
 		w->plan.nkeys = 0;
-		if (w->plan.kind == SQL_DELETE) {
+		if (w->plan.kind == SQL_DELETE && !mirror_target_complete(w->plan.t)) {
 			/* lock the row and put it in the shadow first (see
 			   lock_done); the DELETE follows from pre_upsert_done() */
 			char *up = mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, true);
