@@ -34,5 +34,8 @@ void session_command_error(struct session *s, uint16_t code, const char *sqlstat
 
 /* Statements run after the client's: save its warnings for SHOW WARNINGS. */
 void session_save_diagnostics(struct session *s, const struct resp_parser *rp);
+/* The same, planned before the client's statement has answered: always
+ * asks (SHOW WARNINGS right after it). */
+bool session_plan_save_diagnostics(struct session *s) WARN_UNUSED;
 
 #endif

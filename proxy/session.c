@@ -1109,6 +1109,12 @@ void session_save_diagnostics(struct session *s, const struct resp_parser *rp)
 	save_diagnostics(s, rp);
 }
 
+bool session_plan_save_diagnostics(struct session *s)
+{
+	diag_clear(&s->diag);
+	return plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE, false, diag_captured);
+}
+
 /* ---- command dispatch -------------------------------------------------------- */
 
 static bool command_unsupported(uint8_t cmd)

@@ -672,6 +672,31 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 }
 
 /* The client's UPDATE / DELETE, restricted to the locked keys, answered. */
+/*
+ * The client's statement answered, its re-copy (and COMMIT) already sent
+ * behind it.  Failed: the re-copy syncs the key all the same (harmless),
+ * a deadlock rolled everything back (the re-copy's outcome is moot).
+ */
+static void piped_stmt_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	(void)st;
+	if (rp->is_err) {
+		if (rp->err_code == ER_LOCK_DEADLOCK)
+			w->aborted = true;
+		return;
+	}
+	if (w->began && rp->last_status_off > 0 && evbuffer_get_length(s->hold) >= 4 + rp->last_status_off + 2) {
+		size_t off = 4 + rp->last_status_off;
+		unsigned char *pos = evbuffer_pullup(s->hold, (ev_ssize_t)(off + 2));
+
+		if (pos != NULL)
+			pos[off] = (uint8_t)(pos[off] & ~SERVER_STATUS_IN_TRANS);
+	}
+	deploys_count(s->proxy->deploys, w->deploy_id, false);
+}
+
 static void locked_stmt_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	(void)st;
@@ -1065,6 +1090,21 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
 					      pre_upsert_done);
 			free(up);
+		} else if (w->plan.kind == SQL_UPDATE && !w->savepoint) {
+			/* the key is known: the re-copy is sent with the
+			   statement, not after its answer (one round trip) */
+			char *up = mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false);
+
+			ok = ok && up != NULL &&
+			     session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
+					      piped_stmt_done) &&
+			     session_plan_save_diagnostics(s) &&
+			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
+					      recopy_done);
+			free(up);
+			if (ok && w->began)
+				ok = session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE,
+						      false, commit_done);
 		} else {
 			ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
 						    locked_stmt_done);
@@ -1091,6 +1131,24 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 			pkt = session_query_packet(w->plan.stmt);
 			evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 			ok = ok && pkt != NULL;
+		}
+		if (w->plan.ngenerated == 0 && w->plan.nkeys > 0 && !w->savepoint) {
+			/* every key is in the statement: the re-copy (an upsert:
+			   the INSERT may fail on a key that exists) is sent with
+			   it, not after its answer (one round trip) */
+			char *up = mirror_recopy_insert(w->plan.t, w->plan.keys, w->plan.nkeys, true, false);
+
+			ok = ok && up != NULL &&
+			     session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
+					      SINK_HOLD, true, piped_stmt_done) &&
+			     session_plan_save_diagnostics(s) &&
+			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
+					      recopy_done);
+			free(up);
+			if (ok && w->began)
+				ok = session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE,
+						      false, commit_done);
+			goto start;
 		}
 		ok = ok && session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
 					    SINK_HOLD, true, insert_done);
