@@ -19,6 +19,11 @@
  * (MP_INSERT) runs the client's statement unchanged and re-copies the keys
  * it names, or the auto-increment range its OK packet reports.
  *
+ * UPDATE by key (`WHERE key = value`) and INSERT whose keys are all in
+ * the statement need no answer before their re-copy: it is sent right
+ * behind the client's statement (with SHOW WARNINGS between, to keep the
+ * client's warnings), one round trip in all.
+ *
  * What the client sees is its statement's own answer.  A mirror statement
  * that fails fails the deploy, not the client (deploys_fail()); only when
  * the server rolled the transaction back (deadlock) or the COMMIT failed
