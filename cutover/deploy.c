@@ -1247,8 +1247,8 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 		json_object_set_new(o, "error", json_string(d->error));
 	json_object_set_new(o, "old_table", json_string(d->old_table));
 	json_object_set_new(o, "revertible", json_boolean(d->state == DS_COMPLETE && d->window_open && !d->busy));
-	json_object_set_new(o, "pause_ms", json_real(d->pause_ms));
-	json_object_set_new(o, "pause_total_ms", json_real(d->pause_total_ms));
+	json_object_set_new(o, "pause_ms", json_real((double)(long)(d->pause_ms * 100) / 100.0));
+	json_object_set_new(o, "pause_total_ms", json_real((double)(long)(d->pause_total_ms * 100) / 100.0));
 	json_object_set_new(o, "attempts", json_integer(d->attempts));
 	if (!full)
 		return o;
