@@ -45,8 +45,8 @@
 #define SWAP_MAX_DEPLOYS 16
 #define SWAP_HISTORY_MAX 20
 #define SWAP_RETRY_MAX_MS 5000
-#define RENAME_QUICK_TRIES 3         /* RENAMEs per closing of the gate */
-#define RENAME_QUICK_WAIT_MS 3
+#define RENAME_QUICK_TRIES 6         /* RENAMEs per closing of the gate */
+#define RENAME_QUICK_WAIT_MS 4
 #define ER_LOCK_WAIT_TIMEOUT_CODE 1205
 
 enum swap_action { SWAP_CUTOVER, SWAP_REVERT };
