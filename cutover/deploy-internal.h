@@ -181,6 +181,9 @@ void deploys_post_reply(struct deploys *ds, uint64_t serial, json_t *r);
 /* Wait until the loop published ds->version and every command planned
  * with an older set has ended; false when the daemon stops first. */
 bool deploys_wait_synced(struct deploys *ds);
+/* Wait until the loop published a set at least as new as ds->version (no
+ * waiting for running commands); false when the daemon stops first. */
+bool deploys_wait_published(struct deploys *ds);
 /* Connect, retrying every second while the backend is away; false when the
  * daemon stops. */
 bool deploy_connect_retry(struct deploy *d, struct ctl *c);
@@ -190,6 +193,13 @@ void deploys_thread_exit(struct deploys *ds, struct deploy *d);
 /* End d in state `to` (cancelled or failed): stop mirroring, drop the
  * shadow, save, answer a pending cancel. */
 void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const char *why);
+/* Admin command parsing and errors (loop thread), shared with swap.c: the
+ * next blank-separated word of p (the rest returned, blanks skipped); the
+ * deploy a decimal id names (under ds->mu), or NULL; an {"ok":false} reply. */
+const char *deploys_next_word(const char *p, char *word, size_t len);
+struct deploy *deploys_find_arg(struct deploys *ds, const char *arg);
+void deploys_reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* The deploy with this id (under ds->mu), or NULL. */
 struct deploy *deploys_find(struct deploys *ds, uint64_t id);
 

@@ -405,7 +405,7 @@ void deploy_sleep(struct deploy *d, int ms)
  * every command planned with an older set has ended.  False when the daemon
  * stops first.
  */
-bool deploys_wait_synced(struct deploys *ds)
+static bool wait_reached(struct deploys *ds, const uint64_t *reached)
 {
 	uint64_t v;
 	bool ok;
@@ -415,11 +415,21 @@ bool deploys_wait_synced(struct deploys *ds)
 	pthread_mutex_unlock(&ds->mu);
 	deploys_notify(ds);
 	pthread_mutex_lock(&ds->mu);
-	while (ds->synced_version < v && !ds->stopping)
+	while (*reached < v && !ds->stopping)
 		pthread_cond_wait(&ds->cv, &ds->mu);
-	ok = ds->synced_version >= v;
+	ok = *reached >= v;
 	pthread_mutex_unlock(&ds->mu);
 	return ok;
+}
+
+bool deploys_wait_synced(struct deploys *ds)
+{
+	return wait_reached(ds, &ds->synced_version);
+}
+
+bool deploys_wait_published(struct deploys *ds)
+{
+	return wait_reached(ds, &ds->published_version);
 }
 
 void deploys_synced(struct deploys *ds, uint64_t version)
@@ -470,14 +480,11 @@ void deploys_count(struct deploys *ds, uint64_t id, bool refused)
 	struct deploy *d;
 
 	pthread_mutex_lock(&ds->mu);
-	TAILQ_FOREACH(d, &ds->list, link)
-		if (d->id == id) {
-			if (refused)
-				d->refused++;
-			else
-				d->mirrored++;
-			break;
-		}
+	d = deploys_find(ds, id);
+	if (d != NULL && refused)
+		d->refused++;
+	else if (d != NULL)
+		d->mirrored++;
 	pthread_mutex_unlock(&ds->mu);
 }
 
@@ -1304,11 +1311,10 @@ static json_t *ok_with(json_t *o)
 	return r;
 }
 
-static struct deploy *find_id(struct deploys *ds, const char *arg)
+struct deploy *deploys_find_arg(struct deploys *ds, const char *arg)
 {
 	char *end;
 	unsigned long long id;
-	struct deploy *d;
 
 	if (arg == NULL)
 		return NULL;
@@ -1316,10 +1322,7 @@ static struct deploy *find_id(struct deploys *ds, const char *arg)
 	id = strtoull(arg, &end, 10);
 	if (errno != 0 || *end != '\0' || end == arg || id == 0)
 		return NULL;
-	TAILQ_FOREACH(d, &ds->list, link)
-		if (d->id == id)
-			return d;
-	return NULL;
+	return deploys_find(ds, id);
 }
 
 static void reply_now(struct deploys *ds, uint64_t serial, json_t *r)
@@ -1327,10 +1330,7 @@ static void reply_now(struct deploys *ds, uint64_t serial, json_t *r)
 	ds->reply(ds->cb_arg, serial, r);
 }
 
-static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
+void deploys_reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -1342,7 +1342,7 @@ static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
 }
 
 /* Skip spaces; return the next word in word (NUL-terminated copy) and advance. */
-static const char *next_word(const char *p, char *word, size_t len)
+const char *deploys_next_word(const char *p, char *word, size_t len)
 {
 	size_t n = 0;
 
@@ -1367,25 +1367,25 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	const char *clause;
 	bool paused = false, aut = false;
 
-	clause = next_word(rest, target, sizeof(target));
+	clause = deploys_next_word(rest, target, sizeof(target));
 	while (strncmp(target, "--", 2) == 0) {
 		if (strcmp(target, "--paused") == 0) {
 			paused = true;
 		} else if (strcmp(target, "--auto-cutover") == 0) {
 			aut = true;
 		} else {
-			reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused, --auto-cutover)",
+			deploys_reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused, --auto-cutover)",
 				  target);
 			return;
 		}
-		clause = next_word(clause, target, sizeof(target));
+		clause = deploys_next_word(clause, target, sizeof(target));
 	}
 	if (target[0] == '\0' || *clause == '\0') {
-		reply_err(ds, serial, "usage: deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>");
+		deploys_reply_err(ds, serial, "usage: deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>");
 		return;
 	}
 	if (ds->ctl.user[0] == '\0') {
-		reply_err(ds, serial, "deploy requests need [cutover] user and password in the configuration");
+		deploys_reply_err(ds, serial, "deploy requests need [cutover] user and password in the configuration");
 		return;
 	}
 	req = calloc(1, sizeof(*req));
@@ -1394,7 +1394,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 		free(req);
 		if (d != NULL)
 			deploy_free(d);
-		reply_err(ds, serial, "out of memory");
+		deploys_reply_err(ds, serial, "out of memory");
 		return;
 	}
 	d->paused = paused;
@@ -1404,11 +1404,11 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 		d->alter[n - 1] = '\0';
 	if (!inspect_parse_target(target, d->db, d->table, err, sizeof(err)) ||
 	    !inspect_check_alter(d->alter, &req->renames, err, sizeof(err))) {
-		reply_err(ds, serial, "%s", err);
+		deploys_reply_err(ds, serial, "%s", err);
 		goto fail;
 	}
 	if (strcmp(d->db, ds->schema) == 0) {
-		reply_err(ds, serial, "%s is cutoverd's own catalog schema", ds->schema);
+		deploys_reply_err(ds, serial, "%s is cutoverd's own catalog schema", ds->schema);
 		goto fail;
 	}
 	pthread_mutex_lock(&ds->mu);
@@ -1420,12 +1420,12 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 		     strcmp(x->old_table, d->table) == 0)) {
 			pthread_mutex_unlock(&ds->mu);
 			if (strcmp(x->table, d->table) == 0)
-				reply_err(ds, serial, "table %s.%s already has an active deploy request (id %llu, %s%s)",
+				deploys_reply_err(ds, serial, "table %s.%s already has an active deploy request (id %llu, %s%s)",
 					  d->db, d->table, (unsigned long long)x->id, deploy_state_name(x->state),
 					  x->state == DS_COMPLETE || x->state == DS_REVERTED ?
 					  ", revert window open: deploy finalize ends it" : "");
 			else
-				reply_err(ds, serial, "%s.%s is the %s table of deploy %llu", d->db, d->table,
+				deploys_reply_err(ds, serial, "%s.%s is the %s table of deploy %llu", d->db, d->table,
 					  strcmp(x->shadow, d->table) == 0 ? "shadow" : "old",
 					  (unsigned long long)x->id);
 			goto fail;
@@ -1441,7 +1441,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	pthread_mutex_unlock(&ds->mu);
 	if (!deploys_spawn(ds, create_main, req, &d->worker)) {
 		unregister(ds, d);
-		reply_err(ds, serial, "cannot start a worker thread");
+		deploys_reply_err(ds, serial, "cannot start a worker thread");
 		goto fail;
 	}
 	return;
@@ -1456,9 +1456,7 @@ void deploys_fail(struct deploys *ds, uint64_t id, const char *why)
 	bool running;
 
 	pthread_mutex_lock(&ds->mu);
-	TAILQ_FOREACH(d, &ds->list, link)
-		if (d->id == id)
-			break;
+	d = deploys_find(ds, id);
 	if (d == NULL || !deploy_live(d) || d->fail_pending || d->cancel) {
 		pthread_mutex_unlock(&ds->mu);
 		return;
@@ -1493,12 +1491,12 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 	struct deploy *d;
 	bool running;
 
-	(void)next_word(rest, idw, sizeof(idw));
+	(void)deploys_next_word(rest, idw, sizeof(idw));
 	pthread_mutex_lock(&ds->mu);
-	d = find_id(ds, idw);
+	d = deploys_find_arg(ds, idw);
 	if (d == NULL) {
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+		deploys_reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
 		return;
 	}
 	if (!deploy_state_mirrors(d->state)) {
@@ -1510,14 +1508,14 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 			reply_now(ds, serial, r);
 		else {
 			json_decref(r);
-			reply_err(ds, serial, "deploy %llu has already ended (%s)", (unsigned long long)d->id,
+			deploys_reply_err(ds, serial, "deploy %llu has already ended (%s)", (unsigned long long)d->id,
 				  deploy_state_name(d->state));
 		}
 		return;
 	}
 	if (d->cancel) {
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "deploy %llu is already being cancelled", (unsigned long long)d->id);
+		deploys_reply_err(ds, serial, "deploy %llu is already being cancelled", (unsigned long long)d->id);
 		return;
 	}
 	if (d->busy || !state_before_swap(d->state)) {
@@ -1526,17 +1524,17 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 
 		pthread_mutex_unlock(&ds->mu);
 		if (busy)
-			reply_err(ds, serial, "deploy %llu is %s; cancel it once that ended", (unsigned long long)d->id,
+			deploys_reply_err(ds, serial, "deploy %llu is %s; cancel it once that ended", (unsigned long long)d->id,
 				  st == DS_READY ? "being cut over" : deploy_state_name(st));
 		else
-			reply_err(ds, serial, "deploy %llu is %s: the table has been swapped; deploy revert swaps "
+			deploys_reply_err(ds, serial, "deploy %llu is %s: the table has been swapped; deploy revert swaps "
 				  "back, deploy finalize ends the revert window", (unsigned long long)d->id,
 				  deploy_state_name(st));
 		return;
 	}
 	if (d->id == 0 || d->state == DS_QUEUED) {
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "deploy is still being created; cancel it once it is copying");
+		deploys_reply_err(ds, serial, "deploy is still being created; cancel it once it is copying");
 		return;
 	}
 	d->cancel = true;
@@ -1552,7 +1550,7 @@ static void cmd_cancel(struct deploys *ds, uint64_t serial, const char *rest)
 		d->cancel_serial = 0;
 		d->worker_running = false;
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "cannot start a worker thread");
+		deploys_reply_err(ds, serial, "cannot start a worker thread");
 	}
 	/* the worker answers once the shadow is dropped */
 }
@@ -1596,42 +1594,42 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 {
 	char idw[64], kv[128];
 	struct deploy *d;
-	const char *p = next_word(rest, idw, sizeof(idw));
+	const char *p = deploys_next_word(rest, idw, sizeof(idw));
 	json_t *r;
 
 	pthread_mutex_lock(&ds->mu);
-	d = find_id(ds, idw);
+	d = deploys_find_arg(ds, idw);
 	if (d == NULL || *p == '\0') {
 		pthread_mutex_unlock(&ds->mu);
 		if (d == NULL)
-			reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+			deploys_reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
 		else
-			reply_err(ds, serial, "usage: deploy set <id> chunk_time_ms=N | max_threads_running=N | paused=0|1");
+			deploys_reply_err(ds, serial, "usage: deploy set <id> chunk_time_ms=N | max_threads_running=N | paused=0|1");
 		return;
 	}
 	while (*p != '\0') {
 		char *eq, *end;
 		long v;
 
-		p = next_word(p, kv, sizeof(kv));
+		p = deploys_next_word(p, kv, sizeof(kv));
 		eq = strchr(kv, '=');
 		if (eq == NULL) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "'%.64s' is not key=value", kv);
+			deploys_reply_err(ds, serial, "'%.64s' is not key=value", kv);
 			return;
 		}
 		*eq = '\0';
 		if (strcmp(kv, "chunk_time_ms") != 0 && strcmp(kv, "max_threads_running") != 0 &&
 		    strcmp(kv, "paused") != 0) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running, paused)", kv);
+			deploys_reply_err(ds, serial, "unknown setting '%.64s' (chunk_time_ms, max_threads_running, paused)", kv);
 			return;
 		}
 		errno = 0;
 		v = strtol(eq + 1, &end, 10);
 		if (errno != 0 || *end != '\0' || end == eq + 1) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "%s: '%.32s' is not a number", kv, eq + 1);
+			deploys_reply_err(ds, serial, "%s: '%.32s' is not a number", kv, eq + 1);
 			return;
 		}
 		if (strcmp(kv, "paused") == 0 && (v == 0 || v == 1)) {
@@ -1642,7 +1640,7 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 			d->max_threads_running = (int)v;
 		} else {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "%s: %ld is out of range (chunk_time_ms 10-60000, "
+			deploys_reply_err(ds, serial, "%s: %ld is out of range (chunk_time_ms 10-60000, "
 				  "max_threads_running 0-100000 with 0 = no limit, paused 0 or 1)", kv, v);
 			return;
 		}
@@ -1659,7 +1657,7 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 {
 	char sub[32], idw[64];
-	const char *rest = next_word(args, sub, sizeof(sub));
+	const char *rest = deploys_next_word(args, sub, sizeof(sub));
 	struct deploy *d;
 	json_t *r, *a;
 
@@ -1676,18 +1674,18 @@ void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 		json_object_set_new(r, "deploys", a);
 		reply_now(ds, serial, r);
 	} else if (strcmp(sub, "show") == 0) {
-		(void)next_word(rest, idw, sizeof(idw));
+		(void)deploys_next_word(rest, idw, sizeof(idw));
 		pthread_mutex_lock(&ds->mu);
-		d = find_id(ds, idw);
+		d = deploys_find_arg(ds, idw);
 		r = d != NULL ? deploy_json(d, true) : NULL;
 		pthread_mutex_unlock(&ds->mu);
 		if (d == NULL) {
-			reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
+			deploys_reply_err(ds, serial, "no deploy request with id '%.32s'", idw);
 			return;
 		}
 		r = ok_with(r);
 		if (r == NULL) {
-			reply_err(ds, serial, "out of memory");
+			deploys_reply_err(ds, serial, "out of memory");
 			return;
 		}
 		reply_now(ds, serial, r);
@@ -1702,7 +1700,7 @@ void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 	} else if (strcmp(sub, "finalize") == 0) {
 		swap_cmd_finalize(ds, serial, rest);
 	} else {
-		reply_err(ds, serial, "usage: deploy create|list|show|cancel|set|cutover|revert|finalize ...");
+		deploys_reply_err(ds, serial, "usage: deploy create|list|show|cancel|set|cutover|revert|finalize ...");
 	}
 }
 

@@ -150,24 +150,6 @@ static void stall(struct deploys *ds, const char *at)
 	}
 }
 
-/* Wait until the loop published a set at least as new as ds->version. */
-static bool wait_published(struct deploys *ds)
-{
-	uint64_t v;
-	bool ok;
-
-	pthread_mutex_lock(&ds->mu);
-	v = ds->version;
-	pthread_mutex_unlock(&ds->mu);
-	deploys_notify(ds);
-	pthread_mutex_lock(&ds->mu);
-	while (ds->published_version < v && !ds->stopping)
-		pthread_cond_wait(&ds->cv, &ds->mu);
-	ok = ds->published_version >= v;
-	pthread_mutex_unlock(&ds->mu);
-	return ok;
-}
-
 /*
  * Close the gate for the deploys of r and wait for the proxy's drain
  * report.  Returns true when drained; false with *blockers (the sessions in
@@ -215,7 +197,7 @@ static void open_gate(struct swap_req *r)
 		r->d[i]->gate_epoch = 0;
 	r->ds->version++;
 	pthread_mutex_unlock(&r->ds->mu);
-	(void)wait_published(r->ds);
+	(void)deploys_wait_published(r->ds);
 }
 
 /*
@@ -645,7 +627,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		}
 		r->released = true;
 		pthread_mutex_unlock(&ds->mu);
-		(void)wait_published(ds);
+		(void)deploys_wait_published(ds);
 		pause = now_ms() - t0;
 		total += pause;
 		*pause_ms = pause;
@@ -809,47 +791,6 @@ void swap_auto_cutover(struct deploy *d, struct ctl *c)
 
 /* --- admin commands (loop thread) ---------------------------------------------- */
 
-static const char *word(const char *p, char *w, size_t len)
-{
-	size_t n = 0;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	while (*p != '\0' && *p != ' ' && *p != '\t') {
-		if (n + 1 < len)
-			w[n++] = *p;
-		p++;
-	}
-	w[n] = '\0';
-	return p;
-}
-
-static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void reply_err(struct deploys *ds, uint64_t serial, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ds->reply(ds->cb_arg, serial, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
-}
-
-static bool parse_id(const char *w, uint64_t *id)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(w, &end, 10);
-	if (errno != 0 || *end != '\0' || end == w || v == 0 || w[0] == '-')
-		return false;
-	*id = v;
-	return true;
-}
-
 /* Why d cannot be swapped by `a` now, or NULL (under ds->mu). */
 static const char *cannot_swap(const struct deploy *d, enum swap_action a, char *buf, size_t len)
 {
@@ -897,7 +838,7 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 	unsigned already = 0;
 
 	if (r == NULL) {
-		reply_err(ds, serial, "out of memory");
+		deploys_reply_err(ds, serial, "out of memory");
 		return;
 	}
 	r->ds = ds;
@@ -905,22 +846,21 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 	r->action = a;
 	pthread_mutex_lock(&ds->mu);
 	for (;;) {
-		uint64_t id;
 		struct deploy *d;
 
-		p = word(p, w, sizeof(w));
+		p = deploys_next_word(p, w, sizeof(w));
 		if (w[0] == '\0')
 			break;
-		if (!parse_id(w, &id) || (d = deploys_find(ds, id)) == NULL) {
+		if ((d = deploys_find_arg(ds, w)) == NULL) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "no deploy request with id '%.32s'", w);
+			deploys_reply_err(ds, serial, "no deploy request with id '%.32s'", w);
 			free(r);
 			return;
 		}
 		for (unsigned i = 0; i < r->n; i++)
 			if (r->d[i] == d) {
 				pthread_mutex_unlock(&ds->mu);
-				reply_err(ds, serial, "deploy %llu is named twice", (unsigned long long)id);
+				deploys_reply_err(ds, serial, "deploy %llu is named twice", (unsigned long long)d->id);
 				free(r);
 				return;
 			}
@@ -929,13 +869,13 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 			already++;
 		} else if (cannot_swap(d, a, why, sizeof(why)) != NULL) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "%s", why);
+			deploys_reply_err(ds, serial, "%s", why);
 			free(r);
 			return;
 		}
 		if (r->n == SWAP_MAX_DEPLOYS || (a == SWAP_REVERT && r->n == 1)) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, a == SWAP_REVERT ? "usage: deploy revert <id>" :
+			deploys_reply_err(ds, serial, a == SWAP_REVERT ? "usage: deploy revert <id>" :
 				  "at most %d deploys cut over together", SWAP_MAX_DEPLOYS);
 			free(r);
 			return;
@@ -944,7 +884,7 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 	}
 	if (r->n == 0) {
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, a == SWAP_CUTOVER ? "usage: deploy cutover <id> [<id> ...]" :
+		deploys_reply_err(ds, serial, a == SWAP_CUTOVER ? "usage: deploy cutover <id> [<id> ...]" :
 			  "usage: deploy revert <id>");
 		free(r);
 		return;
@@ -954,7 +894,7 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 
 		if (already < r->n) {
 			pthread_mutex_unlock(&ds->mu);
-			reply_err(ds, serial, "some of these deploys are %s already, some not: name only the others",
+			deploys_reply_err(ds, serial, "some of these deploys are %s already, some not: name only the others",
 				  a == SWAP_CUTOVER ? "complete" : "reverted");
 			free(r);
 			return;
@@ -971,7 +911,7 @@ static void start_swap(struct deploys *ds, uint64_t serial, const char *rest, en
 	pthread_mutex_unlock(&ds->mu);
 	if (!deploys_spawn(ds, swap_main, r, NULL)) {
 		release(r);
-		reply_err(ds, serial, "cannot start a thread");
+		deploys_reply_err(ds, serial, "cannot start a thread");
 		free(r);
 	}
 }
@@ -1065,21 +1005,20 @@ static void start_finalize(struct deploy *d, uint64_t serial)
 		d->busy = false;
 		pthread_mutex_unlock(&d->ds->mu);
 		if (serial != 0)
-			reply_err(d->ds, serial, "cannot start a thread");
+			deploys_reply_err(d->ds, serial, "cannot start a thread");
 	}
 }
 
 void swap_cmd_finalize(struct deploys *ds, uint64_t serial, const char *rest)
 {
 	char w[64];
-	uint64_t id;
 	struct deploy *d;
 
-	(void)word(rest, w, sizeof(w));
+	(void)deploys_next_word(rest, w, sizeof(w));
 	pthread_mutex_lock(&ds->mu);
-	if (!parse_id(w, &id) || (d = deploys_find(ds, id)) == NULL) {
+	if ((d = deploys_find_arg(ds, w)) == NULL) {
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "no deploy request with id '%.32s'", w);
+		deploys_reply_err(ds, serial, "no deploy request with id '%.32s'", w);
 		return;
 	}
 	if (d->busy || (d->state != DS_COMPLETE && d->state != DS_REVERTED) || !d->window_open) {
@@ -1095,7 +1034,7 @@ void swap_cmd_finalize(struct deploys *ds, uint64_t serial, const char *rest)
 			snprintf(msg, sizeof(msg), "deploy %llu is %s: only a complete or reverted deploy has a "
 				 "revert window to end", (unsigned long long)d->id, deploy_state_name(d->state));
 		pthread_mutex_unlock(&ds->mu);
-		reply_err(ds, serial, "%s", msg);
+		deploys_reply_err(ds, serial, "%s", msg);
 		return;
 	}
 	d->busy = true;

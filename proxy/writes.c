@@ -633,17 +633,17 @@ static void captured_u64s(struct session *s, unsigned n, unsigned long long *v)
 	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
 }
 
-/* After the client's statement succeeded: re-copy the keys, commit. */
-static void add_recopy(struct session *s, const struct resp_parser *rp)
+/*
+ * The client's statement succeeded (its OK held): count it as mirrored, and
+ * if we wrapped it, clear IN_TRANS in the held OK (the only packet held), as
+ * autocommit would have ended the transaction.
+ */
+static void held_ok_mirrored(struct session *s, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
-	const struct mirror_table *t = w->plan.t;
 
-	session_save_diagnostics(s, rp);
 	if (w->began && rp->last_status_off > 0 &&
 	    evbuffer_get_length(s->hold) >= 4 + rp->last_status_off + 2) {
-		/* autocommit would have ended the transaction: clear IN_TRANS
-		   in the held OK (the only packet held) */
 		size_t off = 4 + rp->last_status_off;
 		unsigned char *pos = evbuffer_pullup(s->hold, (ev_ssize_t)(off + 2));
 
@@ -651,6 +651,16 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 			pos[off] = (uint8_t)(pos[off] & ~SERVER_STATUS_IN_TRANS);
 	}
 	deploys_count(s->proxy->deploys, w->deploy_id, false);
+}
+
+/* After the client's statement succeeded: re-copy the keys, commit. */
+static void add_recopy(struct session *s, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	const struct mirror_table *t = w->plan.t;
+
+	session_save_diagnostics(s, rp);
+	held_ok_mirrored(s, rp);
 	if (w->nkeys == 0) {
 		add_commit(s);
 		return;
@@ -676,7 +686,6 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 	add_commit(s);
 }
 
-/* The client's UPDATE / DELETE, restricted to the locked keys, answered. */
 /*
  * The client's statement answered, its re-copy (and COMMIT) already sent
  * behind it.  Failed: the re-copy syncs the key all the same (harmless),
@@ -692,16 +701,10 @@ static void piped_stmt_done(struct session *s, struct step *st, const struct res
 			w->aborted = true;
 		return;
 	}
-	if (w->began && rp->last_status_off > 0 && evbuffer_get_length(s->hold) >= 4 + rp->last_status_off + 2) {
-		size_t off = 4 + rp->last_status_off;
-		unsigned char *pos = evbuffer_pullup(s->hold, (ev_ssize_t)(off + 2));
-
-		if (pos != NULL)
-			pos[off] = (uint8_t)(pos[off] & ~SERVER_STATUS_IN_TRANS);
-	}
-	deploys_count(s->proxy->deploys, w->deploy_id, false);
+	held_ok_mirrored(s, rp);
 }
 
+/* The client's UPDATE / DELETE, restricted to the locked keys, answered. */
 static void locked_stmt_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	(void)st;
@@ -1062,6 +1065,33 @@ static void refuse(struct session *s, uint64_t deploy_id, const char *why)
 	session_command_error(s, ER_PROXY_BACKEND, "HY000", msg);
 }
 
+/*
+ * The client's statement (pkt, or its own command when NULL) with its
+ * re-copy sent right behind it, not after its answer (one round trip): the
+ * statement (held), SHOW WARNINGS (to keep its warnings for the client),
+ * the upsert of `keys`, and COMMIT when we wrapped it.  Takes pkt.
+ */
+static bool add_piped(struct session *s, struct evbuffer *pkt, char *const *keys, unsigned nkeys)
+{
+	struct writes *w = s->writes;
+	char *up = mirror_recopy_insert(w->plan.t, keys, nkeys, true, false);
+	bool ok;
+
+	if (up == NULL) {
+		if (pkt != NULL)
+			evbuffer_free(pkt);
+		return false;
+	}
+	ok = session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte), SINK_HOLD,
+			      true, piped_stmt_done) &&
+	     session_plan_save_diagnostics(s) &&
+	     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false, recopy_done) &&
+	     (!w->began ||
+	      session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE, false, commit_done));
+	free(up);
+	return ok;
+}
+
 /* Build and start the plan for one mirrored statement. */
 static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 {
@@ -1096,20 +1126,8 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 					      pre_upsert_done);
 			free(up);
 		} else if (w->plan.kind == SQL_UPDATE && !w->savepoint) {
-			/* the key is known: the re-copy is sent with the
-			   statement, not after its answer (one round trip) */
-			char *up = mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false);
-
-			ok = ok && up != NULL &&
-			     session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
-					      piped_stmt_done) &&
-			     session_plan_save_diagnostics(s) &&
-			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
-					      recopy_done);
-			free(up);
-			if (ok && w->began)
-				ok = session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE,
-						      false, commit_done);
+			/* the key is known */
+			ok = ok && add_piped(s, NULL, w->keys, w->nkeys);
 		} else {
 			ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
 						    locked_stmt_done);
@@ -1138,21 +1156,9 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 			ok = ok && pkt != NULL;
 		}
 		if (w->plan.ngenerated == 0 && w->plan.nkeys > 0 && !w->savepoint) {
-			/* every key is in the statement: the re-copy (an upsert:
-			   the INSERT may fail on a key that exists) is sent with
-			   it, not after its answer (one round trip) */
-			char *up = mirror_recopy_insert(w->plan.t, w->plan.keys, w->plan.nkeys, true, false);
-
-			ok = ok && up != NULL &&
-			     session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
-					      SINK_HOLD, true, piped_stmt_done) &&
-			     session_plan_save_diagnostics(s) &&
-			     session_plan_add(s, session_query_packet(up), RESP_KIND_QUERY, SINK_DROP, false,
-					      recopy_done);
-			free(up);
-			if (ok && w->began)
-				ok = session_plan_add(s, session_query_packet("COMMIT"), RESP_KIND_QUERY, SINK_CAPTURE,
-						      false, commit_done);
+			/* every key is in the statement (the upsert: the INSERT
+			   may fail on a key that exists) */
+			ok = ok && add_piped(s, pkt, w->plan.keys, w->plan.nkeys);
 			goto start;
 		}
 		ok = ok && session_plan_add(s, pkt, pkt != NULL ? RESP_KIND_QUERY : resp_kind_for_command(s->cmd_byte),
