@@ -333,6 +333,31 @@ class HAProxy:
         wait_port(self.port, self.proc, "haproxy", self.log)
 
 
+class Admin:
+    """One admin-socket connection: one JSON line in, one out."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        self.sock.connect(path)
+        self.rfile = self.sock.makefile("rb")
+
+    def cmd(self, line, timeout=30):
+        self.sock.settimeout(timeout)
+        self.sock.sendall(line.encode() + b"\n")
+        try:
+            reply = self.rfile.readline()
+        except socket.timeout:
+            raise BenchError("admin socket: no reply to %r in %d s" % (line, timeout))
+        if not reply:
+            raise BenchError("admin socket closed after %r" % line)
+        return json.loads(reply)
+
+    def close(self):
+        self.rfile.close()
+        self.sock.close()
+
+
 class Cutoverd:
     def __init__(self, backend_port, name="cutoverd", tls=None, cutover=(), log_level="warning"):
         self.dir = os.path.join(WORK, name)
@@ -965,15 +990,21 @@ def main():
     return 1 if failures else 0
 
 
-if __name__ == "__main__":
+def run_main(main):
+    """Run a benchmark's main(): its exit status; 2 when it broke (BenchError,
+    said on stderr), 130 when interrupted; every process it started is
+    stopped whatever the end."""
     try:
-        rc = main()
+        return main()
     except BenchError as e:
         log("error: %s" % e)
-        rc = 2
+        return 2
     except KeyboardInterrupt:
         log("interrupted")
-        rc = 130
+        return 130
     finally:
         PROCS.stop_all()
-    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -41,7 +41,6 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -321,38 +320,9 @@ class Load:
         return res
 
 
-# --------------------------------------------------------------------------
-# cutoverd: the admin socket
-# --------------------------------------------------------------------------
-
-class Admin:
-    """One admin-socket connection: one JSON line in, one out."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.rfile = self.sock.makefile("rb")
-
-    def cmd(self, line, timeout=30):
-        self.sock.settimeout(timeout)
-        self.sock.sendall(line.encode() + b"\n")
-        try:
-            reply = self.rfile.readline()
-        except socket.timeout:
-            raise BenchError("admin socket: no reply to %r in %d s" % (line, timeout))
-        if not reply:
-            raise BenchError("admin socket closed after %r" % line)
-        return json.loads(reply)
-
-    def close(self):
-        self.rfile.close()
-        self.sock.close()
-
-
 def run_cutoverd(db, cut, timed_end):
     res = {"side": "cutoverd"}
-    admin = Admin(cut.admin_socket)
+    admin = B.Admin(cut.admin_socket)
     try:
         t0 = mono()
         r = admin.cmd("deploy create %s.%s %s" % (DB, TABLE, ALTER), timeout=300)
@@ -847,14 +817,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    except BenchError as e:
-        log("error: %s" % e)
-        rc = 2
-    except KeyboardInterrupt:
-        log("interrupted")
-        rc = 130
-    finally:
-        B.PROCS.stop_all()
-    sys.exit(rc)
+    sys.exit(B.run_main(main))

@@ -126,7 +126,6 @@ import json  # noqa: E402
 import re  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -281,35 +280,6 @@ class Load:
                 if len(parts) == 3:
                     ops.append((float(parts[0]), float(parts[1]), parts[2]))
         return secs, ops, failures
-
-
-# --------------------------------------------------------------------------
-# cutoverd's admin socket
-# --------------------------------------------------------------------------
-
-class Admin:
-    """One admin-socket connection: one JSON line in, one out."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(path)
-        self.rfile = self.sock.makefile("rb")
-
-    def cmd(self, line, timeout=30):
-        self.sock.settimeout(timeout)
-        self.sock.sendall(line.encode() + b"\n")
-        try:
-            reply = self.rfile.readline()
-        except socket.timeout:
-            raise BenchError("admin socket: no reply to %r in %d s" % (line, timeout))
-        if not reply:
-            raise BenchError("admin socket closed after %r" % line)
-        return json.loads(reply)
-
-    def close(self):
-        self.rfile.close()
-        self.sock.close()
 
 
 STAT_KEYS = ("connections_total", "server_errors", "proxy_errors", "held_commands", "refused_writes")
@@ -470,7 +440,7 @@ def renames(stmts):
 def phase_cutoverd(db, cut):
     res = {"tool": "cutoverd", "switches": [], "failures": []}
     slow = SlowLog(db, CUT_USER)
-    admin = Admin(cut.admin_socket)
+    admin = B.Admin(cut.admin_socket)
     load = Load(cut.port, "cutoverd")
     dl0 = status_var(db, "Innodb_deadlocks")
     st0 = proxy_stats(admin)
@@ -599,7 +569,7 @@ def cleanup_pt_osc(db):
 def phase_pt_osc(db, cut):
     res = {"tool": "pt-osc", "switches": [], "failures": [], "runs": []}
     slow = SlowLog(db, PT_USER)
-    admin = Admin(cut.admin_socket)
+    admin = B.Admin(cut.admin_socket)
     load = Load(cut.port, "pt-osc")
     dl0 = status_var(db, "Innodb_deadlocks")
     st0 = proxy_stats(admin)
@@ -1055,14 +1025,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    except BenchError as e:
-        log("error: %s" % e)
-        rc = 2
-    except KeyboardInterrupt:
-        log("interrupted")
-        rc = 130
-    finally:
-        B.PROCS.stop_all()
-    sys.exit(rc)
+    sys.exit(B.run_main(main))
