@@ -136,6 +136,32 @@ class _Workload:
                 self.errors.append(("stop", "stuck", "threads still running %d s after stop: %s"
                                     % (timeout, ", ".join(stuck)), ""))
 
+    def _loop(self, name, body):
+        """Call body(conn, cur, n) until stopped (pausing when asked,
+        reconnecting a lost connection); body returning False ends it."""
+        conn = self._connect()
+        cur = conn.cursor()
+        n = 0
+        while not self.stop_event.is_set():
+            self.pauser.checkpoint()
+            if self.stop_event.is_set():
+                break
+            if not conn.open:
+                try:
+                    conn = self._connect()
+                    cur = conn.cursor()
+                except pymysql.MySQLError as e:
+                    self._error(name, e, "connect")
+                    time.sleep(0.1)
+                    continue
+            n += 1
+            if body(conn, cur, n) is False:
+                break
+        try:
+            conn.close()
+        except Exception:
+            pass
+
     def _execute(self, name, conn, cur, sql, in_txn):
         """Run one statement; on error record it, roll back, return None."""
         started = (self.phase, time.monotonic() - self.t0)
@@ -170,20 +196,8 @@ class Writers(_Workload):
     def _run(self, name, seed):
         rnd = random.Random(seed)
         t = self.table
-        conn = self._connect()
-        cur = conn.cursor()
-        while not self.stop_event.is_set():
-            self.pauser.checkpoint()
-            if self.stop_event.is_set():
-                break
-            if not conn.open:
-                try:
-                    conn = self._connect()
-                    cur = conn.cursor()
-                except pymysql.MySQLError as e:
-                    self._error(name, e, "connect")
-                    time.sleep(0.1)
-                    continue
+
+        def body(conn, cur, n):
             r = rnd.random()
             i = rnd.randint(self.lo, self.hi)
             if r < 0.2:
@@ -210,10 +224,8 @@ class Writers(_Workload):
                     break
                 with self.lock:
                     self.ops += 1
-        try:
-            conn.close()
-        except Exception:
-            pass
+
+        self._loop(name, body)
 
 
 class Bank(_Workload):
@@ -264,30 +276,6 @@ class Bank(_Workload):
                 "seq INT NOT NULL, kind VARCHAR(8) NOT NULL, a INT NULL, b INT NULL, amt INT NULL) ENGINE=InnoDB" % db,
                 "INSERT INTO `%s`.ledger (id, tid, seq, kind) SELECT seq, 0, seq, 'pre' FROM `%s`.seq_1_to_%d"
                 % (db, db, self.npre))
-
-    def _loop(self, name, body):
-        conn = self._connect()
-        cur = conn.cursor()
-        n = 0
-        while not self.stop_event.is_set():
-            self.pauser.checkpoint()
-            if self.stop_event.is_set():
-                break
-            if not conn.open:
-                try:
-                    conn = self._connect()
-                    cur = conn.cursor()
-                except pymysql.MySQLError as e:
-                    self._error(name, e, "connect")
-                    time.sleep(0.1)
-                    continue
-            n += 1
-            if body(conn, cur, n) is False:
-                break
-        try:
-            conn.close()
-        except Exception:
-            pass
 
     def _transfer(self, name, tid):
         rnd = random.Random(self.seed * 1000 + tid)
