@@ -14,12 +14,18 @@
  *   The chunk size follows the target chunk time; load (Threads_running)
  *   pauses the copy.
  *
- * Verifier: under one START TRANSACTION WITH CONSISTENT SNAPSHOT, per chunk,
- * a count and an order-independent checksum (BIT_XOR of a 64-bit hash of
- * each row, see checksum()) of the mapped columns of t and of the shadow.  Columns
- * whose type the ALTER changed are compared by NULL-ness only (their values
- * differ in form by design).  A chunk that differs is re-copied under locks
- * and checked again in a new snapshot.
+ * Verifier: per chunk, under a START TRANSACTION WITH CONSISTENT SNAPSHOT of
+ * its own, a count and an order-independent checksum (BIT_XOR of a 64-bit
+ * hash of each row, see checksum()) of the mapped columns of t and of the
+ * shadow.  Columns whose type the ALTER changed are compared by NULL-ness
+ * only (their values differ in form by design).  A chunk that differs is
+ * re-copied under locks and checked again in a new snapshot.  It runs on a
+ * thread and control connection of its own while the backfill runs, behind
+ * the last committed chunk (the frontier): mirroring is transactional, so
+ * every snapshot shows t and the shadow equal up to there.  The copy keeps
+ * one core busy in the server, the verifier the other; `ready` follows the
+ * copy's end closely.  Its progress is not saved: after a restart it
+ * starts again from the table's start.
  */
 #include "config.h"
 #include "cutover/deploy-internal.h"
@@ -59,26 +65,6 @@ static void key_free(struct key *k)
 	free(k->lit);
 	k->lit = NULL;
 	k->n = 0;
-}
-
-static bool key_dup(const struct key *from, struct key *to)
-{
-	to->n = 0;
-	to->lit = NULL;
-	if (from->n == 0)
-		return true;
-	to->lit = calloc(from->n, sizeof(char *));
-	if (to->lit == NULL)
-		return false;
-	for (unsigned i = 0; i < from->n; i++) {
-		to->lit[i] = strdup(from->lit[i]);
-		if (to->lit[i] == NULL) {
-			key_free(to);
-			return false;
-		}
-		to->n++;
-	}
-	return true;
 }
 
 static bool key_from_row(const struct deploy *d, MYSQL_ROW row, unsigned long *lens, struct key *k)
@@ -183,14 +169,17 @@ static bool stream_end(FILE *f, char **buf)
 	return true;
 }
 
-/* The key after which the chunk of n rows starting after lo ends: *hi (n = 0: none). */
-static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, unsigned rows,
-		       struct key *hi)
+/*
+ * The key after which the chunk of n rows starting after lo ends: *hi
+ * (hi->n = 0: fewer rows than that before bound, or before the table's end
+ * when bound->n = 0).
+ */
+static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *bound,
+		       unsigned rows, struct key *hi)
 {
 	char *sql = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&sql, &len);
-	struct key none = { 0, NULL };
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	bool ok;
@@ -204,7 +193,7 @@ static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, un
 	fputs(" FROM ", f);
 	put_table(f, d, false);
 	fputs(" FORCE INDEX (PRIMARY)", f);
-	put_range(f, d, false, lo, &none);
+	put_range(f, d, false, lo, bound);
 	fputs(" ORDER BY ", f);
 	keys_put_columns(f, &KC(d), NULL, false);
 	fprintf(f, " LIMIT 1 OFFSET %u", rows - 1);
@@ -535,11 +524,27 @@ static void busy_backoff(struct deploy *d, unsigned *busy)
 	deploy_sleep(d, ms);
 }
 
+/*
+ * Under ds->mu: the chunks up to key `upto` (JSON; NULL none), or the whole
+ * table (end), are committed: the verifier may compare them.  Only after
+ * the COMMIT: a range whose chunk is still open would differ.
+ */
+static void publish_frontier(struct deploy *d, const char *upto, bool end)
+{
+	char *dup = upto != NULL ? strdup(upto) : NULL;
+
+	d->frontier_end = end;
+	if (upto != NULL && dup == NULL)
+		return;         /* out of memory: the old one still holds */
+	free(d->frontier);
+	d->frontier = dup;
+}
+
 enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
 	unsigned busy = 0;
 	struct ctl *reps = calloc(d->ds->nreplicas + 1, sizeof(*reps));
-	struct key lo = { 0, NULL }, hi = { 0, NULL };
+	struct key lo = { 0, NULL }, hi = { 0, NULL }, none = { 0, NULL };
 	enum copy_result rc = COPY_FAILED;
 	uint64_t total = 0;
 
@@ -554,6 +559,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		free(reps);
 		return COPY_FAILED;
 	}
+	publish_frontier(d, d->copied_upto, false);
 	pthread_mutex_unlock(&d->ds->mu);
 	if (ctl_u64(c, &total, NULL, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE "
 		    "TABLE_SCHEMA = %Q AND TABLE_NAME = %Q", d->db, d->table)) {
@@ -579,7 +585,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		t0 = now_ms();
 		if (!ctl_exec(c, "START TRANSACTION"))
 			goto sqlerr;
-		if (!find_upper(d, c, &lo, rows, &hi))
+		if (!find_upper(d, c, &lo, &none, rows, &hi))
 			goto sqlerr_rb;
 		last = hi.n == 0;
 		/* Lock the chunk's rows of t first: the INSERT below then never
@@ -649,13 +655,16 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			goto sqlerr;
 		ms = now_ms() - t0;
 		pthread_mutex_lock(&d->ds->mu);
+		publish_frontier(d, d->copied_upto, last);
 		if (ms > 0) {
 			double r = records * 1000.0 / ms;
 
 			d->copy_rate = d->copy_rate > 0 ? 0.7 * d->copy_rate + 0.3 * r : r;
 			if (records > 0 && !last) {
+				/* at most halved, at most 8 times bigger: from 1000 rows
+				   the target is reached in a few chunks */
 				double ideal = rows * (double)d->target_chunk_ms / ms;
-				double next = ideal < rows / 2.0 ? rows / 2.0 : ideal > rows * 2.0 ? rows * 2.0 : ideal;
+				double next = ideal < rows / 2.0 ? rows / 2.0 : ideal > rows * 8.0 ? rows * 8.0 : ideal;
 
 				d->chunk_rows = next < CHUNK_MIN ? CHUNK_MIN : next > CHUNK_MAX ? CHUNK_MAX : (unsigned)next;
 			}
@@ -708,7 +717,6 @@ static void put_row_string(FILE *f, const struct deploy *d, bool shadow)
 static bool checksum(struct deploy *d, struct ctl *c, bool shadow, const struct key *lo,
 		     const struct key *hi, char *out, size_t outlen)
 {
-	const bool crc32c = c->mariadb && mysql_get_server_version(c->my) >= 100800;
 	char *sql = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&sql, &len);
@@ -721,21 +729,14 @@ static bool checksum(struct deploy *d, struct ctl *c, bool shadow, const struct 
 	/*
 	 * Each row as one binary string: the values of the columns whose type
 	 * did not change (raw bytes: no conversion, no collation), then one
-	 * NULL flag per column.  Its 64-bit hash is CRC32 and CRC32C side by
-	 * side where the server has CRC32C (MariaDB 10.8+: a third of the
-	 * cost of MD5), else the first 64 bits of MD5.
+	 * NULL flag per column.  Its hash: the first 64 bits of SHA1, as cheap
+	 * here as CRC32 and CRC32C side by side.  Not a CRC: the BIT_XOR over
+	 * the rows of a hash that is linear in the row's bits (CRCs are) lets
+	 * the same change made to two rows of the same shape cancel out.
 	 */
-	if (crc32c) {
-		fputs("SELECT COUNT(*), COALESCE(BIT_XOR((CRC32(", f);
-		put_row_string(f, d, shadow);
-		fputs(") << 32) | CRC32C(", f);
-		put_row_string(f, d, shadow);
-		fputs(")), 0) FROM ", f);
-	} else {
-		fputs("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(", f);
-		put_row_string(f, d, shadow);
-		fputs("), 16), 16, 10) AS UNSIGNED)), 0) FROM ", f);
-	}
+	fputs("SELECT COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(SHA1(", f);
+	put_row_string(f, d, shadow);
+	fputs("), 16), 16, 10) AS UNSIGNED)), 0) FROM ", f);
 	put_table(f, d, shadow);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, shadow, lo, hi);
@@ -795,115 +796,250 @@ fail:
 	return false;
 }
 
-/* One pass under a consistent snapshot over [from, to) (to n == 0: the end),
- * appending the ranges that differ to *bad. */
-static enum copy_result verify_pass(struct deploy *d, struct ctl *c, const struct range *only,
-				    struct range **bad, unsigned *nbad, char *err, size_t errlen)
+/*
+ * Compare (lo, hi] of t and of the shadow under a snapshot of their own:
+ * *same, and t's row count in *rows.  The shadow is read last, so that the
+ * snapshot holds its metadata lock for one statement (the deferred index
+ * build waits for it).  Error 1412 (a DDL on the shadow newer than the
+ * snapshot) is tried again in a new one.
+ */
+static bool compare_range(struct deploy *d, struct ctl *c, const struct range *r, bool *same,
+			  uint64_t *rows)
 {
-	struct key lo = { 0, NULL }, hi = { 0, NULL };
+	char a[128], b[128];
+
+	for (unsigned tries = 0;; tries++) {
+		char msg[sizeof(c->error)];
+		unsigned e;
+
+		if (!ctl_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
+			return false;
+		if (checksum(d, c, false, &r->lo, &r->hi, a, sizeof(a)) &&
+		    checksum(d, c, true, &r->lo, &r->hi, b, sizeof(b))) {
+			rollback(c);
+			break;
+		}
+		e = c->err;
+		memcpy(msg, c->error, sizeof(msg));
+		rollback(c);
+		c->err = e;
+		memcpy(c->error, msg, sizeof(msg));
+		if (e != 1412 /* ER_TABLE_DEF_CHANGED */ || tries >= 10 || deploy_stopping(d))
+			return false;
+	}
+	*same = strcmp(a, b) == 0;
+	*rows = strtoull(a, NULL, 10);
+	if (!*same)
+		log_info("deploy %llu: a chunk differs (count/checksum %s vs %s)", (unsigned long long)d->id, a, b);
+	return true;
+}
+
+/* Under ds->mu: the verifier must end (the worker asks, cancel, shutdown). */
+static bool verifier_stopping(const struct deploy *d)
+{
+	return d->verifier_stop || d->cancel || d->ds->stopping;
+}
+
+/*
+ * One verification pass from the table's start, chunk by chunk, never past
+ * the frontier the copy published: every range it compares has been
+ * backfilled and committed, so any snapshot shows it equal in t and the
+ * shadow (mirroring is transactional) unless something bypassed the proxy.
+ * Caught up with the copy, it waits for the next chunk.
+ */
+static enum copy_result verify_loop(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	struct range r = { { 0, NULL }, { 0, NULL } };
+	struct key bound = { 0, NULL };
 	enum copy_result rc = COPY_FAILED;
 
-	if (!ctl_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"))
-		goto sqlerr;
+	pthread_mutex_lock(&d->ds->mu);
+	d->rows_verified = 0;
+	if (d->verify_rows == 0)
+		d->verify_rows = 10000;
+	pthread_mutex_unlock(&d->ds->mu);
 	for (;;) {
-		char a[128], b[128];
+		char *fr, *at;
+		bool end, wait, stop, last, full, same;
 		unsigned rows;
-		bool last;
+		uint64_t n = 0, n2;
+		double t0, ms;
 
-		if (deploy_stopping(d)) {
+		pthread_mutex_lock(&d->ds->mu);
+		end = d->frontier_end;
+		fr = d->frontier != NULL ? strdup(d->frontier) : NULL;
+		wait = d->paused;
+		stop = verifier_stopping(d);
+		rows = d->verify_rows;
+		pthread_mutex_unlock(&d->ds->mu);
+		if (stop) {
+			free(fr);
 			rc = COPY_STOPPED;
 			break;
 		}
-		if (only != NULL) {
-			last = true;
-			if (!checksum(d, c, false, &only->lo, &only->hi, a, sizeof(a)) ||
-			    !checksum(d, c, true, &only->lo, &only->hi, b, sizeof(b)))
-				goto sqlerr;
-		} else {
-			pthread_mutex_lock(&d->ds->mu);
-			rows = d->chunk_rows;
-			pthread_mutex_unlock(&d->ds->mu);
-			/* find_upper reads without locks: inside the snapshot */
-			if (!find_upper(d, c, &lo, rows, &hi))
-				goto sqlerr;
-			last = hi.n == 0;
-			if (!checksum(d, c, false, &lo, &hi, a, sizeof(a)) ||
-			    !checksum(d, c, true, &lo, &hi, b, sizeof(b)))
-				goto sqlerr;
+		at = r.lo.n > 0 ? key_to_json(&r.lo) : NULL;
+		if (!end && (fr == NULL || (at != NULL && strcmp(at, fr) == 0)))
+			wait = true;    /* caught up with the copy */
+		free(at);
+		if (wait) {
+			free(fr);
+			deploy_sleep(d, 20);
+			continue;
 		}
+		if (!end && !key_from_json(d, fr, &bound)) {
+			snprintf(err, errlen, "verify: the copy position is unreadable: %.100s", fr);
+			free(fr);
+			break;
+		}
+		free(fr);
+		t0 = now_ms();
+		/* the chunk's end, read without locks; the range is compared in a
+		   snapshot of its own below */
+		if (!find_upper(d, c, &r.lo, &bound, rows, &r.hi))
+			goto sqlerr;
+		full = r.hi.n > 0;
+		if (!full && bound.n > 0) {
+			r.hi = bound;   /* fewer rows than that up to the frontier */
+			bound.n = 0;
+			bound.lit = NULL;
+		}
+		key_free(&bound);
+		last = r.hi.n == 0;
+		if (!compare_range(d, c, &r, &same, &n))
+			goto sqlerr;
+		if (!same) {
+			pthread_mutex_lock(&d->ds->mu);
+			d->verify_mismatches++;
+			pthread_mutex_unlock(&d->ds->mu);
+			if (!repair(d, c, &r)) {
+				snprintf(err, errlen, "verify: re-copying a chunk that differed failed: %s", c->error);
+				break;
+			}
+			if (!compare_range(d, c, &r, &same, &n2))
+				goto sqlerr;
+			if (!same) {
+				snprintf(err, errlen, "verify: a chunk still differs after it was re-copied");
+				break;
+			}
+			n = n2;
+		}
+		ms = now_ms() - t0;
 		pthread_mutex_lock(&d->ds->mu);
 		d->verify_chunks++;
-		pthread_mutex_unlock(&d->ds->mu);
-		if (strcmp(a, b) != 0) {
-			struct range *nb = realloc(*bad, (*nbad + 1) * sizeof(**bad));
+		d->rows_verified += n;
+		if (full && ms > 0) {
+			/* half the copy's chunk time: the snapshot is short */
+			double ideal = rows * (d->target_chunk_ms / 2.0) / ms;
+			double next = ideal < rows / 2.0 ? rows / 2.0 : ideal > rows * 2.0 ? rows * 2.0 : ideal;
 
-			if (nb == NULL) {
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			*bad = nb;
-			memset(&nb[*nbad], 0, sizeof(nb[*nbad]));
-			if (only == NULL && (!key_dup(&lo, &nb[*nbad].lo) || !key_dup(&hi, &nb[*nbad].hi))) {
-				(*nbad)++;
-				snprintf(err, errlen, "out of memory");
-				goto out;
-			}
-			(*nbad)++;
-			log_info("deploy %llu: chunk %llu differs (count/checksum %s vs %s)",
-				 (unsigned long long)d->id, (unsigned long long)d->verify_chunks, a, b);
+			d->verify_rows = next < 1000 ? 1000 : next > CHUNK_MAX ? CHUNK_MAX : (unsigned)next;
 		}
-		if (only == NULL && !last) {
-			key_free(&lo);
-			lo = hi;
-			hi.n = 0;
-			hi.lit = NULL;
-		}
+		pthread_mutex_unlock(&d->ds->mu);
 		if (last) {
 			rc = COPY_DONE;
 			break;
 		}
+		key_free(&r.lo);
+		r.lo = r.hi;
+		r.hi.n = 0;
+		r.hi.lit = NULL;
 	}
-	rollback(c);
 	goto out;
 sqlerr:
 	snprintf(err, errlen, "verify: %s", c->error);
-	rollback(c);
 out:
-	key_free(&lo);
-	key_free(&hi);
+	key_free(&bound);
+	key_free(&r.lo);
+	key_free(&r.hi);
 	return rc;
+}
+
+/* The verifier thread: its own control connection, one pass, the outcome in d. */
+static void *verifier_main(void *arg)
+{
+	struct deploy *d = arg;
+	struct ctl c;
+	char err[sizeof(d->verify_err)] = "";
+	enum copy_result rc = COPY_STOPPED;
+
+	for (;;) {
+		bool stop;
+
+		if (ctl_connect(&c, &d->ds->ctl)) {
+			rc = verify_loop(d, &c, err, sizeof(err));
+			ctl_close(&c);
+			break;
+		}
+		log_warning("deploy %llu: the verifier cannot connect: %s", (unsigned long long)d->id, c.error);
+		deploy_sleep(d, 1000);
+		pthread_mutex_lock(&d->ds->mu);
+		stop = verifier_stopping(d);
+		pthread_mutex_unlock(&d->ds->mu);
+		if (stop)
+			break;
+	}
+	pthread_mutex_lock(&d->ds->mu);
+	d->verify_rc = rc;
+	snprintf(d->verify_err, sizeof(d->verify_err), "%s", err);
+	pthread_mutex_unlock(&d->ds->mu);
+	ctl_thread_end();
+	return NULL;
+}
+
+void verify_start(struct deploy *d)
+{
+	pthread_mutex_lock(&d->ds->mu);
+	if (d->verifier_running) {
+		pthread_mutex_unlock(&d->ds->mu);
+		return;
+	}
+	d->verifier_stop = false;
+	d->verify_rc = COPY_STOPPED;
+	d->verify_err[0] = '\0';
+	d->verifier_running = pthread_create(&d->verifier, NULL, verifier_main, d) == 0;
+	if (!d->verifier_running)
+		log_warning("deploy %llu: cannot start the verifier thread: verifying after the copy",
+			    (unsigned long long)d->id);
+	pthread_mutex_unlock(&d->ds->mu);
+}
+
+/* Join the verifier thread (running): its outcome, and why in err (NULL: not wanted). */
+static enum copy_result verify_join(struct deploy *d, char *err, size_t errlen)
+{
+	enum copy_result rc;
+
+	(void)pthread_join(d->verifier, NULL);
+	pthread_mutex_lock(&d->ds->mu);
+	d->verifier_running = false;
+	rc = d->verify_rc;
+	if (err != NULL)
+		snprintf(err, errlen, "%s", d->verify_err);
+	pthread_mutex_unlock(&d->ds->mu);
+	return rc;
+}
+
+void verify_stop(struct deploy *d)
+{
+	pthread_mutex_lock(&d->ds->mu);
+	if (!d->verifier_running) {
+		pthread_mutex_unlock(&d->ds->mu);
+		return;
+	}
+	d->verifier_stop = true;
+	pthread_cond_broadcast(&d->ds->cv);
+	pthread_mutex_unlock(&d->ds->mu);
+	(void)verify_join(d, NULL, 0);
 }
 
 enum copy_result verify_run(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
-	struct range *bad = NULL;
-	unsigned nbad = 0;
-	enum copy_result rc;
+	bool running;
 
-	rc = verify_pass(d, c, NULL, &bad, &nbad, err, errlen);
-	for (unsigned i = 0; rc == COPY_DONE && i < nbad; i++) {
-		struct range *again = NULL;
-		unsigned nagain = 0;
-
-		pthread_mutex_lock(&d->ds->mu);
-		d->verify_mismatches++;
-		pthread_mutex_unlock(&d->ds->mu);
-		if (!repair(d, c, &bad[i])) {
-			snprintf(err, errlen, "verify: re-copying a chunk that differed failed: %s", c->error);
-			rc = COPY_FAILED;
-			break;
-		}
-		rc = verify_pass(d, c, &bad[i], &again, &nagain, err, errlen);
-		free(again);
-		if (rc == COPY_DONE && nagain > 0) {
-			snprintf(err, errlen, "verify: a chunk still differs after it was re-copied");
-			rc = COPY_FAILED;
-		}
-	}
-	for (unsigned i = 0; i < nbad; i++) {
-		key_free(&bad[i].lo);
-		key_free(&bad[i].hi);
-	}
-	free(bad);
-	return rc;
+	pthread_mutex_lock(&d->ds->mu);
+	running = d->verifier_running;
+	d->frontier_end = true;         /* the copy is done (state verifying) */
+	pthread_mutex_unlock(&d->ds->mu);
+	if (running)
+		return verify_join(d, err, errlen);
+	return verify_loop(d, c, err, errlen);
 }

@@ -17,6 +17,12 @@
 
 struct deploys;
 
+enum copy_result {
+	COPY_DONE,
+	COPY_STOPPED,    /* deploy_stopping() */
+	COPY_FAILED,     /* err says why */
+};
+
 struct deploy {
 	uint64_t id;
 	struct deploys *ds;
@@ -58,6 +64,20 @@ struct deploy {
 	uint64_t lock_retries;   /* backfill chunks retried: a client held a row */
 	uint64_t verify_chunks;
 	uint64_t verify_mismatches;  /* chunks that differed (then repaired) */
+	uint64_t rows_verified;  /* rows of the original compared by the
+				    verification pass under way (not saved: a
+				    restart verifies from the start again) */
+	/* verification behind the copy (copy.c): a second thread with its own
+	   control connection compares every range the backfill has committed */
+	char *frontier;          /* JSON key: every chunk up to it is committed
+				    (NULL: none yet) */
+	bool frontier_end;       /* ... and so is the rest of the table */
+	bool verifier_running;   /* the thread runs; the worker joins it */
+	bool verifier_stop;      /* the worker asks it to end */
+	unsigned verify_rows;    /* its chunk size */
+	enum copy_result verify_rc;  /* its outcome, once it ended */
+	char verify_err[512];
+	pthread_t verifier;
 	time_t created, copy_started, ready_at, finished;
 	bool shadow_built;       /* shadow exists with its final schema: the
 				    proxy mirrors from now on (until a final
@@ -158,17 +178,22 @@ void deploy_sleep(struct deploy *d, int ms);
 /* UPDATE the catalog row from d (taken under d->ds->mu). */
 bool catalog_save(struct ctl *c, struct deploy *d) WARN_UNUSED;
 
-enum copy_result {
-	COPY_DONE,
-	COPY_STOPPED,    /* deploy_stopping() */
-	COPY_FAILED,     /* err says why */
-};
-
 /* The backfill, from d->copied_upto to the end of the table. */
 enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t errlen);
 
-/* Chunked checksums under one snapshot; mismatching chunks re-copied. */
+/*
+ * Verification: per chunk, under a snapshot of its own, a count and a
+ * checksum of t and of the shadow; a chunk that differs is re-copied under
+ * locks and checked again.  verify_start() starts it behind the copy, on a
+ * thread of its own (before copy_run()); verify_run() waits for that thread
+ * to reach the table's end, or (none running: after a restart in
+ * `verifying`) verifies the whole table on c.  verify_stop() ends and joins
+ * the thread (idempotent); the worker calls it before it ends the deploy
+ * or itself.
+ */
+void verify_start(struct deploy *d);
 enum copy_result verify_run(struct deploy *d, struct ctl *c, char *err, size_t errlen);
+void verify_stop(struct deploy *d);
 
 /* --- deploy.c, shared with swap.c --- */
 

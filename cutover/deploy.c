@@ -164,6 +164,7 @@ static void deploy_free(struct deploy *d)
 	free(d->cols);
 	free(d->pk);
 	free(d->copied_upto);
+	free(d->frontier);
 	json_decref(d->history);
 	free(d);
 }
@@ -827,6 +828,7 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	pthread_mutex_unlock(&d->ds->mu);
 	if (add == NULL)
 		return COPY_DONE;
+	log_info("deploy %llu: backfill done, building the shadow's secondary indexes", (unsigned long long)d->id);
 	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = 2")) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c->error);
 		free(add);
@@ -853,6 +855,7 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 		}
 	}
 	free(add);
+	log_info("deploy %llu: the shadow's secondary indexes are built", (unsigned long long)d->id);
 	pthread_mutex_lock(&d->ds->mu);
 	free(d->deferred);
 	d->deferred = NULL;
@@ -894,7 +897,12 @@ static void *stop_main(void *arg)
 	return NULL;
 }
 
-/* Copy, verify: from d's current state to ready (or an end). */
+/*
+ * Copy, verify: from d's current state to ready (or an end).  The
+ * verification starts with the copy, on a thread of its own behind it
+ * (verify_start); `verifying` is what is left of it once the copy and the
+ * deferred index build are done.
+ */
 static void run_deploy(struct deploy *d, struct ctl *c)
 {
 	char err[1024];
@@ -908,6 +916,7 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		pthread_mutex_unlock(&d->ds->mu);
 		err[0] = '\0';
 		if (st == DS_COPYING) {
+			verify_start(d);
 			r = copy_run(d, c, err, sizeof(err));
 		} else if (st == DS_VERIFYING) {
 			r = verify_run(d, c, err, sizeof(err));
@@ -924,6 +933,7 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		if (r == COPY_STOPPED) {
 			bool cancel;
 
+			verify_stop(d);
 			pthread_mutex_lock(&d->ds->mu);
 			cancel = d->cancel;
 			pthread_mutex_unlock(&d->ds->mu);
@@ -936,6 +946,7 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		if (r == COPY_STOPPED)
 			continue;   /* handled at the top of the next turn */
 		if (r == COPY_FAILED) {
+			verify_stop(d);
 			deploy_finish(d, c, DS_FAILED, err);
 			return;
 		}
@@ -961,6 +972,7 @@ static void *worker_main(void *arg)
 		run_deploy(d, &c);
 		ctl_close(&c);
 	}
+	verify_stop(d);
 	deploys_thread_exit(d->ds, d);
 	return NULL;
 }
@@ -1277,6 +1289,7 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "lock_retries", json_integer((json_int_t)d->lock_retries));
 	json_object_set_new(o, "verify_chunks", json_integer((json_int_t)d->verify_chunks));
 	json_object_set_new(o, "verify_mismatches", json_integer((json_int_t)d->verify_mismatches));
+	json_object_set_new(o, "rows_verified", json_integer((json_int_t)d->rows_verified));
 	json_object_set_new(o, "columns_mapped", json_integer(d->ncols));
 	json_object_set_new(o, "deferred_indexes", d->deferred ? json_string(d->deferred) : json_null());
 	json_object_set_new(o, "created", json_string(created));

@@ -54,11 +54,11 @@ def table_exists(mariadb, db, table):
                          "AND TABLE_NAME = '%s'" % (db, table))[0][0] == 1
 
 
-def assert_same(mariadb, db, table, shadow, cols, key="id"):
+def assert_same(mariadb, db, table, shadow, cols, key="id", where="1"):
     """The shadow holds exactly the original's rows in the mapped columns."""
     collist = ", ".join("`%s`" % c for c in cols)
-    a = rows(mariadb, "SELECT %s FROM `%s`.`%s` ORDER BY %s" % (collist, db, table, key))
-    b = rows(mariadb, "SELECT %s FROM `%s`.`%s` ORDER BY %s" % (collist, db, shadow, key))
+    a = rows(mariadb, "SELECT %s FROM `%s`.`%s` WHERE %s ORDER BY %s" % (collist, db, table, where, key))
+    b = rows(mariadb, "SELECT %s FROM `%s`.`%s` WHERE %s ORDER BY %s" % (collist, db, shadow, where, key))
     assert len(a) == len(b), "original has %d rows, shadow %d" % (len(a), len(b))
     diff = [(x, y) for x, y in zip(a, b) if x != y]
     assert not diff, "%d rows differ, first: %s" % (len(diff), diff[:3])
@@ -364,38 +364,134 @@ class RowLock:
             cur.execute(sql)
 
     def commit(self):
-        self.conn.commit()
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.commit()
+            self.conn.close()
+            self.conn = None
 
 
-def wait_copied(proxy, did, n, timeout=30):
+def wait_show(proxy, did, done, timeout=30):
+    """Poll `deploy show` until done(reply); return the reply."""
     deadline = time.monotonic() + timeout
     while True:
         s = proxy.admin("deploy show %d" % did)
-        if s["rows_copied"] >= n:
+        if done(s):
             return s
         assert time.monotonic() < deadline, s
         time.sleep(0.01)
 
 
-def test_deploy_verify_repairs_writes_that_bypassed_the_proxy(dproxy, mariadb, db):
-    fill(mariadb, db, "t", 30000)
-    lock = RowLock(mariadb, db, 25000)
+def wait_copied(proxy, did, n, timeout=30):
+    return wait_show(proxy, did, lambda s: s["rows_copied"] >= n, timeout)
+
+
+def held_deploy(proxy, mariadb, db, n, *lock_ids):
+    """`db`.t with n rows, a direct transaction holding each row of lock_ids,
+    and a deploy on t whose copy has begun (and stops before the first of
+    them): (deploy id, the RowLocks)."""
+    fill(mariadb, db, "t", n)
+    locks = [RowLock(mariadb, db, i) for i in lock_ids]
     try:
-        r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+        r = create(proxy, "%s.t ADD COLUMN x INT" % db)
         assert r["ok"], r
-        did = r["id"]
-        s = wait_copied(dproxy, did, 1000)
+        wait_copied(proxy, r["id"], 1000)
+    except BaseException:
+        for lock in locks:
+            lock.commit()
+        raise
+    return r["id"], locks
+
+
+def through_proxy(proxy, db, sql):
+    c = proxy.connect(database=db)
+    with c.cursor() as cur:
+        cur.execute(sql)
+    c.close()
+
+
+def assert_ready_and_same(proxy, mariadb, db, did):
+    s = wait_state(proxy, did, ("ready", "failed"), timeout=120)
+    assert s["state"] == "ready", s
+    assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+    return s
+
+
+def test_deploy_verify_repairs_writes_that_bypassed_the_proxy(dproxy, mariadb, db):
+    """Rows a mirrored write put in the shadow ahead of the copy, then
+    changed or deleted directly on the server: the backfill keeps the
+    shadow's rows (a mirrored write is newer), the verification finds the
+    difference and copies the range again."""
+    did, (lock,) = held_deploy(dproxy, mariadb, db, 30000, 25000)
+    try:
+        s = dproxy.admin("deploy show %d" % did)
         assert s["state"] == "copying" and s["rows_copied"] < 25000, s
-        # rows already copied change behind the proxy's back
-        lock.execute("UPDATE `%s`.t SET name = 'changed directly' WHERE id IN (1, 2, 3)" % db)
-        lock.execute("DELETE FROM `%s`.t WHERE id = 4" % db)
+        through_proxy(dproxy, db, "UPDATE t SET name = 'via the proxy' WHERE id IN (26001, 26002, 26003, 26004)")
+        # then behind the proxy's back
+        execute(mariadb, "UPDATE `%s`.t SET name = 'changed directly' WHERE id IN (26001, 26002, 26003)" % db,
+                "DELETE FROM `%s`.t WHERE id = 26004" % db)
     finally:
         lock.commit()
-    s = wait_state(dproxy, did, ("ready", "failed"))
-    assert s["state"] == "ready", s
+    s = assert_ready_and_same(dproxy, mariadb, db, did)
     assert s["verify_mismatches"] >= 1, s
-    assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+
+
+def test_deploy_verify_finds_the_same_change_in_two_rows(dproxy, mariadb, db):
+    """Two rows of one chunk, of the same shape, changed the same way behind
+    the proxy: a checksum that is linear in the row's bits (CRC32, CRC32C
+    and BIT_XOR over the rows) would see the two changes cancel out."""
+    did, (lock,) = held_deploy(dproxy, mariadb, db, 40000, 25000)
+    try:
+        # ids 30011 and 30013: names, amounts and dates of the same lengths
+        through_proxy(dproxy, db, "UPDATE t SET name = 'via the proxy', flag = 0 WHERE id IN (30011, 30013)")
+        execute(mariadb, "UPDATE `%s`.t SET flag = 1 WHERE id IN (30011, 30013)" % db)
+    finally:
+        lock.commit()
+    s = assert_ready_and_same(dproxy, mariadb, db, did)
+    assert s["verify_mismatches"] == 1, s
+
+
+def test_deploy_verifies_behind_the_copy(dproxy, mariadb, db):
+    """The verification runs while the copy does, behind it: a difference
+    in a range the copy has passed is found and repaired while the copy is
+    still held further on (state copying), and `ready` verifies every row."""
+    did, (first, second) = held_deploy(dproxy, mariadb, db, 60000, 25000, 50000)
+    try:
+        # ahead of the copy: mirrored into the shadow, then changed directly
+        through_proxy(dproxy, db, "UPDATE t SET name = 'via the proxy' WHERE id IN (30001, 30002)")
+        execute(mariadb, "UPDATE `%s`.t SET name = 'changed directly' WHERE id IN (30001, 30002)" % db)
+        # the copy stops below 25000; the verifier follows it there
+        s = wait_show(dproxy, did, lambda s: s["rows_verified"] >= 20000)
+        assert s["state"] == "copying" and s["rows_copied"] < 25000 and s["verify_mismatches"] == 0, s
+        first.commit()
+        # the copy passes 30001 and stops below 50000: the verifier finds the rows
+        s = wait_show(dproxy, did, lambda s: s["verify_mismatches"] >= 1)
+        assert s["state"] == "copying" and s["rows_copied"] < 50000, s
+        # the copy has passed 30002 (the verifier compared it), maybe not much more
+        assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"], where="id <= 30002")
+    finally:
+        first.commit()
+        second.commit()
+    s = assert_ready_and_same(dproxy, mariadb, db, did)
+    assert s["verify_mismatches"] == 1 and s["rows_verified"] == 60000, s
+
+
+def test_deploy_restart_verifies_from_the_start(dproxy, mariadb, db):
+    """kill -9 while the copy runs and the verifier follows it: its progress
+    is not saved, so after the restart it verifies from the table's start
+    again, and finds a difference made directly in a range it had passed."""
+    did, (lock,) = held_deploy(dproxy, mariadb, db, 60000, 50000)
+    try:
+        s = wait_show(dproxy, did, lambda s: s["rows_verified"] >= 1000)
+        assert s["state"] == "copying", s
+        # behind the verifier: this pass does not come back to it
+        execute(mariadb, "UPDATE `%s`.t SET name = 'changed directly' WHERE id = 10" % db)
+        dproxy.proc.kill()
+        dproxy.proc.wait()
+    finally:
+        lock.commit()
+    dproxy.start()
+    s = assert_ready_and_same(dproxy, mariadb, db, did)
+    assert s["verify_mismatches"] >= 1 and s["rows_verified"] == 60000, s
 
 
 def test_deploy_resumes_after_kill_9(dproxy, mariadb, db):
