@@ -240,7 +240,8 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 	ctl_put_ident(f, shadow ? t->shadow : t->table);
 }
 
-char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n)
+/* DELETE FROM shadow WHERE key IN (keys) [AND t has not the key]. */
+static char *delete_sql(const struct mirror_table *t, char *const *keys, unsigned n, bool unless_in_t)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -248,11 +249,37 @@ char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsi
 
 	if (f == NULL)
 		return NULL;
-	fputs("DELETE FROM ", f);
+	fputs(unless_in_t ? "DELETE s FROM " : "DELETE FROM ", f);
 	put_table(f, t, true);
-	fputs(" WHERE ", f);
-	put_key_in(f, t, NULL, true, keys, n);
+	fputs(unless_in_t ? " AS s WHERE " : " WHERE ", f);
+	put_key_in(f, t, unless_in_t ? "s" : NULL, true, keys, n);
+	if (unless_in_t) {
+		fputs(" AND NOT EXISTS (SELECT 1 FROM ", f);
+		put_table(f, t, false);
+		fputs(" AS o WHERE ", f);
+		for (unsigned i = 0; i < t->npk; i++) {
+			const struct deploy_col *c = &t->cols[t->pk[i]];
+
+			if (i > 0)
+				fputs(" AND ", f);
+			fputs("o.", f);
+			ctl_put_ident(f, c->orig);
+			fputs(" = s.", f);
+			ctl_put_ident(f, c->shadow);
+		}
+		fputc(')', f);
+	}
 	return close_stream(f, &buf, true);
+}
+
+char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n)
+{
+	return delete_sql(t, keys, n, false);
+}
+
+char *mirror_sync_delete(const struct mirror_table *t, char *const *keys, unsigned n)
+{
+	return delete_sql(t, keys, n, true);
 }
 
 char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,

@@ -164,5 +164,11 @@ char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, 
 char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
 			   bool for_update);
 char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
+/*
+ * DELETE of the keys from the shadow where t no longer has them (for
+ * re-copies deferred to COMMIT, proxy/writes.c: a key the transaction
+ * deleted may be back after a ROLLBACK TO SAVEPOINT or a later INSERT).
+ */
+char *mirror_sync_delete(const struct mirror_table *t, char *const *keys, unsigned n);
 
 #endif

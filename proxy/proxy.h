@@ -148,6 +148,7 @@ struct session {
 	struct step steps[PLAN_MAX_STEPS];
 	int nsteps;
 	int cur;                      /* step whose response is being read */
+	bool rerun_cmd;               /* at the plan's end, run s->cmd (session_plan_rerun) */
 	struct resp_parser rp;        /* parser of steps[cur]'s response */
 	bool in_continuation;         /* inside a >=16 MiB logical packet */
 	uint32_t fwd_left;            /* bytes of the current frame to route */

@@ -29,6 +29,14 @@ bool session_plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind ki
 /* Send the plan's steps and start reading responses. */
 void session_plan_start(struct session *s);
 
+/*
+ * The plan (the proxy's statements only) runs before the client's command:
+ * when it ends with nothing held for the client, the command in s->cmd
+ * runs as if it had just arrived (planned again); when an error is held
+ * (a step's done() put it there), the client gets it instead.
+ */
+void session_plan_rerun(struct session *s);
+
 /* Answer the current command with an ERR (s->cmd must be consumed first). */
 void session_command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
 

@@ -1023,13 +1023,29 @@ static void flush_hold(struct session *s)
 	}
 }
 
+static void execute_command(struct session *s);
+
 static void plan_finish(struct session *s)
 {
+	if (s->rerun_cmd) {
+		s->rerun_cmd = false;
+		if (evbuffer_get_length(s->hold) == 0 && evbuffer_get_length(s->cmd) > 0) {
+			/* the proxy's statements went through: now the command */
+			free_steps(s);
+			writes_plan_end(s);
+			s->state = SS_IDLE;   /* the command is still in flight */
+			execute_command(s);
+			if (s->state != SS_IDLE)
+				return;       /* its plan runs */
+			/* it was answered at once: end it as any command */
+		}
+	}
 	flush_hold(s);
 	/* a plan that ended before the client's own step ran (a mirror
 	   statement deadlocked first) leaves it here: it is over */
 	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
 	free_steps(s);
+	writes_command_end(s);
 	writes_plan_end(s);
 	s->cmd_text[0] = '\0';
 	if (!s->in_trans) {
@@ -1097,6 +1113,11 @@ bool session_plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind ki
 void session_plan_start(struct session *s)
 {
 	plan_start(s);
+}
+
+void session_plan_rerun(struct session *s)
+{
+	s->rerun_cmd = true;
 }
 
 void session_command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg)

@@ -52,6 +52,13 @@ void writes_forget_all(struct session *s);
 /* The plan ended (plan_finish): drop what the mirror plan kept. */
 void writes_plan_end(struct session *s);
 
+/*
+ * A command ended (plan_finish, before writes_plan_end): if the
+ * transaction is over with re-copies still deferred, an error rolled it
+ * back (they are dropped) or it committed without them (the deploy fails).
+ */
+void writes_command_end(struct session *s);
+
 void writes_free(struct session *s);
 
 #endif

@@ -148,6 +148,30 @@ def other_table(t, phase):
     return "_%s_old" % t if phase == "complete" else "_%s_shadow" % t
 
 
+def settle(env, mariadb, t, u, did, phase):
+    """t (through the proxy) and its twin u (direct) hold the same rows;
+    with the copy done, the shadow (after the cut-over: the original) holds
+    them too; then the deploy ends (end_deploy)."""
+    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+    assert a == b
+    if phase == "copying":
+        s = go(env, did)
+        assert s["verify_mismatches"] == 0, s
+    assert_same(mariadb, "mir", t, other_table(t, phase), COLS)
+    return end_deploy(env, did, phase)
+
+
+def ready_agrees_cancel(env, mariadb, t, did, mirrored=None):
+    """The deploy of t is still ready, its shadow equals t; cancel it."""
+    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready", s
+    if mirrored is not None:
+        assert s["mirrored"] == mirrored, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
 def end_deploy(env, did, phase):
     s = env.admin("deploy show %d" % did)
     assert s["state"] == ("complete" if phase == "complete" else "ready") and s["refused"] == 0, s
@@ -180,14 +204,7 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
         pc.close()   # 700 cases: do not wait for the garbage collector
     direct = run(dc, [s.format(t=u) for s in SHAPES[shape]], mode)
     assert via_proxy == direct
-    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
-    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
-    assert a == b
-    if phase == "copying":
-        s = go(env, did)
-        assert s["verify_mismatches"] == 0, s
-    assert_same(mariadb, "mir", t, other_table(t, phase), COLS)
-    end_deploy(env, did, phase)
+    settle(env, mariadb, t, u, did, phase)
 
 
 def test_mirror_while_copy_is_held(env, mariadb):
@@ -303,10 +320,7 @@ def test_mirror_deadlock_then_next_command(env, mariadb):
     finally:
         a.close()
         b.close()
-    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
-    s = env.admin("deploy show %d" % did)
-    assert s["state"] == "ready", s
-    env.admin("deploy cancel %d" % did, timeout=30)
+    ready_agrees_cancel(env, mariadb, t, did)
 
 
 def test_mirror_transaction_older_than_the_deploy(env, mariadb):
@@ -367,6 +381,195 @@ def test_mirror_stops_when_the_deploy_ends(env, mariadb):
         cur.execute("ALTER TABLE %s ADD COLUMN z INT" % t)
 
 
+# -- re-copies deferred to COMMIT --------------------------------------------------------
+#
+# Inside a transaction, an UPDATE / DELETE by key and an INSERT naming its
+# keys run as they are; their rows are copied into the shadow just before
+# the COMMIT, or before any statement that may end the transaction.  These
+# scripts end transactions every way there is and mix the deferred shapes
+# with the others.
+
+DEFERRED = {
+    "delete_then_insert_same_key": ["BEGIN", "DELETE FROM {t} WHERE id = 7",
+                                    "INSERT INTO {t} (id, name, created) VALUES (7, 'again', '2025-06-01')",
+                                    "COMMIT"],
+    "insert_then_delete": ["BEGIN", "INSERT INTO {t} (id, name, created) VALUES (100101, 'brief', '2025-06-01')",
+                           "DELETE FROM {t} WHERE id = 100101", "COMMIT"],
+    "key_written_two_ways": ["BEGIN", "INSERT INTO {t} (id, name, created) VALUES (100104, 'w', '2025-06-01')",
+                             "UPDATE {t} SET name = 'w2' WHERE id = '100104'",
+                             "DELETE FROM {t} WHERE id = ' 100104'", "COMMIT"],
+    "delete_undone_by_savepoint": ["BEGIN", "SAVEPOINT a", "DELETE FROM {t} WHERE id = 8",
+                                   "ROLLBACK TO SAVEPOINT a", "COMMIT"],
+    "insert_kept_by_savepoint": ["BEGIN", "INSERT INTO {t} (id, name, created) VALUES (100102, 'kept', '2025-06-01')",
+                                 "SAVEPOINT a", "DELETE FROM {t} WHERE id = 100102",
+                                 "UPDATE {t} SET name = 'x' WHERE id = 9", "ROLLBACK TO SAVEPOINT a", "COMMIT"],
+    "rollback": ["BEGIN", "UPDATE {t} SET name = 'no' WHERE id = 10", "DELETE FROM {t} WHERE id = 11",
+                 "INSERT INTO {t} (id, name, created) VALUES (100105, 'no', '2025-06-01')", "ROLLBACK"],
+    "ddl_commits": ["BEGIN", "UPDATE {t} SET name = 'ddl' WHERE id = 12",
+                    "CREATE TABLE tmp_{t} (a INT)", "DROP TABLE tmp_{t}"],
+    "failing_ddl_commits": ["BEGIN", "UPDATE {t} SET name = 'ddl err' WHERE id = 13",
+                            "CREATE TABLE j (a INT)", "ROLLBACK"],
+    "set_autocommit_commits": ["SET autocommit = 0", "UPDATE {t} SET name = 'ac' WHERE id = 14",
+                               "SET autocommit = 1"],
+    "begin_commits": ["BEGIN", "UPDATE {t} SET name = 'b1' WHERE id = 15", "BEGIN",
+                      "UPDATE {t} SET name = 'b2' WHERE id = 16", "COMMIT"],
+    "lock_tables_commits": ["BEGIN", "UPDATE {t} SET name = 'lt' WHERE id = 17", "LOCK TABLES j READ",
+                            "UNLOCK TABLES"],
+    "autocommit_off": ["SET autocommit = 0", "UPDATE {t} SET name = 'off' WHERE id = 18",
+                       "INSERT INTO {t} (id, name, created) VALUES (100103, 'off', '2025-06-01')", "COMMIT",
+                       "DELETE FROM {t} WHERE id = 19", "ROLLBACK", "UPDATE {t} SET name = 'off2' WHERE id = 20",
+                       "SET autocommit = 1"],
+    "commit_and_chain": ["BEGIN", "UPDATE {t} SET name = 'c1' WHERE id = 21", "COMMIT AND CHAIN",
+                         "UPDATE {t} SET name = 'c2' WHERE id = 22", "COMMIT"],
+    "with_other_shapes": ["BEGIN", "UPDATE {t} SET name = 'k' WHERE id = 23",
+                          "UPDATE {t} SET amount = 5 WHERE id BETWEEN 23 AND 26",
+                          "DELETE FROM {t} WHERE id = 24",
+                          "INSERT INTO {t} (name, created) VALUES ('auto', '2025-06-01')",
+                          "INSERT INTO {t} (id, name, created) VALUES (24, 'back', '2025-06-01')",
+                          "DELETE FROM {t} WHERE id > 27 AND id < 30", "COMMIT"],
+    "reads_between": ["BEGIN", "UPDATE {t} SET name = 'r' WHERE id = 31", "SELECT COUNT(*) FROM {t}",
+                      "SHOW WARNINGS", "DO 1", "SELECT name FROM {t} WHERE id = 31 FOR UPDATE", "COMMIT"],
+    "xa": ["XA START 'x{t}'", "UPDATE {t} SET name = 'xa' WHERE id = 32", "XA END 'x{t}'",
+           "XA PREPARE 'x{t}'", "XA COMMIT 'x{t}'"],
+}
+
+
+def run_script(conn, sqls):
+    seen = []
+    with conn.cursor() as cur:
+        for sql in sqls:
+            try:
+                n = cur.execute(sql)
+                seen.append(("ok", n, cur.lastrowid, cur.fetchall() if cur.description else None))
+            except pymysql.MySQLError as e:
+                seen.append(("error", e.args[0]))
+        cur.execute("SELECT @@in_transaction")
+        seen.append(("state", cur.fetchall()))
+    return seen
+
+
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
+@pytest.mark.parametrize("script", sorted(DEFERRED))
+def test_mirror_deferred(env, mariadb, script, phase):
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
+    pc = env.connect(database="mir")
+    try:
+        via_proxy = run_script(pc, [x.format(t=t) for x in DEFERRED[script]])
+    finally:
+        pc.close()
+    dc = mariadb.connect(database="mir")
+    try:
+        direct = run_script(dc, [x.format(t=u) for x in DEFERRED[script]])
+    finally:
+        dc.close()
+    assert via_proxy == direct
+    settle(env, mariadb, t, u, did, phase)
+
+
+def test_mirror_deferred_seen_by_others_at_commit(env, mariadb):
+    """The deferred rows are in the shadow when the COMMIT is answered, and
+    not before any implicit commit: another session sees the two tables
+    agree right after each way the transaction ends."""
+    t, u, did = deployed_pair(env, mariadb, n=100)
+    pc = env.connect(database="mir")
+    try:
+        with pc.cursor() as cur:
+            for i, end in enumerate(["COMMIT", "CREATE TABLE tmp_%s (a INT)" % t, "SET autocommit = 1", "BEGIN",
+                                     "LOCK TABLES j READ"]):
+                cur.execute("SET autocommit = 0" if end.startswith("SET") else "BEGIN")
+                cur.execute("UPDATE %s SET name = 'seen %d' WHERE id = %d" % (t, i, 40 + i))
+                cur.execute("DELETE FROM %s WHERE id = %d" % (t, 60 + i))
+                cur.execute("INSERT INTO %s (id, name, created) VALUES (%d, 'new', '2025-06-01')" % (t, 100200 + i))
+                cur.execute(end)
+                assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+                assert rows(mariadb, "SELECT name FROM mir._%s_shadow WHERE id = %d" % (t, 40 + i)) == \
+                    (("seen %d" % i,),), end
+                if end.startswith("LOCK"):
+                    cur.execute("UNLOCK TABLES")
+            cur.execute("COMMIT")
+            cur.execute("DROP TABLE tmp_%s" % t)
+    finally:
+        pc.close()
+    ready_agrees_cancel(env, mariadb, t, did, mirrored=15)
+
+
+def test_mirror_deferred_deadlock_at_commit(env, mariadb):
+    """The re-copies before a COMMIT can meet a deadlock (here with a
+    session outside the proxy that locked the shadow's row and then wants
+    the client's row).  If InnoDB picks the client, its COMMIT answers the
+    deadlock error, nothing of the transaction is applied, and the session
+    goes on."""
+    import threading
+    t, u, did = deployed_pair(env, mariadb, n=100)
+    pc = env.connect(database="mir")
+    other = mariadb.connect(database="mir")
+    result = {}
+    try:
+        with other.cursor() as cur:
+            # the heavier transaction (InnoDB rolls back the lighter one)
+            cur.execute("BEGIN")
+            cur.execute("UPDATE j SET b = b + 1")
+            cur.execute("SELECT name FROM _%s_shadow WHERE id = 50 FOR UPDATE" % t)
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'victim' WHERE id = 50" % t)
+
+        def commit():
+            try:
+                with pc.cursor() as cur:
+                    cur.execute("COMMIT")
+                result["commit"] = "ok"
+            except pymysql.MySQLError as e:
+                result["commit"] = e.args[0]
+
+        th = threading.Thread(target=commit)
+        th.start()
+        time.sleep(0.5)                  # the re-copy waits for the shadow's row
+        with other.cursor() as cur:
+            cur.execute("UPDATE %s SET name = 'other' WHERE id = 50" % t)   # closes the cycle
+        th.join(30)
+        assert result.get("commit") == 1213, result
+        with other.cursor() as cur:
+            cur.execute("ROLLBACK")
+        with pc.cursor() as cur:
+            cur.execute("SELECT name, @@in_transaction FROM %s WHERE id = 50" % t)
+            assert cur.fetchone() == ("n49", 0)
+    finally:
+        pc.close()
+        other.close()
+    ready_agrees_cancel(env, mariadb, t, did)
+
+
+def test_mirror_deferred_prepared(env, mariadb):
+    """sysbench's shape: BEGIN and COMMIT prepared too (COM_STMT_EXECUTE)."""
+    t, u, did = deployed_pair(env, mariadb, n=100)
+
+    def steps(table):
+        return [{"sql": "BEGIN", "params": []},
+                {"sql": "UPDATE %s SET amount = amount + ? WHERE id = ?" % table, "params": [1, 5]},
+                {"sql": "UPDATE %s SET name = ? WHERE id = ?" % table, "params": ["p", 6]},
+                {"sql": "DELETE FROM %s WHERE id = ?" % table, "params": [7]},
+                {"sql": "INSERT INTO %s (id, name, created) VALUES (?, ?, ?)" % table,
+                 "params": [7, "re", "2025-06-02"]},
+                {"sql": "COMMIT", "params": []},
+                {"sql": "BEGIN", "params": []},
+                {"sql": "DELETE FROM %s WHERE id = ?" % table, "params": [8]},
+                {"sql": "ROLLBACK", "params": []},
+                {"sql": "BEGIN", "params": []},
+                {"sql": "DELETE FROM %s WHERE id = ?" % table, "params": [9]},
+                {"sql": "CREATE TABLE tmp_%s (a INT)" % table, "params": []},
+                {"sql": "DROP TABLE tmp_%s" % table, "params": []}]
+
+    via_proxy = run_dbd(env, steps(t))
+    direct = run_dbd(mariadb, steps(u))
+    assert via_proxy == direct
+    assert all("error" not in x for x in via_proxy), via_proxy
+    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+    assert a == b
+    ready_agrees_cancel(env, mariadb, t, did, mirrored=6)
+
+
 # -- server-side prepared statements (binary parameters) ---------------------------------
 
 PREPARED = {
@@ -420,13 +623,7 @@ def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
     direct = run_dbd(mariadb, steps(u))
     assert via_proxy == direct
     assert all("error" not in x for x in via_proxy), via_proxy
-    if phase == "copying":
-        assert go(env, did)["verify_mismatches"] == 0
-    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
-    b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
-    assert a == b
-    assert_same(mariadb, "mir", t, other_table(t, phase), COLS)
-    s = end_deploy(env, did, phase)
+    s = settle(env, mariadb, t, u, did, phase)
     assert s["mirrored"] >= 1, s
 
 
