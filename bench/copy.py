@@ -12,10 +12,17 @@ Each round runs both sides, the order alternating from one round to the
 next; before each copy the server is brought to rest (dirty pages flushed),
 so that one side's writes are not flushed on the other side's time.
 
+Before round 1 the server copies the table once by itself (untimed
+warm-up): the first copy after the prepare was slower than the others.
+
   cutoverd: `deploy create sbtest.sbtest1 <ALTER>` on the admin socket, then
             `deploy show` every POLL seconds until the state is `ready`;
             the time is from sending the create to seeing `ready`, and the
-            moment `verifying` is first seen splits it into copy and verify.
+            moment `verifying` is first seen splits it into copy and verify
+            (the verification runs behind the copy, on a second connection:
+            `verifying` is only what is left of it after the copy and the
+            index build; the moment rows_copied reaches the table's rows is
+            kept as backfill_s).
             Then `deploy cancel` drops the shadow table.
   pt-osc:   pt-online-schema-change --execute --no-swap-tables
             --no-drop-new-table: new table, ALTER, triggers, the chunked
@@ -66,7 +73,7 @@ DB, TABLE = B.SB_DB, "sbtest1"
 ALTER = "ADD COLUMN note VARCHAR(32) NULL"
 CATALOG = "_cutover"
 CTL_USER, CTL_PASSWORD = "cutover", "cutoverpass"     # bench.MariaDB creates it: ALL PRIVILEGES
-POLL = 0.1                      # seconds between two `deploy show`
+POLL = 0.02                     # seconds between two `deploy show`
 SIDES = ("cutoverd", "pt-osc")
 
 PT_OSC = shutil.which("pt-online-schema-change", path="/usr/bin:/usr/local/bin") or "/usr/bin/pt-online-schema-change"
@@ -320,7 +327,7 @@ class Load:
         return res
 
 
-def run_cutoverd(db, cut, timed_end):
+def run_cutoverd(db, cut, timed_end, rows):
     res = {"side": "cutoverd"}
     admin = B.Admin(cut.admin_socket)
     try:
@@ -330,7 +337,7 @@ def run_cutoverd(db, cut, timed_end):
         if not r.get("ok"):
             raise BenchError("deploy create refused: %s" % r.get("error"))
         did = r["id"]
-        t_verify = t_ready = None
+        t_verify = t_ready = t_backfilled = None
         samples = []
         last_sample = -1.0
         chunk_seen = []
@@ -342,6 +349,8 @@ def run_cutoverd(db, cut, timed_end):
             st = s["state"]
             if st == "copying":
                 chunk_seen.append(s.get("chunk_rows", 0))
+                if t_backfilled is None and s.get("rows_copied", 0) >= rows:
+                    t_backfilled = now
             if st in ("verifying", "ready") and t_verify is None:
                 t_verify = now
             if st == "ready":
@@ -356,7 +365,8 @@ def run_cutoverd(db, cut, timed_end):
                 samples.append({"t": round(now - t0, 2), "state": st, "rows_copied": s.get("rows_copied"),
                                 "chunk_rows": s.get("chunk_rows"), "copy_rate": s.get("copy_rate"),
                                 "throttled": s.get("throttled"), "throttle_reason": s.get("throttle_reason"),
-                                "lock_retries": s.get("lock_retries"), "verify_chunks": s.get("verify_chunks")})
+                                "lock_retries": s.get("lock_retries"), "verify_chunks": s.get("verify_chunks"),
+                                "rows_verified": s.get("rows_verified")})
             if now - t0 > TIMEOUT:
                 admin.cmd("deploy cancel %d" % did, timeout=300)
                 raise BenchError("deploy %d not ready after %d s (%s, %s rows copied)" % (
@@ -364,7 +374,8 @@ def run_cutoverd(db, cut, timed_end):
             time.sleep(POLL)
         res.update({
             "seconds": t_ready - t0, "setup_s": t_reply - t0, "copy_s": t_verify - t_reply,
-            "verify_s": t_ready - t_verify, "id": did, "rows": final["rows_copied"],
+            "verify_s": t_ready - t_verify, "id": did,
+            "backfill_s": (t_backfilled or t_verify) - t_reply, "rows": final["rows_copied"],
             "rows_total_estimate": final.get("rows_total"), "chunk_rows_final": final.get("chunk_rows"),
             "chunk_rows_seen": sorted(set(chunk_seen)), "lock_retries": final.get("lock_retries"),
             "verify_chunks": final.get("verify_chunks"), "verify_mismatches": final.get("verify_mismatches"),
@@ -515,7 +526,7 @@ def measure(side, db, cut, slow, rnd, rows):
     meter.start()
     try:
         if side == "cutoverd":
-            res = run_cutoverd(db, cut, timed_end)
+            res = run_cutoverd(db, cut, timed_end, rows)
         else:
             res = run_pt_osc(db, timed_end, tag)
     finally:
@@ -564,6 +575,7 @@ def summarize(runs, rows):
                    "setup_s": statistics.median(r["setup_s"] for r in rs)}
         if side == "cutoverd":
             s[side]["verify_s"] = statistics.median(r["verify_s"] for r in rs)
+            s[side]["backfill_s"] = statistics.median(r["backfill_s"] for r in rs)
     if "cutoverd" in s and "pt-osc" in s:
         c, p = s["cutoverd"], s["pt-osc"]
         s["ratio_rows_per_s"] = c["rows_per_s"] / p["rows_per_s"]
@@ -588,16 +600,18 @@ def render(meta, runs, summary, rows, failures):
     L.append("server options: %s" % " ".join(SERVER_OPTS))
     L.append("table: %s.%s, sysbench oltp_read_write --tables=1 --table-size=%d (%d rows; id INT primary key, "
              "k INT with an index, c CHAR(120), pad CHAR(60))" % (DB, TABLE, ROWS, rows))
-    L.append("ALTER: %s; %d rounds, sides alternating in order; dirty pages flushed before each copy" % (
+    L.append("ALTER: %s; %d rounds, sides alternating in order; dirty pages flushed before each copy; one" % (
         ALTER, ROUNDS))
+    L.append("untimed warm-up copy by the server alone (INSERT ... SELECT into a scratch table) before round 1")
     L.append("")
     L.append("what each side did:")
     L.append("  cutoverd: deploy create over the admin socket: CREATE TABLE shadow LIKE t, the ALTER on the")
     L.append("    shadow, then the backfill (per chunk, one transaction: SELECT key LIMIT 1 OFFSET n, SELECT")
     L.append("    COUNT(*) ... LOCK IN SHARE MODE NOWAIT, INSERT INTO shadow SELECT ... LOCK IN SHARE MODE ON")
-    L.append("    DUPLICATE KEY UPDATE, catalog UPDATE, COMMIT; chunk size adapted to chunk_time_ms), then the")
-    L.append("    verification (count and checksum of every chunk of t and of the shadow under one snapshot).")
-    L.append("    Timed from sending `deploy create` to `deploy show` saying ready (polled every %.1f s); then" % POLL)
+    L.append("    DUPLICATE KEY UPDATE, catalog UPDATE, COMMIT; chunk size adapted to chunk_time_ms), the")
+    L.append("    shadow's secondary index built after it; the verification (count and checksum of each chunk of")
+    L.append("    t and of the shadow, a snapshot per chunk) runs behind the copy on a second connection.")
+    L.append("    Timed from sending `deploy create` to `deploy show` saying ready (polled every %.2f s); then" % POLL)
     L.append("    `deploy cancel` dropped the shadow (not timed). No triggers.")
     L.append("  pt-osc: %s" % " ".join(["pt-online-schema-change", "--alter", "'%s'" % ALTER] + PT_OSC_OPTS +
                                        ["h=127.0.0.1,P=...,u=%s,p=...,D=%s,t=%s" % (CTL_USER, DB, TABLE)]))
@@ -630,7 +644,9 @@ def render(meta, runs, summary, rows, failures):
             r["cores"]["mariadbd"], r["cores"]["tool"], r["cores"]["other"]))
     L.append("  total: cutoverd to `ready` (copy and verification); pt-osc start to exit. setup: cutoverd until the")
     L.append("  create reply (shadow built, mirroring armed), pt-osc until 'Copying approximately' (connect, checks,")
-    L.append("  new table, triggers). copy: cutoverd until `verifying` is seen, pt-osc until 'Copied rows OK'.")
+    L.append("  new table, triggers). copy: cutoverd until `verifying` is seen (backfill, then index build; the")
+    L.append("  verification overlaps both), pt-osc until 'Copied rows OK'. verify: what is left of cutoverd's")
+    L.append("  verification after that.")
     L.append("  cores: CPU of mariadbd / of the tool (cutoverd, or pt-osc's perl) per second of the copy; other:")
     L.append("  the rest of the machine's busy time (other people's processes: noise)")
     L.append("")
@@ -640,7 +656,8 @@ def render(meta, runs, summary, rows, failures):
         if not s:
             L.append("  %-9s (no result)" % side)
             continue
-        extra = ", of which copy %.2f s and verify %.2f s" % (s["copy_s"], s["verify_s"]) if side == "cutoverd" \
+        extra = ", of which copy %.2f s (backfill %.2f s, then the index build) and verify %.2f s" % (
+            s["copy_s"], s["backfill_s"], s["verify_s"]) if side == "cutoverd" \
             else ", of which copy %.2f s" % s["copy_s"]
         L.append("  %-9s %10s rows/s  (%.2f s%s; copy alone %s rows/s)" % (
             side, fmt_rate(s["rows_per_s"]), s["seconds"], extra, fmt_rate(s["copy_rows_per_s"])))
@@ -674,7 +691,8 @@ def render(meta, runs, summary, rows, failures):
         L.append("where the time went: the copier's statements from the slow log (long_query_time=0 for its "
                  "sessions),")
         L.append("added up over all rounds of each side; 'outside statements' is the rest of the wall time (round")
-        L.append("trips, the tool's own work, cutoverd's polling delay, pauses)")
+        L.append("trips, the tool's own work, cutoverd's polling delay, pauses); cutoverd's copy and verification")
+        L.append("run at the same time on two connections, so its statements can add up to more than the wall time")
         for side in SIDES:
             rs = [r for r in runs if r["side"] == side and "statements" in r]
             if not rs:
@@ -757,6 +775,13 @@ def main():
     B.run(B.sysbench_argv("oltp_read_write", db.port, 1, 0, "prepare", tables=1, table_size=ROWS),
           os.path.join(B.WORK, "sysbench", "prepare.log"), timeout=3600)
     db.sql("ANALYZE TABLE %s.%s" % (DB, TABLE))
+    # One untimed copy by the server alone (neither tool): the first copy
+    # after the prepare ran slower than the later ones, whichever tool made
+    # it (in round 1, always cutoverd's).
+    t = mono()
+    db.sql("CREATE TABLE %s._warmup LIKE %s.%s; INSERT INTO %s._warmup SELECT * FROM %s.%s; DROP TABLE %s._warmup"
+           % (DB, DB, TABLE, DB, DB, TABLE, DB))
+    log("warm-up copy (server alone, not timed): %.1f s" % (mono() - t))
     rows = int(db.sql("SELECT COUNT(*), SUM(LENGTH(pad)) FROM %s.%s FORCE INDEX (PRIMARY)" % (DB, TABLE)).split()[0])
     log("prepared in %.0f s: %d rows" % (mono() - t, rows))
 
