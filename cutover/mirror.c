@@ -574,6 +574,28 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 						      a->column);
 		}
 	}
+	out->how = MP_LOCKED_KEYS;
+	out->kind = m->kind;
+	out->t = t;
+	*id = t->deploy_id;
+	if (!m->multi_table) {
+		/* WHERE key = value: the statement can touch that row only and
+		   runs as it is; the locking read and the restricted statement
+		   below are not needed (the common case: build nothing more) */
+		char *key = where_is_key(t, sql, m, params, name);
+
+		if (key != NULL) {
+			out->keys = calloc(1, sizeof(char *));
+			if (out->keys == NULL) {
+				free(key);
+				goto oom;
+			}
+			out->keys[0] = key;
+			out->nkeys = 1;
+			out->by_key = true;
+			return MIRROR_PLAN;
+		}
+	}
 	/* SELECT <keys> FROM <refs> WHERE ... ORDER BY ... LIMIT ... FOR UPDATE */
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
@@ -656,26 +678,8 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	out->stmt_tail = close_stream(f, &buf, ok);
 	if (out->stmt_tail == NULL)
 		goto bad_params;
-	out->how = MP_LOCKED_KEYS;
-	out->kind = m->kind;
-	out->t = t;
-	*id = t->deploy_id;
 	if (alias != NULL && (out->qualifier = strdup(alias)) == NULL)
 		goto oom;
-	if (!m->multi_table) {
-		char *key = where_is_key(t, sql, m, params, name);
-
-		if (key != NULL) {
-			out->keys = calloc(1, sizeof(char *));
-			if (out->keys == NULL) {
-				free(key);
-				goto oom;
-			}
-			out->keys[0] = key;
-			out->nkeys = 1;
-			out->by_key = true;
-		}
-	}
 	return MIRROR_PLAN;
 bad_params:
 	mirror_plan_free(out);

@@ -132,6 +132,8 @@
 #define ER_NET_READ_INTERRUPTED   1159
 #define ER_SERVER_SHUTDOWN        1053
 #define ER_MALFORMED_PACKET       1835
+#define ER_LOCK_WAIT_TIMEOUT      1205
+#define ER_LOCK_DEADLOCK          1213
 #define ER_SECURE_TRANSPORT_REQUIRED 3159
 #define ER_UNKNOWN_ERROR          1105
 /* "backend unreachable": a server-range code, because Connector/C reports

@@ -10,6 +10,7 @@
 #include "proxy/admin.h"
 #include "proxy/metrics.h"
 #include "proxy/log.h"
+#include "cutover/settings.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -205,6 +206,7 @@ int main(int argc, char **argv)
 		return 1;
 	TAILQ_INIT(&p->sessions);
 	TAILQ_INIT(&p->held);
+	p->rollback_on_timeout = -1;
 	p->conf_path = strdup(path);
 	if (!conf_load(&p->conf, path, err, sizeof(err))) {
 		fprintf(stderr, "cutoverd: %s\n", err);
@@ -246,6 +248,7 @@ int main(int argc, char **argv)
 		goto out_base;
 	}
 	if (deploys_load(p->deploys, err, sizeof(err))) {
+		p->rollback_on_timeout = settings_rollback_on_timeout(&p->conf);
 		proxy_deploys_changed(p);
 	} else {
 		log_warning("cannot read the deploy catalog yet, retrying in the background "

@@ -216,6 +216,9 @@ struct proxy {
 	uint64_t sync_pending;        /* tell deploys_synced() once no command
 					 planned before this version runs */
 	bool catalog_loaded;          /* deploy state read: writes may flow */
+	int rollback_on_timeout;      /* the backend's innodb_rollback_on_timeout
+					 (a lock wait timeout rolls back the whole
+					 transaction), read at start; -1: unknown */
 	uint64_t drain_epoch;         /* cut-over gate being drained (0: none) */
 	bool drain_reported;          /* deploys_drained() was told */
 	struct event *drain_timer;    /* drain_timeout_ms of the mirror set */

@@ -1070,6 +1070,13 @@ static void step_end(struct session *s)
 		s->status = s->rp.status;
 		s->in_trans = (s->status & SERVER_STATUS_IN_TRANS) != 0;
 	}
+	if (s->rp.is_err && (s->rp.err_code == ER_LOCK_DEADLOCK ||
+			     (s->rp.err_code == ER_LOCK_WAIT_TIMEOUT && s->proxy->rollback_on_timeout == 1))) {
+		/* InnoDB rolled the whole transaction back (an ERR carries
+		   no status flags to say so) */
+		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
+		s->in_trans = false;
+	}
 	if (st->is_client && s->next_db_set && !s->rp.is_err)
 		memcpy(s->db, s->next_db, sizeof(s->db));
 	if (st->is_client && s->cmd_byte == COM_RESET_CONNECTION && !s->rp.is_err) {
@@ -1331,6 +1338,8 @@ static void execute_command(struct session *s)
 	if (s->cmd_byte == COM_STMT_SEND_LONG_DATA || s->cmd_byte == COM_STMT_CLOSE ||
 	    s->cmd_byte == COM_STMT_RESET)
 		writes_stmt_command(s);
+	if (s->cmd_byte != COM_QUERY && s->cmd_byte != COM_STMT_EXECUTE && writes_other_command(s))
+		return;
 	if (kind == RESP_KIND_NONE) {
 		evbuffer_add_buffer(s->sout, s->cmd);
 		want_flush(s);

@@ -61,7 +61,6 @@
 #define WRITES_MAX_STMTS 64           /* statements of one COM_QUERY checked */
 #define WRITES_MAX_KEYS 10000         /* rows one mirrored statement may touch */
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
-#define ER_LOCK_DEADLOCK 1213
 #define ER_TABLE_DEF_CHANGED 1412
 #define ER_GET_ERRNO 1030             /* "Got error 159 from storage engine" */
 #define HA_ERR_TABLE_DEF_CHANGED 159  /* MariaDB sends the handler code itself */
@@ -110,7 +109,8 @@ struct writes {
 	unsigned nkeys;
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
-	bool aborted;             /* the server rolled the transaction back */
+	unsigned aborted;         /* the error with which the server rolled the
+				     transaction back, or 0 */
 	bool savepoint;           /* the plan began with SAVEPOINT cutover_mirror
 				     (a transaction older than the shadow) */
 	bool undone;              /* ... and rolled back to it: the shadow was
@@ -121,7 +121,6 @@ struct writes {
 	uint64_t pend_id;
 	struct pend_key *pend;
 	unsigned npend, pend_cap;
-	bool pend_err;            /* a statement failed since the last OK */
 	bool pend_unsure;         /* a ROLLBACK TO SAVEPOINT came since: a key
 				     may be in t or not, whatever its last
 				     statement did */
@@ -150,7 +149,6 @@ static void pend_clear(struct writes *w)
 	w->npend = 0;
 	w->pend_id = 0;
 	w->pend_unsure = false;
-	w->pend_err = false;
 }
 
 /* The next character of a key tuple literal that is not blank outside quotes. */
@@ -203,6 +201,8 @@ static bool same_key(const char *a, const char *b)
 static bool pend_add(struct writes *w, uint64_t id, enum sql_kind kind, bool upsert, char *const *keys,
 		     unsigned n)
 {
+	bool some_deleted = false;
+
 	if (w->npend + n > w->pend_cap) {
 		unsigned cap = w->npend + n < 16 ? 16 : (w->npend + n) * 2;
 		struct pend_key *np = realloc(w->pend, cap * sizeof(*np));
@@ -213,6 +213,8 @@ static bool pend_add(struct writes *w, uint64_t id, enum sql_kind kind, bool ups
 		w->pend_cap = cap;
 	}
 	w->pend_id = id;
+	for (unsigned j = 0; j < w->npend; j++)
+		some_deleted = some_deleted || (w->pend[j].del && !w->pend[j].fresh);
 	for (unsigned i = 0; i < n; i++) {
 		struct pend_key *k = NULL;
 
@@ -225,7 +227,9 @@ static bool pend_add(struct writes *w, uint64_t id, enum sql_kind kind, bool ups
 			if (k->key == NULL)
 				return false;
 			w->npend++;
-			k->fresh = kind == SQL_INSERT && !upsert;
+			/* new to both tables, unless it is a key deleted
+			   before under another spelling ('5' and 5) */
+			k->fresh = kind == SQL_INSERT && !upsert && !some_deleted;
 		}
 		k->del = kind == SQL_DELETE;
 	}
@@ -245,7 +249,7 @@ void writes_plan_end(struct session *s)
 	w->active = false;
 	w->began = false;
 	w->failed = false;
-	w->aborted = false;
+	w->aborted = 0;
 	w->savepoint = false;
 	w->undone = false;
 }
@@ -653,16 +657,32 @@ static void commit_done(struct session *s, struct step *st, const struct resp_pa
 	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
 }
 
+/* The error ended the whole transaction (InnoDB rolled it back). */
+static bool rolled_back(const struct session *s, const struct resp_parser *rp)
+{
+	return rp->is_err && (rp->err_code == ER_LOCK_DEADLOCK ||
+			      (rp->err_code == ER_LOCK_WAIT_TIMEOUT && s->proxy->rollback_on_timeout == 1));
+}
+
+/* The client's answer: the error that rolled its transaction back. */
+static void hold_abort(struct session *s)
+{
+	if (s->writes->aborted == ER_LOCK_WAIT_TIMEOUT)
+		hold_err(s, ER_LOCK_WAIT_TIMEOUT, "HY000", "Lock wait timeout exceeded; try restarting transaction");
+	else
+		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
+}
+
 /* A re-copy statement answered. */
 static void recopy_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	(void)st;
 	if (!rp->is_err)
 		return;
-	if (rp->err_code == ER_LOCK_DEADLOCK) {
+	if (rolled_back(s, rp)) {
 		/* the server rolled the whole transaction back */
-		s->writes->aborted = true;
-		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
+		s->writes->aborted = rp->err_code;
+		hold_abort(s);
 		return;
 	}
 	if (s->writes->aborted || s->writes->undone)
@@ -823,8 +843,8 @@ static void piped_stmt_done(struct session *s, struct step *st, const struct res
 
 	(void)st;
 	if (rp->is_err) {
-		if (rp->err_code == ER_LOCK_DEADLOCK)
-			w->aborted = true;
+		if (rolled_back(s, rp))
+			w->aborted = rp->err_code;
 		return;
 	}
 	held_ok_mirrored(s, rp);
@@ -1261,6 +1281,8 @@ static bool deferrable(const struct session *s, const struct writes *w, const st
 {
 	if (!s->in_trans && (s->status & SERVER_STATUS_AUTOCOMMIT))
 		return false;             /* autocommit: we wrap it */
+	if (s->proxy->rollback_on_timeout < 0)
+		return false;             /* which errors end a transaction is not known */
 	if (s->trans_predates_deploy || (w->npend > 0 && w->pend_id != id) || w->npend + pl->nkeys > PEND_MAX)
 		return false;
 	if (pl->how == MP_LOCKED_KEYS)
@@ -1301,8 +1323,8 @@ static void flushed_commit_done(struct session *s, struct step *st, const struct
 {
 	(void)st;
 	(void)rp;
-	if (s->writes->aborted)   /* a re-copy deadlocked: nothing was committed */
-		hold_err(s, ER_LOCK_DEADLOCK, "40001", "Deadlock found when trying to get lock; try restarting transaction");
+	if (s->writes->aborted)   /* a re-copy's error rolled back: nothing was committed */
+		hold_abort(s);
 }
 
 /*
@@ -1385,6 +1407,33 @@ static bool pend_before(struct session *s, enum sql_kind kind)
 	return flush_plan(s, kind == SQL_COMMIT);
 }
 
+bool writes_other_command(struct session *s)
+{
+	struct writes *w = s->writes;
+
+	if (w == NULL || w->npend == 0)
+		return false;
+	switch (s->cmd_byte) {
+	case COM_PING:
+	case COM_STATISTICS:
+	case COM_INIT_DB:
+	case COM_FIELD_LIST:
+	case COM_PROCESS_INFO:
+	case COM_DEBUG:
+	case COM_SET_OPTION:
+	case COM_STMT_PREPARE:
+	case COM_STMT_SEND_LONG_DATA:
+	case COM_STMT_RESET:
+	case COM_STMT_CLOSE:
+	case COM_STMT_FETCH:
+		return false;             /* none ends a transaction */
+	default:
+		/* COM_REFRESH commits; anything not known to keep the
+		   transaction gets the deferred rows applied first */
+		return flush_plan(s, false);
+	}
+}
+
 void writes_command_end(struct session *s)
 {
 	struct writes *w = s->writes;
@@ -1392,27 +1441,23 @@ void writes_command_end(struct session *s)
 	if (w == NULL || w->npend == 0)
 		return;
 	if (s->rp.is_err) {
-		/* an ERR carries no status: whether the transaction is still
-		   open shows at the next OK */
-		w->pend_err = true;
-		if (s->rp.err_code == ER_LOCK_DEADLOCK)
-			pend_clear(w);    /* rolled back */
+		/* an ERR carries no status: session.c cleared IN_TRANS for
+		   the errors that roll the whole transaction back (deadlock,
+		   lock wait timeout under innodb_rollback_on_timeout); no
+		   other ends it */
+		if (!s->in_trans)
+			pend_clear(w);
 		return;
 	}
-	if (s->in_trans) {
-		w->pend_err = false;
+	if (s->in_trans)
 		return;
-	}
-	/* the transaction ended on a statement that keeps it: an error
-	   before rolled it back (lock wait timeout with
-	   innodb_rollback_on_timeout, ...), or a commit we did not foresee
-	   left the shadow behind */
-	if (!w->pend_err) {
-		w->deploy_id = w->pend_id;
-		fail_deploy(s, "a transaction committed before the writes it deferred to its COMMIT were "
-			    "mirrored (%u keys)", w->npend);
-		w->failed = false;
-	}
+	/* the transaction ended on a statement that keeps it: a commit we
+	   did not foresee left the shadow behind (or an error we did not
+	   know rolled it back): stop, loudly */
+	w->deploy_id = w->pend_id;
+	fail_deploy(s, "a transaction ended before the writes it deferred to its COMMIT were "
+		    "mirrored (%u keys)", w->npend);
+	w->failed = false;
 	pend_clear(w);
 }
 
@@ -1571,7 +1616,6 @@ bool writes_command(struct session *s)
 				params = &lits;
 		}
 		free(full);
-		memset(x->long_data, 0, x->nparams * sizeof(bool));
 		text = strdup(x->sql);
 		len = x->len;
 		if (text == NULL) {
@@ -1658,6 +1702,10 @@ bool writes_command(struct session *s)
 	}
 	taken = false;
 out:
+	/* the parameters sent with COM_STMT_SEND_LONG_DATA are used up, unless
+	   the command runs again (session_plan_rerun) */
+	if (x != NULL && !s->rerun_cmd)
+		memset(x->long_data, 0, x->nparams * sizeof(bool));
 	params_literals_free(&lits);
 	free(text);
 	return taken;

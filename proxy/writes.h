@@ -38,6 +38,13 @@ bool writes_gate(struct session *s);
 /* The session's open transaction (or command in flight) touched the deploy's tables. */
 bool writes_session_touched(const struct session *s, uint64_t deploy_id);
 
+/*
+ * A command other than COM_QUERY / COM_STMT_EXECUTE about to run (the
+ * gate passed): true when the re-copies the open transaction deferred must
+ * be applied first (a plan was started; the command runs after it).
+ */
+bool writes_other_command(struct session *s);
+
 /* COM_STMT_PREPARE about to run: remember the tables it names, and its text if it may write. */
 void writes_prepare(struct session *s);
 /* Its response arrived (a step done() callback). */

@@ -12,7 +12,7 @@ import pymysql
 import pytest
 
 from test_deploy import assert_same, rows
-from test_mirror import COLS, deployed_pair, env, run_script  # noqa: F401
+from test_mirror import COLS, deadlock, deployed_pair, env, run_script  # noqa: F401
 
 
 def shadow_agrees(env, mariadb, t, did):
@@ -158,3 +158,247 @@ def test_deferred_reset_connection_rolls_back(env, mariadb):
     assert rows(mariadb, "SELECT name FROM mir.%s WHERE id IN (8, 10) ORDER BY id" % t) == (("n7",), ("after",))
     shadow_agrees(env, mariadb, t, did)
     env.admin("deploy cancel %d" % did, timeout=30)
+
+
+# -- holes found in review (each failed before its fix) ------------------------------------
+
+COM_REFRESH = 0x07
+REFRESH_STATUS = 0x10
+
+
+def com_refresh(conn, options=REFRESH_STATUS):
+    """mysql_refresh(): COM_REFRESH, which commits implicitly like FLUSH."""
+    conn._execute_command(COM_REFRESH, bytes([options]))
+    return conn._read_ok_packet()
+
+
+def test_deferred_key_spelled_two_ways_deleted(env, mariadb):
+    """The same key written as 5 and as '5': a DELETE of one spelling, an
+    INSERT and DELETE of the other, an UPDATE of the first in between.  The
+    row is gone from t at COMMIT; it must be gone from the shadow too."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    script = ["BEGIN",
+              "DELETE FROM {t} WHERE id = 5",
+              "INSERT INTO {t} (id, name, created) VALUES ('5', 'back', '2025-06-01')",
+              "UPDATE {t} SET name = 'again' WHERE id = 5",
+              "DELETE FROM {t} WHERE id = '5'",
+              "COMMIT"]
+    pc = env.connect(database="mir")
+    try:
+        via_proxy = run_script(pc, [x.format(t=t) for x in script])
+    finally:
+        pc.close()
+    direct = run_script(mariadb.connect(database="mir"), [x.format(t=u) for x in script])
+    assert via_proxy == direct
+    assert rows(mariadb, "SELECT COUNT(*) FROM mir.%s WHERE id = 5" % t) == ((0,),)
+    shadow_agrees(env, mariadb, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_deferred_com_refresh_commits(env, mariadb):
+    """COM_REFRESH (mysql_refresh()) commits the open transaction, as FLUSH
+    does: the deferred rows must be in the shadow when it is answered, and
+    the deploy must go on."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    pc = env.connect(database="mir")
+    try:
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'refresh' WHERE id = 6" % t)
+        com_refresh(pc)
+        with pc.cursor() as cur:
+            cur.execute("SELECT @@in_transaction")
+            assert cur.fetchone()[0] == 0
+    finally:
+        pc.close()
+    assert rows(mariadb, "SELECT name FROM mir.%s WHERE id = 6" % t) == (("refresh",),)
+    shadow_agrees(env, mariadb, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_deferred_com_refresh_after_an_error(env, mariadb):
+    """The same after a statement of the transaction failed (an ERR, so
+    the proxy does not know yet whether the transaction is still open)."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    pc = env.connect(database="mir")
+    try:
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'refresh err' WHERE id = 6" % t)
+            with pytest.raises(pymysql.MySQLError):
+                cur.execute("SELECT no_such_column FROM %s" % t)
+        com_refresh(pc)
+    finally:
+        pc.close()
+    assert rows(mariadb, "SELECT name FROM mir.%s WHERE id = 6" % t) == (("refresh err",),)
+    shadow_agrees(env, mariadb, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_deferred_autocommit_write_after_a_deadlock(env, mariadb):
+    """A deadlock rolls the victim's transaction back (its ERR carries no
+    status: the proxy still thinks it is in one).  The victim's next write,
+    in autocommit, commits at once: it must be mirrored as an autocommit
+    write, not deferred to a COMMIT that never comes."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    victim, survivor = deadlock(env, t)
+    try:
+        with survivor.cursor() as cur:
+            cur.execute("COMMIT")
+        with victim.cursor() as cur:
+            # no statement between: the proxy has seen no status since the ERR
+            assert cur.execute("UPDATE %s SET name = 'after deadlock' WHERE id = 3" % t) == 1
+            cur.execute("SELECT @@in_transaction")
+            assert cur.fetchone()[0] == 0
+    finally:
+        victim.close()
+        survivor.close()
+    shadow_agrees(env, mariadb, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+# -- innodb_rollback_on_timeout: a lock wait timeout rolls the whole transaction back -----
+
+@pytest.fixture(scope="module")
+def rot(tmp_path_factory):
+    """A MariaDB of its own with innodb_rollback_on_timeout = ON (read-only
+    variable: set at start), a proxy in front, and the database mir."""
+    from conftest import MariaDB, ProxyFactory
+    from test_deploy import execute
+    server = MariaDB(tmp_path_factory.mktemp("mariadb_rot"), extra_args=["--innodb-rollback-on-timeout=1"])
+    try:
+        server.start()
+        factory = ProxyFactory(server, tmp_path_factory)
+        proxy = factory(cutover_schema="_cutover_rot")
+        execute(server, "CREATE DATABASE IF NOT EXISTS mir",
+                "CREATE TABLE mir.j (id INT PRIMARY KEY, a INT, b INT NOT NULL DEFAULT 0) ENGINE=InnoDB")
+        yield proxy, server
+        factory.teardown()
+    finally:
+        server.close_connections()
+        server.stop()
+
+
+def test_deferred_autocommit_write_after_lock_wait_rollback(rot):
+    """With innodb_rollback_on_timeout, a lock wait timeout (1205, an ERR:
+    no status) rolls the transaction back with its deferred keys.  The
+    client's next write runs in autocommit and commits at once: it must
+    reach the shadow."""
+    env, server = rot
+    t, u, did = deployed_pair(env, server, n=50)
+    pc = env.connect(database="mir")
+    other = server.connect(database="mir")
+    try:
+        with pc.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'rolled back' WHERE id = 1" % t)
+        with other.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT name FROM %s WHERE id = 2 FOR UPDATE" % t)
+        with pc.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("UPDATE %s SET name = 'waits' WHERE id = 2" % t)
+            assert e.value.args[0] == 1205
+        with other.cursor() as cur:
+            cur.execute("ROLLBACK")
+        with pc.cursor() as cur:
+            assert cur.execute("UPDATE %s SET name = 'autocommitted' WHERE id = 3" % t) == 1
+            cur.execute("SELECT @@in_transaction")
+            assert cur.fetchone()[0] == 0
+    finally:
+        pc.close()
+        other.close()
+    assert rows(server, "SELECT name FROM mir.%s WHERE id IN (1, 3) ORDER BY id" % t) == (("n0",), ("autocommitted",))
+    shadow_agrees(env, server, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+def test_deferred_commit_after_recopy_lock_wait_rollback(rot):
+    """With innodb_rollback_on_timeout, a re-copy run before the COMMIT
+    that times out waiting for a lock rolls the transaction back: the
+    COMMIT behind it then commits nothing, and the client must not hear
+    OK (an OK means applied)."""
+    env, server = rot
+    t, u, did = deployed_pair(env, server, n=50)
+    pc = env.connect(database="mir")
+    other = server.connect(database="mir")
+    outcome = None
+    try:
+        with pc.cursor() as cur:
+            cur.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'committed?' WHERE id = 10" % t)
+        with other.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT name FROM _%s_shadow WHERE id = 10 FOR UPDATE" % t)
+        with pc.cursor() as cur:
+            try:
+                cur.execute("COMMIT")
+                outcome = "ok"
+            except pymysql.MySQLError as e:
+                outcome = e.args[0]
+        with other.cursor() as cur:
+            cur.execute("ROLLBACK")
+    finally:
+        pc.close()
+        other.close()
+    name = rows(server, "SELECT name FROM mir.%s WHERE id = 10" % t)[0][0]
+    assert (outcome, name) in (("ok", "committed?"), (1205, "n9")), (outcome, name)
+    env.admin("deploy cancel %d" % did, timeout=30)
+
+
+# -- a re-run COM_STMT_EXECUTE whose parameter came by COM_STMT_SEND_LONG_DATA --------------
+
+def prepare(conn, sql):
+    """COM_STMT_PREPARE on a PyMySQL connection: the statement id."""
+    import struct
+    conn._execute_command(0x16, sql)
+    first = conn._read_packet()
+    data = first.get_all_data()
+    stmt_id, ncols, nparams = struct.unpack("<IHH", data[1:9])
+    for n in (nparams, ncols):
+        if n > 0:
+            for _ in range(n):
+                conn._read_packet()
+            if not conn.client_flag & pymysql.constants.CLIENT.DEPRECATE_EOF:
+                conn._read_packet()
+    return stmt_id
+
+
+def execute_long_data(conn, stmt_id, key, long_value, created):
+    """(key INT, name by COM_STMT_SEND_LONG_DATA, created string)."""
+    import struct
+    conn._execute_command(0x18, struct.pack("<IH", stmt_id, 1) + long_value)   # no answer
+    c = created.encode()
+    conn._execute_command(0x17, struct.pack("<IBI", stmt_id, 0, 1) + b"\x00" + b"\x01" +
+                          b"\x03\x00" + b"\xfc\x00" + b"\xfd\x00" + struct.pack("<i", key) + bytes([len(c)]) + c)
+    pkt = conn._read_packet()            # raises on an ERR
+    return pkt.is_ok_packet()
+
+
+def test_deferred_rerun_execute_with_long_data(env, mariadb):
+    """A prepared INSERT whose name came by COM_STMT_SEND_LONG_DATA, run
+    while another deploy's keys are deferred: those are applied first and
+    the execute re-planned; it must still be mirrored, not refused."""
+    t1, u1, d1 = deployed_pair(env, mariadb, n=50)
+    t2, u2, d2 = deployed_pair(env, mariadb, n=50)
+    pc = env.connect(database="mir")
+    try:
+        stmt = prepare(pc, "INSERT INTO %s (id, name, created) VALUES (?, ?, ?)" % t2)
+        # alone, it is mirrored
+        assert execute_long_data(pc, stmt, 100601, b"long one", "2025-06-01")
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'first deploy' WHERE id = 1" % t1)
+        assert execute_long_data(pc, stmt, 100602, b"long two", "2025-06-02")
+        with pc.cursor() as cur:
+            cur.execute("COMMIT")
+    finally:
+        pc.close()
+    assert rows(mariadb, "SELECT name FROM mir.%s WHERE id > 100600 ORDER BY id" % t2) == \
+        (("long one",), ("long two",))
+    for t, did in ((t1, d1), (t2, d2)):
+        shadow_agrees(env, mariadb, t, did)
+        env.admin("deploy cancel %d" % did, timeout=30)
+

@@ -282,44 +282,52 @@ def test_mirror_other_tables_flow(env, mariadb):
     env.admin("deploy cancel %d" % did, timeout=30)
 
 
+def deadlock(env, t, keys=(1, 2), cross="UPDATE {t} SET name = 'cross' WHERE id = {key}"):
+    """Two sessions through the proxy, each in a transaction that updated
+    one key, then the other's (`cross`): one gets 1213 (its transaction
+    rolled back).  Returns (victim, survivor) connections."""
+    import threading
+    a = env.connect(database="mir")
+    b = env.connect(database="mir")
+    results = {}
+    for c, key in ((a, keys[0]), (b, keys[1])):
+        with c.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'lock' WHERE id = %d" % (t, key))
+
+    def other(name, c, key):
+        try:
+            with c.cursor() as cur:
+                cur.execute(cross.format(t=t, key=key))
+            results[name] = "ok"
+        except pymysql.MySQLError as e:
+            results[name] = e.args[0]
+
+    th = threading.Thread(target=other, args=("a", a, keys[1]))
+    th.start()
+    time.sleep(0.3)                   # a waits for b's row
+    other("b", b, keys[0])            # b closes the cycle
+    th.join(30)
+    assert sorted(str(x) for x in results.values()) == ["1213", "ok"], results
+    return (a, b) if results["a"] == 1213 else (b, a)
+
+
 def test_mirror_deadlock_then_next_command(env, mariadb):
     """Two transactions delete each other's locked row: InnoDB picks a
     victim, possibly at a mirror statement run before the client's DELETE.
     The victim gets the deadlock error, and its next command runs as
     itself (the DELETE it never sent must not linger in the session)."""
-    import threading
     t, u, did = deployed_pair(env, mariadb, n=50)
-    a = env.connect(database="mir")
-    b = env.connect(database="mir")
-    results = {}
+    victim, survivor = deadlock(env, t, cross="DELETE FROM {t} WHERE id = {key}")
     try:
-        for c, key in ((a, 1), (b, 2)):
-            with c.cursor() as cur:
-                cur.execute("BEGIN")
-                cur.execute("UPDATE %s SET name = 'lock' WHERE id = %d" % (t, key))
-
-        def delete(name, c, key):
-            try:
-                with c.cursor() as cur:
-                    cur.execute("DELETE FROM %s WHERE id = %d" % (t, key))
-                results[name] = "ok"
-            except pymysql.MySQLError as e:
-                results[name] = e.args[0]
-
-        ta = threading.Thread(target=delete, args=("a", a, 2))
-        ta.start()
-        time.sleep(0.3)               # a waits for b's row
-        delete("b", b, 1)             # b closes the cycle
-        ta.join(30)
-        assert sorted(str(x) for x in results.values()) == ["1213", "ok"], results
-        for name, c in (("a", a), ("b", b)):
+        for name, c in (("victim", victim), ("survivor", survivor)):
             with c.cursor() as cur:
                 cur.execute("SELECT 42, @@in_transaction")
                 assert cur.fetchone()[0] == 42, name
                 cur.execute("COMMIT")
     finally:
-        a.close()
-        b.close()
+        victim.close()
+        survivor.close()
     ready_agrees_cancel(env, mariadb, t, did)
 
 
