@@ -240,6 +240,12 @@ void swap_cmd_finalize(struct deploys *ds, uint64_t serial, const char *rest);
 /* A deploy with auto_cutover reached ready (on its worker thread, which
  * runs the cut-over). */
 void swap_auto_cutover(struct deploy *d, struct ctl *c);
+/*
+ * Read the shadow's column order, AUTO_INCREMENT and unique keys (for the
+ * reverse mirror, and so that the mirror knows whether the shadow has a
+ * unique key besides the primary key): d->reverse_known on success.
+ */
+bool swap_learn_reverse(struct deploy *d, struct ctl *c, char *err, size_t errlen);
 /* After the catalog was read: settle deploys a crash left mid-swap, from
  * what the tables show (blocking, before clients are accepted). */
 void swap_recover(struct deploy *d, struct ctl *c);

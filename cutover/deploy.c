@@ -535,6 +535,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		memcpy(t->cols, d->cols, d->ncols * sizeof(*t->cols));
 		memcpy(t->pk, d->pk, d->npk * sizeof(*t->pk));
 		t->orig_unique = d->orig_unique;
+		t->target_unique = d->swapped ? d->orig_unique : !d->reverse_known || d->shadow_unique;
 		if (d->swapped) {
 			/* the new table is live: mirror it back into the original */
 			for (unsigned i = 0; i < d->ncols; i++) {
@@ -916,6 +917,21 @@ static void run_deploy(struct deploy *d, struct ctl *c)
 		pthread_mutex_unlock(&d->ds->mu);
 		err[0] = '\0';
 		if (st == DS_COPYING) {
+			bool known;
+
+			pthread_mutex_lock(&d->ds->mu);
+			known = d->reverse_known;
+			pthread_mutex_unlock(&d->ds->mu);
+			if (!known) {
+				/* the mirror's upserts need no guard against
+				   another row's unique key when the shadow has none */
+				if (swap_learn_reverse(d, c, err, sizeof(err)))
+					deploys_notify(d->ds);
+				else
+					log_info("deploy %llu: cannot inspect the shadow yet: %s",
+						 (unsigned long long)d->id, err);
+				err[0] = '\0';
+			}
 			verify_start(d);
 			r = copy_run(d, c, err, sizeof(err));
 		} else if (st == DS_VERIFYING) {

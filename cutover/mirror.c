@@ -297,12 +297,21 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 	if (for_update)
 		fputs(" FOR UPDATE", f);
 	if (upsert) {
+		bool first = true;
+
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
-		keys_put_own_row_guard(f, &TKC(t), t->shadow);
+		if (t->target_unique) {
+			/* the duplicate may be another row, through another
+			   unique key: fail (1242) rather than change it */
+			keys_put_own_row_guard(f, &TKC(t), t->shadow);
+			first = false;
+		}
 		for (unsigned i = 0; i < t->ncols; i++) {
-			if (t->cols[i].pk)
-				continue;
-			fputs(", ", f);
+			if (t->cols[i].pk && !(first && i + 1 == t->ncols))
+				continue;     /* (a table of key columns only: k = VALUES(k)) */
+			if (!first)
+				fputs(", ", f);
+			first = false;
 			ctl_put_ident(f, t->cols[i].shadow);
 			fputs(" = VALUES(", f);
 			ctl_put_ident(f, t->cols[i].shadow);

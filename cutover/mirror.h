@@ -28,6 +28,9 @@ struct mirror_table {
 	unsigned *pk;                /* owned */
 	bool orig_unique;            /* the original has a unique key besides
 					the primary key */
+	bool target_unique;          /* the table mirrored into has one (or it is
+					not known yet): its upserts guard
+					against a duplicate that is another row */
 	bool reverse;                /* after a cut-over: `table` is the new
 					schema, `shadow` the original kept
 					for revert, cols mapped back */

@@ -334,6 +334,31 @@ static bool renamed_check(struct swap_req *r, struct ctl *c, bool *renamed)
 	return true;
 }
 
+bool swap_learn_reverse(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	unsigned *ords = calloc(d->ncols + 1, sizeof(*ords));
+	bool *ai = calloc(d->ncols + 1, sizeof(*ai)), uq = false;
+
+	if (ords == NULL || ai == NULL || !inspect_reverse(c, d, ords, ai, &uq, err, errlen)) {
+		if (ords == NULL || ai == NULL)
+			snprintf(err, errlen, "out of memory");
+		free(ords);
+		free(ai);
+		return false;
+	}
+	pthread_mutex_lock(&d->ds->mu);
+	for (unsigned k = 0; k < d->ncols; k++) {
+		d->cols[k].shadow_ordinal = ords[k];
+		d->cols[k].shadow_autoinc = ai[k];
+	}
+	d->shadow_unique = uq;
+	d->reverse_known = true;
+	pthread_mutex_unlock(&d->ds->mu);
+	free(ords);
+	free(ai);
+	return true;
+}
+
 /* Before the first attempt: names, the reverse mapping, sanity of the tables. */
 static bool prepare(struct swap_req *r, struct ctl *c, char *err, size_t errlen)
 {
@@ -346,28 +371,8 @@ static bool prepare(struct swap_req *r, struct ctl *c, char *err, size_t errlen)
 		known = d->reverse_known;
 		snprintf(name, sizeof(name), "%s", d->old_table);
 		pthread_mutex_unlock(&r->ds->mu);
-		if (r->action == SWAP_CUTOVER && !known) {
-			unsigned *ords = calloc(d->ncols + 1, sizeof(*ords));
-			bool *ai = calloc(d->ncols + 1, sizeof(*ai)), uq = false;
-
-			if (ords == NULL || ai == NULL || !inspect_reverse(c, d, ords, ai, &uq, err, errlen)) {
-				if (ords == NULL || ai == NULL)
-					snprintf(err, errlen, "out of memory");
-				free(ords);
-				free(ai);
-				return false;
-			}
-			pthread_mutex_lock(&r->ds->mu);
-			for (unsigned k = 0; k < d->ncols; k++) {
-				d->cols[k].shadow_ordinal = ords[k];
-				d->cols[k].shadow_autoinc = ai[k];
-			}
-			d->shadow_unique = uq;
-			d->reverse_known = true;
-			pthread_mutex_unlock(&r->ds->mu);
-			free(ords);
-			free(ai);
-		}
+		if (r->action == SWAP_CUTOVER && !known && !swap_learn_reverse(d, c, err, errlen))
+			return false;
 		if (r->action == SWAP_CUTOVER && name[0] == '\0') {
 			/* the original's name while the new table is live */
 			if (strlen(d->table) + 5 <= 64)
