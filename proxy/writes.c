@@ -109,6 +109,7 @@ struct writes {
 	unsigned nkeys;
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
+	unsigned multi_writes;    /* statements of a multi-statement packet deferred */
 	unsigned aborted;         /* the error with which the server rolled the
 				     transaction back, or 0 */
 	bool savepoint;           /* the plan began with SAVEPOINT cutover_mirror
@@ -1461,12 +1462,12 @@ void writes_command_end(struct session *s)
 	pend_clear(w);
 }
 
-/* The client's statement as it is; its keys go to the deferred set when it answers. */
-static void start_deferred(struct session *s, struct writes *w)
+/* The client's statement as it is; its keys go to the deferred set when it answers (done). */
+static void start_deferred(struct session *s, struct writes *w, step_done_fn done)
 {
 	w->active = true;
 	w->set = mirror_set_ref(s->proxy->mirrors);
-	if (!session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_CLIENT, true, deferred_done)) {
+	if (!session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_CLIENT, true, done)) {
 		uint64_t id = w->deploy_id;
 
 		writes_plan_end(s);
@@ -1474,6 +1475,97 @@ static void start_deferred(struct session *s, struct writes *w)
 		return;
 	}
 	session_plan_start(s);
+}
+
+/*
+ * The multi-statement packet answered (its last result in rp): the server
+ * may have stopped at any statement, so every key of its writes is copied
+ * both ways at COMMIT, as the tables then say (pend_unsure).
+ */
+static void multi_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	(void)st;
+	(void)rp;
+	if (!pend_add(w, w->deploy_id, SQL_UPDATE, false, w->plan.keys, w->plan.nkeys)) {
+		fail_deploy(s, "out of memory keeping the keys of a transaction (%u)", 0);
+		pend_clear(w);
+		return;
+	}
+	w->pend_unsure = true;
+	for (unsigned i = 0; i < w->multi_writes; i++)
+		deploys_count(s->proxy->deploys, w->deploy_id, false);
+}
+
+/*
+ * A COM_QUERY of several statements (n > 1) while a deploy runs.  None
+ * writes a table under deploy: false (it runs as it is).  Inside a
+ * transaction, when every statement that writes one is a write by key of
+ * one deploy and none may end the transaction: it runs as it is, its keys
+ * deferred to COMMIT.  Otherwise it is refused.  True when taken.
+ */
+static bool multi_command(struct session *s, struct writes *w, const char *text, const struct sql_stmt *st,
+			  size_t n, const struct sql_dialect *d)
+{
+	struct proxy *p = s->proxy;
+	char **keys = NULL, why[1000];
+	unsigned nkeys = 0, writes = 0;
+	uint64_t deploy = 0, id = 0;
+	bool keeps = true;
+
+	for (size_t i = 0; i < n; i++)
+		keeps = keeps && keeps_transaction(st[i].kind);
+	for (size_t i = 0; i < n; i++) {
+		struct mirror_plan plan;
+		enum mirror_verdict v = mirror_plan_stmt(p->mirrors, text, &st[i], d, s->db, NULL, &plan, &id, why,
+							 sizeof(why));
+		char **nk;
+
+		if (v == MIRROR_PASS)
+			continue;
+		if (v == MIRROR_REFUSE)
+			goto refused;
+		if (!keeps || (deploy != 0 && id != deploy) || !deferrable(s, w, &plan, id) ||
+		    nkeys + plan.nkeys > PEND_MAX) {
+			snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: a multi-statement packet "
+				 "that writes it is mirrored only inside a transaction, when each of its writes to the "
+				 "table is by key (UPDATE / DELETE ... WHERE key = value, INSERT naming its keys) "
+				 "and none of its statements may end the transaction", (unsigned long long)id,
+				 plan.t->db, plan.t->table);
+			mirror_plan_free(&plan);
+			goto refused;
+		}
+		nk = realloc(keys, (nkeys + plan.nkeys + 1) * sizeof(*keys));
+		if (nk == NULL) {
+			mirror_plan_free(&plan);
+			snprintf(why, sizeof(why), "out of memory planning the mirror");
+			goto refused;
+		}
+		keys = nk;
+		for (unsigned k = 0; k < plan.nkeys; k++)
+			keys[nkeys++] = plan.keys[k];
+		plan.nkeys = 0;           /* the keys are ours now */
+		mirror_plan_free(&plan);
+		deploy = id;
+		writes++;
+	}
+	if (deploy == 0)
+		return false;
+	memset(&w->plan, 0, sizeof(w->plan));
+	w->plan.keys = keys;
+	w->plan.nkeys = nkeys;
+	w->plan.kind = SQL_UPDATE;
+	w->deploy_id = deploy;
+	w->multi_writes = writes;
+	start_deferred(s, w, multi_done);
+	return true;
+refused:
+	for (unsigned k = 0; k < nkeys; k++)
+		free(keys[k]);
+	free(keys);
+	refuse(s, id, why);
+	return true;
 }
 
 /* Build and start the plan for one mirrored statement. */
@@ -1668,18 +1760,16 @@ bool writes_command(struct session *s)
 		if (!keeps && pend_before(s, n == 1 ? st[0].kind : SQL_UNKNOWN))
 			goto out;         /* it runs once they are applied */
 	}
+	if (n > 1) {
+		taken = multi_command(s, w, text, st, n, &d);
+		goto out;
+	}
 	for (i = 0; i < n; i++) {
 		struct mirror_plan plan;
 
 		v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why, sizeof(why));
 		if (v == MIRROR_PASS)
 			continue;
-		if (v == MIRROR_PLAN && n > 1) {
-			snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: a multi-statement packet that "
-				 "writes it is not mirrored yet", (unsigned long long)id, plan.t->db, plan.t->table);
-			mirror_plan_free(&plan);
-			v = MIRROR_REFUSE;
-		}
 		if (v == MIRROR_REFUSE) {
 			refuse(s, id, why);
 			goto out;
@@ -1691,7 +1781,7 @@ bool writes_command(struct session *s)
 		w->plan = plan;
 		w->deploy_id = id;
 		if (deferrable(s, w, &w->plan, id)) {
-			start_deferred(s, w);
+			start_deferred(s, w, deferred_done);
 			goto out;
 		}
 		if (!start_plan(s, w, s->cmd_byte == COM_STMT_EXECUTE)) {

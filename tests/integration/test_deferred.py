@@ -12,7 +12,7 @@ import pymysql
 import pytest
 
 from test_deploy import assert_same, rows
-from test_mirror import COLS, deadlock, deployed_pair, env, run_script  # noqa: F401
+from test_mirror import COLS, deadlock, deployed_pair, env, go, run_script  # noqa: F401
 
 
 def shadow_agrees(env, mariadb, t, did):
@@ -264,6 +264,7 @@ def rot(tmp_path_factory):
     """A MariaDB of its own with innodb_rollback_on_timeout = ON (read-only
     variable: set at start), a proxy in front, and the database mir."""
     from conftest import MariaDB, ProxyFactory
+    from test_deploy import execute
     server = MariaDB(tmp_path_factory.mktemp("mariadb_rot"), extra_args=["--innodb-rollback-on-timeout=1"])
     try:
         server.start()
@@ -413,7 +414,7 @@ def test_deferred_shadow_unique_key_conflict_fails_the_deploy(env, mariadb, mode
     UPDATE through the new key) but fail (1242), and with it the deploy,
     with the client's write applied as without the proxy.  (The mirror leaves out that guard only
     for a shadow it has inspected and found without such a key.)"""
-    from test_mirror import _counter, fill, go
+    from test_mirror import _counter, fill
     from test_deploy import execute
     _counter[0] += 1
     t = "uq%d" % _counter[0]
@@ -440,3 +441,39 @@ def test_deferred_shadow_unique_key_conflict_fails_the_deploy(env, mariadb, mode
             break
         time.sleep(0.1)
     assert s["state"] == "failed" and "1242" in s["error"], s
+
+
+@pytest.mark.parametrize("packet", [
+    "UPDATE {t} SET name = 'r' WHERE id BETWEEN 1 AND 3; UPDATE {t} SET name = 'k' WHERE id = 4",
+    "COPYING UPDATE {t} SET name = 'k' WHERE id = 4; DELETE FROM {t} WHERE id = 1",
+    "UPDATE {t} SET name = 'k' WHERE id = 4; COMMIT",
+    "UPDATE {t} SET name = 'k' WHERE id = 4; CREATE TABLE tmp_{t} (a INT)",
+])
+def test_deferred_multi_statement_refused_in_transaction(env, mariadb, packet):
+    """Inside a transaction, a multi-statement packet that writes the table
+    is mirrored only when every such write is by key and no statement may
+    end the transaction; anything else is refused whole, and the session
+    and the deploy go on."""
+    copying = packet.startswith("COPYING ")
+    packet = packet[len("COPYING "):] if copying else packet
+    t, u, did = deployed_pair(env, mariadb, n=50, hold_copy=copying)
+    pc = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+    try:
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'before' WHERE id = 9" % t)
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(packet.format(t=t))
+            assert e.value.args[0] == 1105 and "mirrored only inside a transaction" in e.value.args[1], \
+                e.value.args
+            cur.execute("COMMIT")
+    finally:
+        pc.close()
+    assert rows(mariadb, "SELECT id, name FROM mir.%s WHERE id IN (1, 4, 9) ORDER BY id" % t) == \
+        ((1, "n0"), (4, "n3"), (9, "before"))
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 1, s
+    if copying:
+        go(env, did)
+    shadow_agrees(env, mariadb, t, did)
+    env.admin("deploy cancel %d" % did, timeout=30)

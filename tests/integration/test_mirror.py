@@ -439,16 +439,33 @@ DEFERRED = {
                       "SHOW WARNINGS", "DO 1", "SELECT name FROM {t} WHERE id = 31 FOR UPDATE", "COMMIT"],
     "xa": ["XA START 'x{t}'", "UPDATE {t} SET name = 'xa' WHERE id = 32", "XA END 'x{t}'",
            "XA PREPARE 'x{t}'", "XA COMMIT 'x{t}'"],
+    # several statements in one COM_QUERY, inside a transaction
+    "multi_statement": ["BEGIN", "UPDATE {t} SET name = 'm1' WHERE id = 33; SELECT name FROM {t} WHERE id = 33; "
+                        "DELETE FROM {t} WHERE id = 34; "
+                        "INSERT INTO {t} (id, name, created) VALUES (34, 'm2', '2025-06-01'), "
+                        "(100106, 'm3', '2025-06-01')", "COMMIT"],
+    "multi_statement_stops_at_error": ["BEGIN", "UPDATE {t} SET name = 'e1' WHERE id = 35; "
+                                       "INSERT INTO {t} (id, name, created) VALUES (36, 'dup', '2025-06-01'); "
+                                       "DELETE FROM {t} WHERE id = 37", "COMMIT"],
+    "multi_statement_savepoint": ["BEGIN", "SAVEPOINT a; DELETE FROM {t} WHERE id = 38; "
+                                  "UPDATE {t} SET name = 's' WHERE id = 39; ROLLBACK TO SAVEPOINT a; "
+                                  "UPDATE {t} SET name = 's2' WHERE id = 40", "COMMIT"],
+    "multi_statement_rollback": ["SET autocommit = 0", "UPDATE {t} SET name = 'r1' WHERE id = 41; "
+                                 "DELETE FROM {t} WHERE id = 42", "ROLLBACK", "SET autocommit = 1"],
 }
 
 
 def run_script(conn, sqls):
+    """Each item is one COM_QUERY (several statements in one: every result
+    is read).  Returns what the client saw."""
     seen = []
     with conn.cursor() as cur:
         for sql in sqls:
             try:
                 n = cur.execute(sql)
                 seen.append(("ok", n, cur.lastrowid, cur.fetchall() if cur.description else None))
+                while cur.nextset():
+                    seen.append(("more", cur.rowcount, cur.fetchall() if cur.description else None))
             except pymysql.MySQLError as e:
                 seen.append(("error", e.args[0]))
         cur.execute("SELECT @@in_transaction")
@@ -459,13 +476,17 @@ def run_script(conn, sqls):
 @pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("script", sorted(DEFERRED))
 def test_mirror_deferred(env, mariadb, script, phase):
+    if phase == "copying" and script.startswith("multi"):
+        pytest.skip("while copying, a DELETE is not deferred: in a multi-statement packet it is refused "
+                    "(test_deferred_multi_statement_refused_in_transaction)")
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-    pc = env.connect(database="mir")
+    multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    pc = env.connect(database="mir", client_flag=multi)
     try:
         via_proxy = run_script(pc, [x.format(t=t) for x in DEFERRED[script]])
     finally:
         pc.close()
-    dc = mariadb.connect(database="mir")
+    dc = mariadb.connect(database="mir", client_flag=multi)
     try:
         direct = run_script(dc, [x.format(t=u) for x in DEFERRED[script]])
     finally:
