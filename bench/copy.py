@@ -241,6 +241,7 @@ STMT_KINDS = [
     ("verify: checksum of a chunk", lambda s: "BIT_XOR(" in s),
     ("chunk end: SELECT key ... LIMIT", lambda s: s.startswith("SELECT") and
         ("LIMIT 1 OFFSET" in s or "NEXT CHUNK BOUNDARY" in s)),
+    # the backfill's lock pass (gone since the INSERT locks with NOWAIT itself); the verifier's repairs
     ("lock chunk: SELECT COUNT(*) ... LOCK IN SHARE MODE", lambda s: s.startswith("SELECT COUNT(*)") and
         "LOCK IN SHARE MODE" in s),
     ("EXPLAIN (plan check)", lambda s: s.startswith("EXPLAIN")),
@@ -606,9 +607,10 @@ def render(meta, runs, summary, rows, failures):
     L.append("")
     L.append("what each side did:")
     L.append("  cutoverd: deploy create over the admin socket: CREATE TABLE shadow LIKE t, the ALTER on the")
-    L.append("    shadow, then the backfill (per chunk, one transaction: SELECT key LIMIT 1 OFFSET n, SELECT")
-    L.append("    COUNT(*) ... LOCK IN SHARE MODE NOWAIT, INSERT INTO shadow SELECT ... LOCK IN SHARE MODE ON")
-    L.append("    DUPLICATE KEY UPDATE, catalog UPDATE, COMMIT; chunk size adapted to chunk_time_ms), the")
+    L.append("    shadow, then the backfill (per chunk, one transaction: SELECT key LIMIT 1 OFFSET n, INSERT")
+    L.append("    INTO shadow SELECT ... LOCK IN SHARE MODE NOWAIT ON DUPLICATE KEY UPDATE (earlier builds: a")
+    L.append("    SELECT COUNT(*) ... LOCK IN SHARE MODE NOWAIT pass before it), catalog UPDATE, COMMIT;")
+    L.append("    chunk size adapted to chunk_time_ms), the")
     L.append("    shadow's secondary index built after it; the verification (count and checksum of each chunk of")
     L.append("    t and of the shadow, a snapshot per chunk) runs behind the copy on a second connection.")
     L.append("    Timed from sending `deploy create` to `deploy show` saying ready (polled every %.2f s); then" % POLL)

@@ -5,12 +5,13 @@
  * Backfill: one short transaction per chunk, in primary-key order:
  *   find the chunk's last key (LIMIT 1 OFFSET n-1, no lock), then
  *   INSERT INTO shadow (...) SELECT ... FROM t WHERE key in (last, upper]
- *     LOCK IN SHARE MODE ON DUPLICATE KEY UPDATE shadow.pk = shadow.pk
+ *     LOCK IN SHARE MODE NOWAIT ON DUPLICATE KEY UPDATE <own-row guard>
  *   (a key a mirrored write reached first keeps the mirror's image, which is
- *   the newest), a count of the chunk in the shadow (a row the new schema's
- *   unique keys refused is missing there: the deploy fails, naming it), and
- *   the progress in the catalog, all in one commit.  Rows of t are locked
- *   before rows of the shadow, as mirrored writers do.
+ *   the newest; a row the new schema's unique keys refuse fails the deploy,
+ *   naming it), and the progress in the catalog, all in one commit.  Each
+ *   row of t is locked before the shadow row of its key, as mirrored
+ *   writers lock; a lock held by a client fails the INSERT at once (NOWAIT:
+ *   the statement is rolled back), and the chunk is tried again smaller.
  *   The chunk size follows the target chunk time; load (Threads_running)
  *   pauses the copy.
  *
@@ -222,7 +223,25 @@ static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, co
 enum copy_mode { COPY_PLAIN, COPY_KEEP, COPY_KEEP_CHECKED };
 #define ER_SUBQUERY_NO_1_ROW 1242
 
-static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *hi, enum copy_mode mode)
+/*
+ * The shared lock clause of a locking read of t.  With nowait the statement
+ * fails at once (lock_busy()) instead of waiting for a row a client holds:
+ * the backfill then never waits while holding locks, so it is never part
+ * of a deadlock with a client's transaction (InnoDB would pick the client,
+ * whose transaction is the lighter one).  MariaDB's NOWAIT is the whole
+ * statement's lock wait timeout (row, table and metadata locks: the
+ * shadow's AUTO-INC lock too); MySQL's covers the rows of the locking read.
+ */
+static void put_share_lock(FILE *f, const struct ctl *c, bool nowait)
+{
+	if (!nowait)
+		fputs(" LOCK IN SHARE MODE", f);
+	else
+		fputs(c->mariadb ? " LOCK IN SHARE MODE NOWAIT" : " FOR SHARE NOWAIT", f);
+}
+
+static char *copy_sql(struct deploy *d, const struct ctl *c, const struct key *lo, const struct key *hi,
+		      enum copy_mode mode, bool nowait)
 {
 	char *sql = NULL;
 	size_t len = 0;
@@ -235,7 +254,7 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 	put_range(f, d, false, lo, hi);
 	fputs(" ORDER BY ", f);
 	keys_put_columns(f, &KC(d), NULL, false);
-	fputs(" LOCK IN SHARE MODE", f);
+	put_share_lock(f, c, nowait);
 	if (mode == COPY_KEEP_CHECKED) {
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
 		keys_put_own_row_guard(f, &KC(d), d->shadow);
@@ -254,13 +273,10 @@ static char *copy_sql(struct deploy *d, const struct key *lo, const struct key *
 	return sql;
 }
 
-/* SELECT COUNT(*) FROM <table> <range> [LOCK IN SHARE MODE] */
 /*
- * Lock the rows of t in (lo, hi] (shared, next-key) and count them.  With
- * nowait the statement fails at once (lock_busy()) instead of waiting
- * for a row a client holds: the backfill then never waits while holding
- * locks, so it is never part of a deadlock with a client's transaction
- * (InnoDB would pick the client, whose transaction is the lighter one).
+ * Lock the rows of t in (lo, hi] (shared, next-key) and count them, before
+ * a statement that writes the shadow's rows of the range (repair(),
+ * unique_conflict()); nowait as for put_share_lock().
  */
 static bool count_range(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *hi,
 			uint64_t *n, bool nowait)
@@ -276,10 +292,7 @@ static bool count_range(struct deploy *d, struct ctl *c, const struct key *lo, c
 	put_table(f, d, false);
 	fputs(" FORCE INDEX (PRIMARY)", f);
 	put_range(f, d, false, lo, hi);
-	if (nowait)
-		fputs(c->mariadb ? " LOCK IN SHARE MODE NOWAIT" : " FOR SHARE NOWAIT", f);
-	else
-		fputs(" LOCK IN SHARE MODE", f);
+	put_share_lock(f, c, nowait);
 	if (!stream_end(f, &sql))
 		return false;
 	ok = ctl_u64(c, n, NULL, "%s", sql);
@@ -486,7 +499,7 @@ static void unique_conflict(struct deploy *d, struct ctl *c, const struct key *l
 {
 	char k[256] = "?";
 	uint64_t n;
-	char *sql = copy_sql(d, lo, hi, COPY_KEEP);
+	char *sql = copy_sql(d, c, lo, hi, COPY_KEEP, false);
 
 	if (sql != NULL && ctl_exec(c, "START TRANSACTION") && count_range(d, c, lo, hi, &n, false) &&
 	    ctl_exec(c, "%s", sql))
@@ -497,7 +510,12 @@ static void unique_conflict(struct deploy *d, struct ctl *c, const struct key *l
 		 "of the shadow table", k);
 }
 
-/* The last statement failed because NOWAIT met a locked row. */
+/*
+ * The last statement failed because NOWAIT met a locked row (or, on
+ * MariaDB, any lock it would have waited for).  Either error rolls back
+ * the statement only (MariaDB: the whole transaction under
+ * innodb_rollback_on_timeout); the caller rolls back the transaction.
+ */
 static bool lock_busy(const struct ctl *c)
 {
 	return c->err == 1205 /* MariaDB: lock wait timeout */ || c->err == 3572 /* MySQL: ER_LOCK_NOWAIT */;
@@ -570,10 +588,9 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 	for (;;) {
 		double t0, ms;
 		unsigned rows, records = 0, dups = 0, warns = 0;
-		uint64_t in_t = 0;
 		char *sql, *pos;
 		const char *info;
-		bool last;
+		bool last, copied;
 
 		if (!throttle(d, c, reps)) {
 			rc = COPY_STOPPED;
@@ -588,14 +605,28 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		if (!find_upper(d, c, &lo, &none, rows, &hi))
 			goto sqlerr_rb;
 		last = hi.n == 0;
-		/* Lock the chunk's rows of t first: the INSERT below then never
-		   waits on t while it holds the shadow's table-level AUTO-INC
-		   lock (INSERT ... SELECT takes it for the whole statement),
-		   which mirrored writers need too. */
-		if (!count_range(d, c, &lo, &hi, &in_t, true)) {
+		/* NOWAIT: the INSERT never waits for a row of t (nor, on
+		   MariaDB, for anything) while it holds the shadow's table-level
+		   AUTO-INC lock (INSERT ... SELECT takes it at its first row and
+		   keeps it to the statement's end), which mirrored writers need
+		   too. */
+		sql = copy_sql(d, c, &lo, &hi, COPY_KEEP_CHECKED, true);
+		if (sql == NULL) {
+			snprintf(c->error, sizeof(c->error), "out of memory");
+			goto sqlerr_rb;
+		}
+		copied = ctl_exec(c, "%s", sql);
+		free(sql);
+		if (!copied) {
+			if (c->err == ER_SUBQUERY_NO_1_ROW) {
+				rollback(c);
+				unique_conflict(d, c, &lo, &hi, err, errlen);
+				goto out;
+			}
 			if (!lock_busy(c))
 				goto sqlerr_rb;
-			/* a client holds a row of the chunk: let go, retry smaller */
+			/* a client holds a row of the chunk: the statement left
+			   nothing behind; let go, retry smaller */
 			rollback(c);
 			key_free(&hi);
 			busy_backoff(d, &busy);
@@ -606,29 +637,22 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			continue;
 		}
 		busy = 0;
-		sql = copy_sql(d, &lo, &hi, COPY_KEEP_CHECKED);
-		if (sql == NULL || !ctl_exec(c, "%s", sql)) {
-			free(sql);
-			if (c->err == ER_SUBQUERY_NO_1_ROW) {
-				rollback(c);
-				unique_conflict(d, c, &lo, &hi, err, errlen);
-				goto out;
-			}
-			goto sqlerr_rb;
-		}
-		free(sql);
+		/* Records: the rows of t in the chunk, each read under its
+		   lock.  (Until the count pass went, a COUNT(*) of the range
+		   under the same locks had to match it: two locking reads of
+		   one range in one transaction, so it could only catch an info
+		   line we misread; the verifier compares every chunk's count
+		   in t and in the shadow.) */
 		info = mysql_info(c->my);
-		if (info != NULL && sscanf(info, "Records: %u Duplicates: %u Warnings: %u",
-					   &records, &dups, &warns) != 3)
-			records = 0;
-		if (!no_warnings(c, err, errlen)) {
+		if (info == NULL || sscanf(info, "Records: %u Duplicates: %u Warnings: %u",
+					   &records, &dups, &warns) != 3) {
 			rollback(c);
+			snprintf(err, errlen, "backfill: the server did not say how many rows the copy read (%.60s)",
+				 info != NULL ? info : "no info");
 			goto out;
 		}
-		if (records != in_t) {
+		if (!no_warnings(c, err, errlen)) {
 			rollback(c);
-			snprintf(err, errlen, "backfill: the chunk had %llu rows, the copy read %u",
-				 (unsigned long long)in_t, records);
 			goto out;
 		}
 		if (last) {
@@ -785,7 +809,7 @@ static bool repair(struct deploy *d, struct ctl *c, const struct range *r)
 	if (!stream_end(f, &sql) || !ctl_exec(c, "%s", sql))
 		goto fail;
 	free(sql);
-	sql = copy_sql(d, &r->lo, &r->hi, COPY_PLAIN);
+	sql = copy_sql(d, c, &r->lo, &r->hi, COPY_PLAIN, false);
 	if (sql == NULL || !ctl_exec(c, "%s", sql))
 		goto fail;
 	free(sql);

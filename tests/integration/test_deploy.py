@@ -14,6 +14,8 @@ import time
 import pymysql
 import pytest
 
+from cutover_load import Writers
+
 
 def wait_state(proxy, did, states, timeout=60):
     """Poll `deploy show` until the state is one of `states`; return the reply."""
@@ -414,6 +416,48 @@ def assert_ready_and_same(proxy, mariadb, db, did):
     assert s["state"] == "ready", s
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
     return s
+
+
+def test_deploy_copy_backs_off_from_a_row_locked_mid_chunk(dproxy, mariadb, db):
+    """A direct transaction holds a row in the middle of what would be the
+    next chunk while writers go through the proxy ahead of it: the
+    INSERT ... SELECT meets the lock (NOWAIT), fails at once, and its
+    statement leaves nothing behind (the shadow holds exactly the rows the
+    committed chunks copied, read in one snapshot with the catalog); the
+    copy retries smaller until the lock goes, then completes, with no
+    client error and a clean verification."""
+    fill(mariadb, db, "t", 60000)
+    lock = RowLock(mariadb, db, 30000)
+    w = Writers(dproxy, db, "t", nthreads=2, lo=31000, hi=59000).start()
+    try:
+        r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
+        assert r["ok"], r
+        did = r["id"]
+        s = wait_show(dproxy, did, lambda s: s["lock_retries"] >= 3)
+        assert s["state"] == "copying" and s["rows_copied"] < 30000, s
+        conn = mariadb.root_connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                cur.execute("SELECT copied_upto FROM `%s`.deploys WHERE id = %d" % (dproxy.schema, did))
+                upto = cur.fetchone()[0]
+                # ids 1..60000 without gaps below the writers' range
+                upto = int(upto.strip('[]"')) if upto else 0
+                cur.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM `%s`._t_shadow WHERE id < 31000" % db)
+                n, top = cur.fetchone()
+                cur.execute("ROLLBACK")
+        finally:
+            conn.close()
+        assert 0 < upto < 30000 and n == upto and top == upto, (upto, n, top)
+        lock.commit()
+        w.phase = "after the lock"
+        wait_copied(dproxy, did, 45000, timeout=60)     # into the writers' range
+    finally:
+        lock.commit()
+        w.stop()
+    assert w.errors == [], w.errors[:5]
+    s = assert_ready_and_same(dproxy, mariadb, db, did)
+    assert s["verify_mismatches"] == 0 and s["lock_retries"] >= 3, s
 
 
 def test_deploy_verify_repairs_writes_that_bypassed_the_proxy(dproxy, mariadb, db):
