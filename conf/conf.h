@@ -79,6 +79,7 @@ struct conf {
 	char *debug_inject_after;  /* SQL run after each client command */
 	char *debug_swap_stall_at; /* "gated" / "renamed": stall the swap there */
 	int debug_swap_stall_ms;
+	bool debug_swap_as_mysql;  /* swap as on MySQL: lock_wait_timeout, no NOWAIT */
 };
 
 /*

@@ -312,6 +312,15 @@ const struct conf_option conf_options[] = {
 		.help = "Test hook: how long the stall of swap_stall_at lasts. "
 			"For tests only.",
 	},
+	{
+		.section = "debug", .name = "swap_as_mysql", .type = CONF_BOOL,
+		.offset = offsetof(struct conf, debug_swap_as_mysql),
+		.def = "false", .reloadable = false,
+		.help = "Test hook: the cut-over's RENAME runs as it does on "
+			"MySQL, which has no RENAME ... NOWAIT: with "
+			"lock_wait_timeout = 1 and the watchdog that kills it "
+			"past cutover_drain_timeout_ms. For tests only.",
+	},
 };
 
 const size_t conf_options_count = sizeof(conf_options) / sizeof(conf_options[0]);

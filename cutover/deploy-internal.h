@@ -165,6 +165,7 @@ struct deploys {
 	bool keep_old_table;
 	char stall_at[16];              /* [debug] swap_stall_at */
 	int stall_ms;
+	bool as_mysql;                  /* [debug] swap_as_mysql */
 	struct event *window_timer;     /* loop: ends revert windows */
 };
 

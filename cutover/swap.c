@@ -243,7 +243,7 @@ static void *watchdog_main(void *arg)
 
 		log_warning("swap: the RENAME runs longer than %d ms: killing it", w->ms);
 		if (ctl_connect(&k, w->params)) {
-			if (!ctl_exec(&k, "KILL QUERY %lu", w->conn_id))
+			if (!ctl_exec(&k, "KILL QUERY %llu", (unsigned long long)w->conn_id))
 				log_warning("swap: cannot kill the RENAME: %s", k.error);
 			ctl_close(&k);
 		} else {
@@ -467,7 +467,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		return false;
 	}
 	connected = true;
-	mariadb = strstr(mysql_get_server_info(c.my), "MariaDB") != NULL;
+	mariadb = strstr(mysql_get_server_info(c.my), "MariaDB") != NULL && !ds->as_mysql;
 	if (!prepare(r, &c, err, errlen))
 		goto out;
 	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = 1")) {

@@ -685,14 +685,21 @@ def test_drain_timeout_abandons_and_changes_nothing(cproxy, mariadb, db):
 # -- 5. the RENAME cannot get its lock ------------------------------------------------------------
 
 
-def test_rename_lock_failure(cproxy, mariadb, db):
+@pytest.mark.parametrize("mode", ["nowait", "as_mysql"])
+def test_rename_lock_failure(cproxy, mariadb, db, mode):
     """A session straight on MariaDB (not through the proxy) holds a
     metadata lock on t: the RENAME does not wait for it, the cut-over fails
     naming the lock, writers through the proxy see no error, nothing
-    changed; after that session ends a cut-over succeeds."""
+    changed; after that session ends a cut-over succeeds.  as_mysql: the
+    RENAME runs as on MySQL, which has no NOWAIT (lock_wait_timeout = 1):
+    the watchdog kills it once the attempt has taken
+    cutover_drain_timeout_ms, so the pause stays bounded."""
     limit()
     fill(mariadb, db, "t", 500)
-    p = cproxy(cutover_ini(cutover_max_attempts=2, cutover_retry_ms=50))
+    ini = cutover_ini(cutover_max_attempts=2, cutover_retry_ms=50, cutover_drain_timeout_ms=300)
+    if mode == "as_mysql":
+        ini += "[debug]\nswap_as_mysql = true\n"
+    p = cproxy(ini)
     did = make_ready(p, db, "t")
     shadow = bare(show(p, did)["shadow_table"])
     w = Writers(p, db, "t", nthreads=2, lo=101, hi=500).start()
@@ -703,12 +710,16 @@ def test_rename_lock_failure(cproxy, mariadb, db):
         w.phase = "ready, MDL held outside"
         w.run_for(0.3)
         r = admin(p, "deploy cutover %d" % did)
-        assert r["ok"] is False and "lock" in r["error"].lower(), r
+        why = "lock" if mode == "nowait" else "killed"
+        assert r["ok"] is False and why in r["error"].lower(), r
         s = show(p, did)
         assert s["state"] == "ready" and s["attempts"] == 2, s
-        h = s["history"][-1]
-        assert h["action"] == "cutover" and h["outcome"].lower().startswith("rename failed") and \
-            "lock" in h["outcome"].lower(), h
+        for h in s["history"][-2:]:
+            assert h["action"] == "cutover" and h["outcome"].lower().startswith("rename failed") and \
+                why in h["outcome"].lower(), h
+            # the RENAME's wait is bounded by the budget (the watchdog), not
+            # by lock_wait_timeout (1 s)
+            assert h["pause_ms"] < 300 + 400, h
         w.pause()
         assert_new_schema(mariadb, db, "t", False)
         assert_new_schema(mariadb, db, shadow, True)
