@@ -40,6 +40,10 @@ struct deploy {
 	unsigned npk;
 	unsigned *pk;            /* indexes into cols, in primary-key order */
 	bool orig_unique;        /* the original has another unique key */
+	char uniq[256];          /* its unique keys besides the primary key, as
+				    indexes into cols: "1,2;5"; "?" when one
+				    cannot be used (a column not mapped, a
+				    prefix) or they are not known */
 	bool shadow_unique;      /* [mu] the shadow has another unique key
 				    (known once reverse_known) */
 	bool reverse_known;      /* [mu] cols[].shadow_ordinal/_autoinc and

@@ -455,6 +455,49 @@ static bool key_kind_of(const struct colinfo *x, enum key_kind *k)
 	return false;
 }
 
+/*
+ * The original's unique keys besides the primary key, as indexes into
+ * d->cols ("1,2;5") in d->uniq: the mirror finds the rows an INSERT IGNORE
+ * / ON DUPLICATE KEY UPDATE / REPLACE may touch through them.  "?" when one
+ * of them cannot serve (a column that is not mapped, a prefix of a column).
+ */
+static bool read_uniques(struct ctl *c, struct deploy *d)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	char prev[DEPLOY_NAME_SIZE] = "";
+	size_t used = 0;
+	bool usable = true;
+
+	if (!ctl_query(c, &res, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "
+		       "WHERE TABLE_SCHEMA = %Q AND TABLE_NAME = %Q AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' "
+		       "ORDER BY INDEX_NAME, SEQ_IN_INDEX", d->db, d->table))
+		return false;
+	while (usable && (row = mysql_fetch_row(res)) != NULL) {
+		unsigned i;
+		int n;
+
+		for (i = 0; i < d->ncols && row[1] != NULL; i++)
+			if (strcasecmp(d->cols[i].orig, row[1]) == 0)
+				break;
+		if (row[0] == NULL || row[1] == NULL || row[2] != NULL || i == d->ncols) {
+			usable = false;
+			break;
+		}
+		n = snprintf(d->uniq + used, sizeof(d->uniq) - used, "%s%u",
+			     used == 0 ? "" : strcmp(prev, row[0]) == 0 ? "," : ";", i);
+		if (n < 0 || (size_t)n >= sizeof(d->uniq) - used)
+			usable = false;
+		else
+			used += (size_t)n;
+		snprintf(prev, sizeof(prev), "%s", row[0]);
+	}
+	mysql_free_result(res);
+	if (!usable)
+		snprintf(d->uniq, sizeof(d->uniq), "?");
+	return true;
+}
+
 bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *r, char *err,
 		 size_t errlen)
 {
@@ -534,6 +577,11 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 			goto out;
 		}
 		d->orig_unique = nu > 0;
+	}
+	d->uniq[0] = '\0';
+	if (d->orig_unique && !read_uniques(c, d)) {
+		snprintf(err, errlen, "cannot read information_schema: %s", c->error);
+		goto out;
 	}
 	if (npk_shadow != npk_orig || d->npk != npk_orig || npk_orig == 0) {
 		snprintf(err, errlen, "the ALTER changes the primary key; deploy requests need the same primary key in both tables");

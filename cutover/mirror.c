@@ -729,6 +729,189 @@ static int value_index(const struct dml *m, const struct deploy_col *c)
 	return -1;
 }
 
+/*
+ * The literal of value v of an INSERT (NULL: none; *is_null for NULL).
+ * False when it is not a literal or a bound parameter (an expression,
+ * DEFAULT).
+ */
+static bool value_literal_of(const char *sql, const struct dml_value *v, const struct params_literals *params,
+			     FILE *f, bool *is_null)
+{
+	*is_null = false;
+	if (v->kind == DV_NULL) {
+		*is_null = true;
+		return true;
+	}
+	if (v->kind == DV_NUMBER || v->kind == DV_STRING) {
+		fwrite(sql + v->span.start, 1, v->span.end - v->span.start, f);
+		return true;
+	}
+	if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n && params->lit[v->param] != NULL) {
+		if (strcmp(params->lit[v->param], "NULL") == 0)
+			*is_null = true;
+		else
+			fputs(params->lit[v->param], f);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * One condition "(cols) IN ((row values), ...)" over the rows of m for the
+ * columns cols[0..n) of t, ORed onto f; rows with a NULL among them are left
+ * out (NULL matches nothing in a unique key).  An autoinc column with NULL,
+ * DEFAULT, 0 or no value (a generated key) leaves the row out too.  False
+ * (with why) when a value is not a literal or a parameter.
+ */
+static bool put_rows_in(FILE *f, const struct mirror_table *t, const char *sql, const struct dml *m,
+			const struct params_literals *params, const unsigned *cols, unsigned n, bool *found,
+			const char **why)
+{
+	bool first = true;
+
+	for (unsigned r = 0; r < m->nrows; r++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *g = open_memstream(&buf, &len);
+		bool skip = false, ok = true;
+
+		if (g == NULL) {
+			*why = "out of memory";
+			return false;
+		}
+		fputc('(', g);
+		for (unsigned k = 0; k < n && ok && !skip; k++) {
+			const struct deploy_col *c = &t->cols[cols[k]];
+			int idx = value_index(m, c);
+			const struct dml_value *v = idx < 0 || idx >= (int)m->nvalues ? NULL :
+						    &m->values[(size_t)r * m->nvalues + (unsigned)idx];
+			bool is_null;
+
+			if (k > 0)
+				fputs(", ", g);
+			if (v == NULL || v->kind == DV_DEFAULT) {
+				if (!c->autoinc) {
+					*why = "a column of a unique key takes its default";
+					ok = false;
+				}
+				skip = true;
+			} else if (!value_literal_of(sql, v, params, g, &is_null)) {
+				*why = "a value of a unique key is not a literal or a parameter";
+				ok = false;
+			} else if (is_null || (c->autoinc && v->kind == DV_NUMBER && v->span.end - v->span.start == 1 &&
+						   sql[v->span.start] == '0')) {
+				skip = true;
+			}
+		}
+		fputc(')', g);
+		if (fclose(g) != 0)
+			ok = false;
+		if (ok && !skip) {
+			if (first) {
+				fputs(" OR (", f);
+				for (unsigned k = 0; k < n; k++) {
+					if (k > 0)
+						fputs(", ", f);
+					ctl_put_ident(f, t->cols[cols[k]].orig);
+				}
+				fputs(") IN (", f);
+			} else {
+				fputs(", ", f);
+			}
+			fputs(buf, f);
+			first = false;
+			found[r] = true;
+		}
+		free(buf);
+		if (!ok)
+			return false;
+	}
+	if (!first)
+		fputc(')', f);
+	return true;
+}
+
+/*
+ * INSERT IGNORE / ON DUPLICATE KEY UPDATE / REPLACE ... VALUES on a table
+ * with unique keys besides the primary key: besides the rows of its keys it
+ * may touch (update, skip, delete) the rows that hold its values of a unique
+ * key.  The plan lists those rows under lock before the statement and again
+ * after it (then they include the rows it inserted, generated keys too), and
+ * copies the union both ways.
+ */
+static enum mirror_verdict plan_unique(const struct mirror_table *t, const char *sql, const struct dml *m,
+				       const struct params_literals *params, struct mirror_plan *out,
+				       uint64_t *id, char *why, size_t whylen, const char *what)
+{
+	unsigned cols[64], n = 0;
+	const char *p = t->uniq, *bad = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool *found, ok = true;
+
+	if (t->uniq[0] == '?' || t->uniq[0] == '\0')
+		return refuse(t, id, why, whylen, "%s on a table with a unique key besides the primary key is not "
+			      "mirrored (its unique keys could not be read)", what);
+	found = calloc(m->nrows + 1, sizeof(*found));
+	f = found != NULL ? open_memstream(&buf, &len) : NULL;
+	if (f == NULL) {
+		free(found);
+		return refuse(t, id, why, whylen, "out of memory");
+	}
+	fputs("SELECT ", f);
+	keys_put_select(f, &TKC(t), NULL, false);
+	fputs(" FROM ", f);
+	put_table(f, t, false);
+	fputs(" WHERE FALSE", f);
+	/* the primary key, then each unique key */
+	for (unsigned k = 0; k < t->npk; k++)
+		cols[n++] = t->pk[k];
+	ok = put_rows_in(f, t, sql, m, params, cols, n, found, &bad);
+	while (ok && *p != '\0') {
+		char *end;
+
+		n = 0;
+		while (ok && n < 64) {
+			unsigned long v = strtoul(p, &end, 10);
+
+			if (end == p || v >= t->ncols) {
+				ok = false;
+				bad = "its unique keys could not be read";
+				break;
+			}
+			cols[n++] = (unsigned)v;
+			p = end;
+			if (*p != ',')
+				break;
+			p++;
+		}
+		if (ok)
+			ok = put_rows_in(f, t, sql, m, params, cols, n, found, &bad);
+		if (*p == ';')
+			p++;
+	}
+	fputs(" FOR UPDATE", f);
+	out->lock_sql = close_stream(f, &buf, ok);
+	for (unsigned r = 0; ok && r < m->nrows; r++)
+		if (!found[r]) {
+			ok = false;
+			bad = "a row gives neither its key nor a whole value of a unique key to find it by";
+		}
+	free(found);
+	if (!ok || out->lock_sql == NULL) {
+		mirror_plan_free(out);
+		return refuse(t, id, why, whylen, "%s on a table with a unique key besides the primary key is not "
+			      "mirrored here: %s", what, bad != NULL ? bad : "out of memory");
+	}
+	out->how = MP_UNIQUE;
+	out->kind = SQL_INSERT;
+	out->upsert = true;
+	out->t = t;
+	*id = t->deploy_id;
+	return MIRROR_PLAN;
+}
+
 /* INSERT ... VALUES / SET: the keys from the text or the insert id. */
 static enum mirror_verdict plan_insert(const struct mirror_table *t, const char *sql, const struct dml *m,
 				       const struct params_literals *params, struct mirror_plan *out,
@@ -767,14 +950,13 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 	 * in the statement are all it can touch) and the update does not
 	 * change a key.
 	 */
-	if (what != NULL && t->orig_unique)
-		return refuse(t, id, why, whylen, "%s on a table with a unique key besides the primary key is not "
-			      "mirrored yet", what);
 	if (m->odku.present && odku_sets_key(t, sql, m))
 		return refuse(t, id, why, whylen, "an ON DUPLICATE KEY UPDATE that may change the primary key "
 			      "cannot be mirrored");
 	if (m->row_alias.present)
 		return refuse(t, id, why, whylen, "INSERT with a row alias is not mirrored yet");
+	if (what != NULL && t->orig_unique)
+		return plan_unique(t, sql, m, params, out, id, why, whylen, what);
 	for (unsigned k = 0; k < t->npk; k++) {
 		idx[k] = value_index(m, &t->cols[t->pk[k]]);
 		if (idx[k] >= (int)m->nvalues)

@@ -28,6 +28,9 @@ struct mirror_table {
 	unsigned *pk;                /* owned */
 	bool orig_unique;            /* the original has a unique key besides
 					the primary key */
+	char uniq[256];              /* the live table's unique keys besides the
+					primary key, as indexes into cols ("1,2;5";
+					"?": not known) */
 	bool target_unique;          /* the table mirrored into has one (or it is
 					not known yet): its upserts guard
 					against a duplicate that is another row */
@@ -93,7 +96,10 @@ enum mirror_verdict {
  */
 struct mirror_plan {
 	const struct mirror_table *t;
-	enum { MP_LOCKED_KEYS, MP_INSERT } how;
+	enum { MP_LOCKED_KEYS, MP_INSERT, MP_UNIQUE } how; /* MP_UNIQUE: an upsert
+				    on a table with other unique keys: lock_sql
+				    lists the rows it may touch, run before and
+				    after it */
 	enum sql_kind kind;      /* SQL_INSERT, SQL_UPDATE or SQL_DELETE */
 	char *lock_sql;
 	char *stmt_head;

@@ -80,7 +80,7 @@ struct step {
 	step_done_fn done;         /* may be NULL */
 };
 
-#define PLAN_MAX_STEPS 8
+#define PLAN_MAX_STEPS 12
 
 #define SESSION_MAX_TOUCHED 8
 

@@ -896,18 +896,106 @@ static void pre_upsert_done(struct session *s, struct step *st, const struct res
 	add_restricted_stmt(s);
 }
 
-/* The keys are locked: run the client's statement restricted to them. */
-static void lock_done(struct session *s, struct step *st, const struct resp_parser *rp)
+/* --- upserts on a table with other unique keys (MP_UNIQUE) ------------------------------ */
+
+/* The rows it touched, listed again after it: copy the union both ways, commit. */
+static void uq_post_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
 	bool too_many;
 
+	if (rp->is_err) {
+		recopy_done(s, st, rp);   /* a deadlock, or the deploy fails */
+		if (!w->aborted)
+			add_commit(s);
+		return;
+	}
+	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, &too_many)) {
+		fail_deploy(s, "cannot read the keys an upsert touched (%u)", w->nkeys);
+		add_commit(s);
+		return;
+	}
+	if (w->nkeys > 0) {
+		add_step(s, mirror_sync_delete(w->plan.t, w->keys, w->nkeys), SINK_DROP, recopy_done);
+		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
+	}
+	add_commit(s);
+}
+
+/* The client's statement answered: list the rows again. */
+static void uq_stmt_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
 	(void)st;
+	if (rp->is_err) {
+		rollback_if_began(s);
+		return;
+	}
+	session_save_diagnostics(s, rp);
+	held_ok_mirrored(s, rp);
+	add_step(s, strdup(w->plan.lock_sql), SINK_CAPTURE, uq_post_done);
+}
+
+/* The client's own command, sent now (it waited for a step before it). */
+static void add_client_now(struct session *s, step_done_fn done)
+{
+	struct evbuffer *pkt = evbuffer_new();
+
+	if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
+	    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true, done)) {
+		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+		rollback_if_began(s);
+	}
+}
+
+/* The rows it may touch were put in the shadow first: run it. */
+static void uq_preup_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	recopy_done(s, st, rp);
+	if (w->aborted || w->undone) {
+		rollback_if_began(s);
+		return;
+	}
+	add_client_now(s, uq_stmt_done);
+}
+
+/* The rows the upsert may touch are locked and listed.  While the copy runs
+   they are put in the shadow first (see lock_done), so that deleting one
+   later takes a record lock only; then the upsert runs. */
+static bool read_locked_keys(struct session *s, const struct resp_parser *rp);
+
+static void uq_lock_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	(void)st;
+	if (!read_locked_keys(s, rp))
+		return;
+	if (w->nkeys > 0 && !mirror_target_complete(w->plan.t)) {
+		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false), SINK_DROP, uq_preup_done);
+		return;
+	}
+	add_client_now(s, uq_stmt_done);
+}
+
+/*
+ * The locking read of a plan answered: its keys into w->keys.  False when
+ * the client was answered instead (the read failed as the statement would
+ * have, or too many keys).
+ */
+static bool read_locked_keys(struct session *s, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	bool too_many;
+
 	if (rp->is_err) {
 		/* the client's statement would have failed the same way */
 		hold_captured_err(s);
 		rollback_if_began(s);
-		return;
+		return false;
 	}
 	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, &too_many)) {
 		char msg[700];
@@ -922,8 +1010,19 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 		hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
 		deploys_count(s->proxy->deploys, w->deploy_id, true);
 		rollback_if_began(s);
-		return;
+		return false;
 	}
+	return true;
+}
+
+/* The keys are locked: run the client's statement restricted to them. */
+static void lock_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+
+	(void)st;
+	if (!read_locked_keys(s, rp))
+		return;
 	if (w->plan.kind == SQL_DELETE && w->nkeys > 0 && !mirror_target_complete(w->plan.t)) {
 		/* Put every key in the shadow first (they are all in t, locked):
 		   deleting keys the shadow lacks would take gap locks there, on
@@ -1286,6 +1385,8 @@ static bool deferrable(const struct session *s, const struct writes *w, const st
 		return false;             /* which errors end a transaction is not known */
 	if (s->trans_predates_deploy || (w->npend > 0 && w->pend_id != id) || w->npend + pl->nkeys > PEND_MAX)
 		return false;
+	if (pl->how == MP_UNIQUE)
+		return false;             /* its keys are known only after it ran */
 	if (pl->how == MP_LOCKED_KEYS)
 		/* a DELETE's key must be in the shadow already (the
 		   backfill is over): then deleting it later takes a record
@@ -1585,7 +1686,10 @@ static bool start_plan(struct session *s, struct writes *w, bool replace_cmd)
 	if (w->savepoint)
 		ok = ok && session_plan_add(s, session_query_packet("SAVEPOINT cutover_mirror"), RESP_KIND_QUERY,
 					    SINK_DROP, false, NULL);
-	if (w->plan.how == MP_LOCKED_KEYS && w->plan.by_key) {
+	if (w->plan.how == MP_UNIQUE) {
+		ok = ok && session_plan_add(s, session_query_packet(w->plan.lock_sql), RESP_KIND_QUERY, SINK_CAPTURE,
+					    false, uq_lock_done);
+	} else if (w->plan.how == MP_LOCKED_KEYS && w->plan.by_key) {
 		/* UPDATE ... WHERE key = value: the statement as it is (the
 		   client's own command), then the key's row re-copied */
 		w->keys = w->plan.keys;
