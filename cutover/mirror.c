@@ -729,6 +729,163 @@ static int value_index(const struct dml *m, const struct deploy_col *c)
 	return -1;
 }
 
+static bool is_word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+/*
+ * The select list of sql[from, to) = "SELECT [modifiers] item, ... FROM
+ * ...": the items' spans (at most max) in s0/s1, and where FROM is.  False
+ * when the text is anything else or the scanner cannot be sure: no FROM, a
+ * comment, a UNION / INTERSECT / EXCEPT / INTO / locking clause outside
+ * parentheses, an item * or t.*.
+ */
+static bool select_items(const char *sql, size_t from, size_t to, size_t *s0, size_t *s1, unsigned max,
+			 unsigned *n, size_t *from_at)
+{
+	static const char *const mods[] = { "ALL", "DISTINCT", "DISTINCTROW", "HIGH_PRIORITY", "STRAIGHT_JOIN",
+					    "SQL_SMALL_RESULT", "SQL_BIG_RESULT", "SQL_BUFFER_RESULT", "SQL_CACHE",
+					    "SQL_NO_CACHE", "SQL_CALC_FOUND_ROWS" };
+	static const char *const bad[] = { "UNION", "INTERSECT", "EXCEPT", "INTO", "FOR", "LOCK" };
+	size_t i = from, item = 0;
+	int depth = 0;
+	bool first = true, in_list = false;
+
+	*n = 0;
+	*from_at = 0;
+	while (i < to) {
+		char c = sql[i];
+
+		if (c == '\'' || c == '"' || c == '`') {
+			for (i++; i < to && sql[i] != c; i++)
+				if (sql[i] == '\\' && c != '`')
+					i++;
+			if (i >= to)
+				return false;
+			i++;
+			continue;
+		}
+		if (c == '#' || (c == '-' && i + 1 < to && sql[i + 1] == '-') ||
+		    (c == '/' && i + 1 < to && sql[i + 1] == '*'))
+			return false;
+		if (c == '(') {
+			depth++;
+		} else if (c == ')') {
+			depth--;
+		} else if (c == ',' && depth == 0 && in_list) {
+			if (*n >= max)
+				return false;
+			s0[*n] = item;
+			s1[(*n)++] = i;
+			item = i + 1;
+		} else if (is_word_char(c) && (i == from || !is_word_char(sql[i - 1]))) {
+			size_t e = i;
+			bool mod = false;
+
+			while (e < to && is_word_char(sql[e]))
+				e++;
+			if (first) {
+				if (e - i != 6 || strncasecmp(sql + i, "SELECT", 6) != 0)
+					return false;
+				first = false;
+				item = e;
+			} else if (depth == 0 && !in_list && *from_at == 0) {
+				for (size_t k = 0; k < sizeof(mods) / sizeof(mods[0]); k++)
+					mod = mod || (strlen(mods[k]) == e - i && strncasecmp(sql + i, mods[k], e - i) == 0);
+				if (mod)
+					item = e;
+				else
+					in_list = true;
+			}
+			if (depth == 0 && in_list && *from_at == 0 && e - i == 4 && strncasecmp(sql + i, "FROM", 4) == 0) {
+				if (*n >= max)
+					return false;
+				s0[*n] = item;
+				s1[(*n)++] = i;
+				*from_at = i;
+				in_list = false;
+			} else if (depth == 0 && *from_at != 0) {
+				for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+					if (strlen(bad[k]) == e - i && strncasecmp(sql + i, bad[k], e - i) == 0)
+						return false;
+			}
+			i = e;
+			continue;
+		} else if (!isspace((unsigned char)c) && !first && !in_list && *from_at == 0 && depth >= 0) {
+			in_list = true;   /* an item that starts with a sign, a number, a quote... */
+		}
+		if (depth < 0)
+			return false;
+		i++;
+	}
+	if (*from_at == 0 || depth != 0)
+		return false;
+	for (unsigned k = 0; k < *n; k++) {
+		while (s0[k] < s1[k] && isspace((unsigned char)sql[s0[k]]))
+			s0[k]++;
+		while (s1[k] > s0[k] && isspace((unsigned char)sql[s1[k] - 1]))
+			s1[k]--;
+		if (s1[k] == s0[k] || sql[s1[k] - 1] == '*')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * INSERT INTO t (cols) SELECT ... that gives the key values: the keys are
+ * what its SELECT returns in the key columns' places.  The same SELECT of
+ * those items only, LOCK IN SHARE MODE, lists them before the INSERT and
+ * after it (MP_UNIQUE's way); the rows are then copied.
+ */
+static enum mirror_verdict plan_insert_select(const struct mirror_table *t, const char *sql, const struct dml *m,
+					      const struct params_literals *params, struct mirror_plan *out,
+					      uint64_t *id, char *why, size_t whylen)
+{
+	size_t s0[256], s1[256], from_at;
+	unsigned nitems;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	bool ok = true;
+
+	if (!select_items(sql, m->select.start, m->select.end, s0, s1, 256, &nitems, &from_at))
+		return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is mirrored when its "
+			      "SELECT is one plain SELECT that names its columns (no *, UNION, INTO, comment or "
+			      "locking clause)");
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return refuse(t, id, why, whylen, "out of memory");
+	fputs("SELECT ", f);
+	for (unsigned k = 0; k < t->npk && ok; k++) {
+		const struct deploy_col *c = &t->cols[t->pk[k]];
+		int pos = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
+
+		if (pos < 0 || (unsigned)pos >= nitems) {
+			ok = false;
+			break;
+		}
+		if (k > 0)
+			fputs(", ", f);
+		ok = put_text(f, sql, s0[pos], s1[pos], m, params);
+	}
+	fputc(' ', f);
+	ok = ok && put_text(f, sql, from_at, m->select.end, m, params);
+	fputs(" LOCK IN SHARE MODE", f);
+	out->lock_sql = close_stream(f, &buf, ok);
+	if (out->lock_sql == NULL) {
+		mirror_plan_free(out);
+		return refuse(t, id, why, whylen, "an INSERT ... SELECT whose key values cannot be found in its select "
+			      "list is not mirrored");
+	}
+	out->how = MP_UNIQUE;
+	out->kind = SQL_INSERT;
+	out->relist_check = true;
+	out->t = t;
+	*id = t->deploy_id;
+	return MIRROR_PLAN;
+}
+
 /*
  * The literal of value v of an INSERT (NULL: none; *is_null for NULL).
  * False when it is not a literal or a bound parameter (an expression,
@@ -930,8 +1087,7 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 
 		/* the keys are generated: the OK packet says which */
 		if (t->npk != 1 || !k->autoinc || m->ncolumns == 0 || value_index(m, k) >= 0)
-			return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is not "
-				      "mirrored yet (one that leaves an AUTO_INCREMENT key to the server is)");
+			return plan_insert_select(t, sql, m, params, out, id, why, whylen);
 		out->bulk = true;
 		out->how = MP_INSERT;
 		out->kind = SQL_INSERT;

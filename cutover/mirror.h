@@ -116,6 +116,9 @@ struct mirror_plan {
 				    (keys[0] holds the key): the statement
 				    runs as it is, no lock step is needed (a
 				    DELETE's upsert locks the row: FOR UPDATE) */
+	bool relist_check;       /* MP_UNIQUE for INSERT ... SELECT: the rows
+				    listed after it must be at least as many as
+				    it inserted */
 	bool bulk;               /* MP_INSERT: INSERT ... SELECT whose keys are
 				    all generated: as many as the affected
 				    rows, consecutive under

@@ -110,6 +110,8 @@ struct writes {
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
 	unsigned multi_writes;    /* statements of a multi-statement packet deferred */
+	unsigned long long inserted; /* MP_UNIQUE: the statement's affected rows */
+	unsigned listed;          /* MP_UNIQUE: keys listed before it */
 	unsigned aborted;         /* the error with which the server rolled the
 				     transaction back, or 0 */
 	bool savepoint;           /* the plan began with SAVEPOINT cutover_mirror
@@ -915,6 +917,10 @@ static void uq_post_done(struct session *s, struct step *st, const struct resp_p
 		add_commit(s);
 		return;
 	}
+	if (w->plan.relist_check && w->nkeys - w->listed < w->inserted)
+		/* rows its SELECT read that are gone (READ COMMITTED) */
+		fail_deploy(s, "an INSERT ... SELECT inserted rows its SELECT no longer finds (%u found)",
+			    w->nkeys - w->listed);
 	if (w->nkeys > 0) {
 		add_step(s, mirror_sync_delete(w->plan.t, w->keys, w->nkeys), SINK_DROP, recopy_done);
 		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
@@ -934,6 +940,8 @@ static void uq_stmt_done(struct session *s, struct step *st, const struct resp_p
 	}
 	session_save_diagnostics(s, rp);
 	held_ok_mirrored(s, rp);
+	w->inserted = rp->affected_rows;
+	w->listed = w->nkeys;
 	add_step(s, strdup(w->plan.lock_sql), SINK_CAPTURE, uq_post_done);
 }
 

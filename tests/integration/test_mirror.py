@@ -31,6 +31,11 @@ SHAPES = {
     "insert_select": ["INSERT INTO {t} (name, amount, created, flag) SELECT name, amount, created, flag FROM {t} "
                       "WHERE id < 4 ORDER BY id"],
     "insert_select_none": ["INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 0"],
+    "insert_select_keys": ["INSERT INTO {t} (id, name, amount, created, flag) SELECT id + 200000, "
+                           "CONCAT(name, ', copy'), amount, created, flag FROM {t} WHERE id BETWEEN 3 AND 6 "
+                           "ORDER BY id DESC LIMIT 3"],
+    "insert_select_other_table": ["INSERT INTO {t} (id, name, created) SELECT DISTINCT j.id + 300000 AS k, "
+                                  "CONCAT('j', j.a), '2025-01-01' FROM j WHERE j.id <= 5"],
     "update_key": ["UPDATE {t} SET name = CONCAT(name, '!') WHERE id = 5"],
     "update_range": ["UPDATE {t} SET amount = amount + 1 WHERE id BETWEEN 10 AND 50"],
     "update_order_limit": ["UPDATE {t} SET flag = 1 - flag ORDER BY created DESC, id LIMIT 7"],
@@ -227,7 +232,9 @@ def test_mirror_while_copy_is_held(env, mariadb):
 REFUSED = [
     "INSERT IGNORE INTO {t} (name, created) VALUES ('r', '2025-01-01')",
     "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE id = id + 1000",
-    "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3",
+    "INSERT INTO {t} SELECT * FROM {t} WHERE id < 0",
+    "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3 "
+    "UNION SELECT 7000000, 'u', '2025-01-01'",
     "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
     "UPDATE {t} SET id = id + 1000000 WHERE id = 1",
     "ALTER TABLE {t} ADD COLUMN z INT",
@@ -615,6 +622,8 @@ PREPARED = {
     "delete_params": [{"sql": "DELETE FROM {t} WHERE name = ? OR id = ?", "params": ["n3", 44]}],
     "insert_select_param": [{"sql": "INSERT INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < ?",
                              "params": [5]}],
+    "insert_select_keys_param": [{"sql": "INSERT INTO {t} (id, name, created) SELECT id + ?, name, created "
+                                         "FROM {t} WHERE id < ?", "params": [400000, 4]}],
     "reexecute": [{"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [1, 1]},
                   {"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [2, 2]}],
 }
