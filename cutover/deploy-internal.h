@@ -44,6 +44,8 @@ struct deploy {
 				    indexes into cols: "1,2;5"; "?" when one
 				    cannot be used (a column not mapped, a
 				    prefix) or they are not known */
+	char shadow_uniq[256];   /* [mu] the same of the shadow (known once
+				    reverse_known) */
 	bool shadow_unique;      /* [mu] the shadow has another unique key
 				    (known once reverse_known) */
 	bool reverse_known;      /* [mu] cols[].shadow_ordinal/_autoinc and

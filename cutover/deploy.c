@@ -538,8 +538,9 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		t->orig_unique = d->orig_unique;
 		t->target_unique = d->swapped ? d->orig_unique : !d->reverse_known || d->shadow_unique;
 		/* the live table's unique keys: the original's; after a swap
-		   the new table's, not read ("?": its upserts stay refused) */
-		snprintf(t->uniq, sizeof(t->uniq), "%s", d->swapped ? "?" : d->uniq);
+		   the new table's */
+		snprintf(t->uniq, sizeof(t->uniq), "%s",
+			 !d->swapped ? d->uniq : d->reverse_known ? d->shadow_uniq : "?");
 		if (d->swapped) {
 			/* the new table is live: mirror it back into the original */
 			for (unsigned i = 0; i < d->ncols; i++) {
@@ -610,6 +611,7 @@ static char *mapping_json(const struct deploy *d)
 	if (m != NULL) {
 		/* the swap's state (swap.c) */
 		json_object_set_new(m, "orig_uniq", json_string(d->uniq));
+		json_object_set_new(m, "shadow_uniq", json_string(d->shadow_uniq));
 		json_object_set_new(m, "shadow_unique", json_boolean(d->shadow_unique));
 		json_object_set_new(m, "reverse_known", json_boolean(d->reverse_known));
 		json_object_set_new(m, "swapped", json_boolean(d->swapped));
@@ -647,6 +649,9 @@ static bool mapping_parse(struct deploy *d, const char *text)
 	snprintf(d->uniq, sizeof(d->uniq), "%s", json_string_value(json_object_get(m, "orig_uniq")) != NULL ?
 		 json_string_value(json_object_get(m, "orig_uniq")) : "?");
 	d->shadow_unique = json_is_true(json_object_get(m, "shadow_unique"));
+	snprintf(d->shadow_uniq, sizeof(d->shadow_uniq), "%s",
+		 json_string_value(json_object_get(m, "shadow_uniq")) != NULL ?
+		 json_string_value(json_object_get(m, "shadow_uniq")) : "?");
 	d->reverse_known = json_is_true(json_object_get(m, "reverse_known"));
 	d->swapped = json_is_true(json_object_get(m, "swapped"));
 	if (json_string_value(json_object_get(m, "old_table")) != NULL)

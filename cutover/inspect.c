@@ -456,12 +456,13 @@ static bool key_kind_of(const struct colinfo *x, enum key_kind *k)
 }
 
 /*
- * The original's unique keys besides the primary key, as indexes into
- * d->cols ("1,2;5") in d->uniq: the mirror finds the rows an INSERT IGNORE
- * / ON DUPLICATE KEY UPDATE / REPLACE may touch through them.  "?" when one
- * of them cannot serve (a column that is not mapped, a prefix of a column).
+ * The unique keys besides the primary key of the original (shadow: of the
+ * shadow), as indexes into d->cols ("1,2;5") in out: the mirror finds the
+ * rows an INSERT IGNORE / ON DUPLICATE KEY UPDATE / REPLACE may touch
+ * through them.  "?" when one of them cannot serve (a column that is not
+ * mapped, a prefix of a column).
  */
-static bool read_uniques(struct ctl *c, struct deploy *d)
+bool inspect_uniques(struct ctl *c, const struct deploy *d, bool shadow, char *out, size_t outlen)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
@@ -469,24 +470,25 @@ static bool read_uniques(struct ctl *c, struct deploy *d)
 	size_t used = 0;
 	bool usable = true;
 
+	out[0] = '\0';
 	if (!ctl_query(c, &res, "SELECT INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "
 		       "WHERE TABLE_SCHEMA = %Q AND TABLE_NAME = %Q AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' "
-		       "ORDER BY INDEX_NAME, SEQ_IN_INDEX", d->db, d->table))
+		       "ORDER BY INDEX_NAME, SEQ_IN_INDEX", d->db, shadow ? d->shadow : d->table))
 		return false;
 	while (usable && (row = mysql_fetch_row(res)) != NULL) {
 		unsigned i;
 		int n;
 
 		for (i = 0; i < d->ncols && row[1] != NULL; i++)
-			if (strcasecmp(d->cols[i].orig, row[1]) == 0)
+			if (strcasecmp(shadow ? d->cols[i].shadow : d->cols[i].orig, row[1]) == 0)
 				break;
 		if (row[0] == NULL || row[1] == NULL || row[2] != NULL || i == d->ncols) {
 			usable = false;
 			break;
 		}
-		n = snprintf(d->uniq + used, sizeof(d->uniq) - used, "%s%u",
+		n = snprintf(out + used, outlen - used, "%s%u",
 			     used == 0 ? "" : strcmp(prev, row[0]) == 0 ? "," : ";", i);
-		if (n < 0 || (size_t)n >= sizeof(d->uniq) - used)
+		if (n < 0 || (size_t)n >= outlen - used)
 			usable = false;
 		else
 			used += (size_t)n;
@@ -494,7 +496,7 @@ static bool read_uniques(struct ctl *c, struct deploy *d)
 	}
 	mysql_free_result(res);
 	if (!usable)
-		snprintf(d->uniq, sizeof(d->uniq), "?");
+		snprintf(out, outlen, "?");
 	return true;
 }
 
@@ -579,7 +581,7 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 		d->orig_unique = nu > 0;
 	}
 	d->uniq[0] = '\0';
-	if (d->orig_unique && !read_uniques(c, d)) {
+	if (d->orig_unique && !inspect_uniques(c, d, false, d->uniq, sizeof(d->uniq))) {
 		snprintf(err, errlen, "cannot read information_schema: %s", c->error);
 		goto out;
 	}

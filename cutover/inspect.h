@@ -68,6 +68,13 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
  * ords[ncols], autoinc[ncols], *unique (the caller applies them under the
  * registry's lock).
  */
+/*
+ * The unique keys besides the primary key of the original (shadow: of the
+ * shadow) as indexes into d->cols, "1,2;5" ("" none, "?" one cannot serve:
+ * a column not mapped, a prefix).  False when the server cannot be asked.
+ */
+bool inspect_uniques(struct ctl *c, const struct deploy *d, bool shadow, char *out, size_t outlen);
+
 bool inspect_reverse(struct ctl *c, const struct deploy *d, unsigned *ords, bool *autoinc,
 		     bool *unique, char *err, size_t errlen) WARN_UNUSED;
 

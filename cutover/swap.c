@@ -338,8 +338,12 @@ bool swap_learn_reverse(struct deploy *d, struct ctl *c, char *err, size_t errle
 {
 	unsigned *ords = calloc(d->ncols + 1, sizeof(*ords));
 	bool *ai = calloc(d->ncols + 1, sizeof(*ai)), uq = false;
+	char uniq[256] = "?";
 
-	if (ords == NULL || ai == NULL || !inspect_reverse(c, d, ords, ai, &uq, err, errlen)) {
+	if (ords == NULL || ai == NULL || !inspect_reverse(c, d, ords, ai, &uq, err, errlen) ||
+	    (uq && !inspect_uniques(c, d, true, uniq, sizeof(uniq)))) {
+		if (ords != NULL && ai != NULL && uq)
+			snprintf(err, errlen, "cannot read the shadow's unique keys: %s", c->error);
 		if (ords == NULL || ai == NULL)
 			snprintf(err, errlen, "out of memory");
 		free(ords);
@@ -352,6 +356,7 @@ bool swap_learn_reverse(struct deploy *d, struct ctl *c, char *err, size_t errle
 		d->cols[k].shadow_autoinc = ai[k];
 	}
 	d->shadow_unique = uq;
+	snprintf(d->shadow_uniq, sizeof(d->shadow_uniq), "%s", uq ? uniq : "");
 	d->reverse_known = true;
 	pthread_mutex_unlock(&d->ds->mu);
 	free(ords);

@@ -811,7 +811,7 @@ UNIQUE_SHAPES = {
 }
 
 
-def unique_pair(env, mariadb, hold_copy=False):
+def unique_pair(env, mariadb, hold_copy=False, cut_over=False):
     """As deployed_pair, on tables with a unique key besides the primary key."""
     _counter[0] += 1
     t, u = "q%d" % _counter[0], "w%d" % _counter[0]
@@ -822,17 +822,21 @@ def unique_pair(env, mariadb, hold_copy=False):
     did = create(env, "mir.%s ADD COLUMN note VARCHAR(20) NULL" % t)
     if not hold_copy:
         go(env, did)
+    if cut_over:
+        r = env.admin("deploy cutover %d" % did, timeout=60)
+        assert r["ok"] and r["state"] == "complete", r
+        execute(mariadb, "ALTER TABLE mir.%s ADD COLUMN note VARCHAR(20) NULL" % u)
     return t, u, did
 
 
-@pytest.mark.parametrize("phase", ["copying", "ready"])
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
 @pytest.mark.parametrize("shape", sorted(UNIQUE_SHAPES))
 def test_mirror_upserts_with_other_unique_keys(env, mariadb, shape, mode, phase):
     """IGNORE / ON DUPLICATE KEY UPDATE / REPLACE can touch other rows
     through a unique key: the rows that hold the statement's keys or unique
     values are locked and listed before it and after it, and copied."""
-    t, u, did = unique_pair(env, mariadb, hold_copy=phase == "copying")
+    t, u, did = unique_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
     pc = env.connect(database="mir")
     dc = mariadb.connect(database="mir")
     try:
