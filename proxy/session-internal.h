@@ -37,6 +37,12 @@ void session_plan_start(struct session *s);
  */
 void session_plan_rerun(struct session *s);
 
+/*
+ * The error ended the whole transaction: InnoDB rolled it back (a deadlock;
+ * a lock wait timeout under innodb_rollback_on_timeout).
+ */
+bool session_err_rolls_back(const struct session *s, const struct resp_parser *rp);
+
 /* Answer the current command with an ERR (s->cmd must be consumed first). */
 void session_command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg);
 

@@ -1070,10 +1070,8 @@ static void step_end(struct session *s)
 		s->status = s->rp.status;
 		s->in_trans = (s->status & SERVER_STATUS_IN_TRANS) != 0;
 	}
-	if (s->rp.is_err && (s->rp.err_code == ER_LOCK_DEADLOCK ||
-			     (s->rp.err_code == ER_LOCK_WAIT_TIMEOUT && s->proxy->rollback_on_timeout == 1))) {
-		/* InnoDB rolled the whole transaction back (an ERR carries
-		   no status flags to say so) */
+	if (session_err_rolls_back(s, &s->rp)) {
+		/* an ERR carries no status flags to say so */
 		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
 		s->in_trans = false;
 	}
@@ -1120,6 +1118,12 @@ bool session_plan_add(struct session *s, struct evbuffer *pkt, enum resp_kind ki
 void session_plan_start(struct session *s)
 {
 	plan_start(s);
+}
+
+bool session_err_rolls_back(const struct session *s, const struct resp_parser *rp)
+{
+	return rp->is_err && (rp->err_code == ER_LOCK_DEADLOCK ||
+			      (rp->err_code == ER_LOCK_WAIT_TIMEOUT && s->proxy->rollback_on_timeout == 1));
 }
 
 void session_plan_rerun(struct session *s)

@@ -660,13 +660,6 @@ static void commit_done(struct session *s, struct step *st, const struct resp_pa
 	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
 }
 
-/* The error ended the whole transaction (InnoDB rolled it back). */
-static bool rolled_back(const struct session *s, const struct resp_parser *rp)
-{
-	return rp->is_err && (rp->err_code == ER_LOCK_DEADLOCK ||
-			      (rp->err_code == ER_LOCK_WAIT_TIMEOUT && s->proxy->rollback_on_timeout == 1));
-}
-
 /* The client's answer: the error that rolled its transaction back. */
 static void hold_abort(struct session *s)
 {
@@ -682,7 +675,7 @@ static void recopy_done(struct session *s, struct step *st, const struct resp_pa
 	(void)st;
 	if (!rp->is_err)
 		return;
-	if (rolled_back(s, rp)) {
+	if (session_err_rolls_back(s, rp)) {
 		/* the server rolled the whole transaction back */
 		s->writes->aborted = rp->err_code;
 		hold_abort(s);
@@ -745,6 +738,18 @@ static void add_step(struct session *s, char *sql, enum step_sink sink, step_don
 	else
 		s->proxy->stats.injected_statements++;
 	free(sql);
+}
+
+/* The client's own command, sent now (it waited for a step before it). */
+static void add_client_now(struct session *s, step_done_fn done)
+{
+	struct evbuffer *pkt = evbuffer_new();
+
+	if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
+	    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true, done)) {
+		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+		rollback_if_began(s);
+	}
 }
 
 static void add_commit(struct session *s)
@@ -846,7 +851,7 @@ static void piped_stmt_done(struct session *s, struct step *st, const struct res
 
 	(void)st;
 	if (rp->is_err) {
-		if (rolled_back(s, rp))
+		if (session_err_rolls_back(s, rp))
 			w->aborted = rp->err_code;
 		return;
 	}
@@ -884,15 +889,7 @@ static void pre_upsert_done(struct session *s, struct step *st, const struct res
 	if (w->undone)
 		return;     /* the client's statement is not run */
 	if (w->plan.by_key) {
-		struct evbuffer *pkt = evbuffer_new();
-
-		/* the client's own command, sent now */
-		if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
-		    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
-				      locked_stmt_done)) {
-			hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
-			rollback_if_began(s);
-		}
+		add_client_now(s, locked_stmt_done);
 		return;
 	}
 	add_restricted_stmt(s);
@@ -943,18 +940,6 @@ static void uq_stmt_done(struct session *s, struct step *st, const struct resp_p
 	w->inserted = rp->affected_rows;
 	w->listed = w->nkeys;
 	add_step(s, strdup(w->plan.lock_sql), SINK_CAPTURE, uq_post_done);
-}
-
-/* The client's own command, sent now (it waited for a step before it). */
-static void add_client_now(struct session *s, step_done_fn done)
-{
-	struct evbuffer *pkt = evbuffer_new();
-
-	if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
-	    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true, done)) {
-		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
-		rollback_if_began(s);
-	}
 }
 
 /* The rows it may touch were put in the shadow first: run it. */
@@ -1084,7 +1069,6 @@ static void bulk_inc_done(struct session *s, struct step *st, const struct resp_
 {
 	struct writes *w = s->writes;
 	unsigned long long v[2];
-	struct evbuffer *pkt;
 
 	(void)st;
 	if (rp->is_err) {
@@ -1105,13 +1089,7 @@ static void bulk_inc_done(struct session *s, struct step *st, const struct resp_
 		rollback_if_began(s);
 		return;
 	}
-	/* the client's own command, sent now */
-	pkt = evbuffer_new();
-	if (pkt == NULL || evbuffer_add_buffer(pkt, s->cmd) != 0 ||
-	    !session_plan_add(s, pkt, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true, insert_done)) {
-		hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
-		rollback_if_began(s);
-	}
+	add_client_now(s, insert_done);
 }
 
 /* The client's INSERT answered: its keys, then the re-copy. */
@@ -1404,6 +1382,17 @@ static bool deferrable(const struct session *s, const struct writes *w, const st
 	return !pl->bulk && pl->ngenerated == 0 && pl->nkeys > 0;
 }
 
+/* The deploy of the deferred keys fails (outside any plan of its own); they are dropped. */
+static void fail_pending(struct session *s, const char *fmt, unsigned n)
+{
+	struct writes *w = s->writes;
+
+	w->deploy_id = w->pend_id;
+	fail_deploy(s, fmt, n);
+	w->failed = false;
+	pend_clear(w);
+}
+
 /* The deferred statement answered: what it changed waits for COMMIT. */
 static void deferred_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
@@ -1461,10 +1450,7 @@ static bool flush_plan(struct session *s, bool commit)
 	if (up == NULL || del == NULL) {
 		free(up);
 		free(del);
-		w->deploy_id = w->pend_id;
-		fail_deploy(s, "out of memory applying the writes of a transaction (%u)", 0);
-		w->failed = false;
-		pend_clear(w);
+		fail_pending(s, "out of memory applying the writes of a transaction (%u)", 0);
 		return false;
 	}
 	for (unsigned i = 0; i < w->npend; i++) {
@@ -1564,11 +1550,8 @@ void writes_command_end(struct session *s)
 	/* the transaction ended on a statement that keeps it: a commit we
 	   did not foresee left the shadow behind (or an error we did not
 	   know rolled it back): stop, loudly */
-	w->deploy_id = w->pend_id;
-	fail_deploy(s, "a transaction ended before the writes it deferred to its COMMIT were "
-		    "mirrored (%u keys)", w->npend);
-	w->failed = false;
-	pend_clear(w);
+	fail_pending(s, "a transaction ended before the writes it deferred to its COMMIT were "
+		     "mirrored (%u keys)", w->npend);
 }
 
 /* The client's statement as it is; its keys go to the deferred set when it answers (done). */

@@ -11,17 +11,16 @@ import time
 import pymysql
 import pytest
 
-from test_deploy import assert_same, rows
-from test_mirror import COLS, deadlock, deployed_pair, env, go, run_script  # noqa: F401
+from test_deploy import rows
+from test_mirror import COLS, deadlock, deployed_pair, env, go, ready_agrees_cancel, run_script  # noqa: F401
 
 
 def shadow_agrees(env, mariadb, t, did):
     """The deploy is still ready and the shadow equals t (a deploy the
-    proxy fails is failed a moment later, by the control thread)."""
+    proxy fails is failed a moment later, by the control thread); then it
+    is cancelled."""
     time.sleep(0.5)
-    s = env.admin("deploy show %d" % did)
-    assert s["state"] == "ready", s
-    assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
+    ready_agrees_cancel(env, mariadb, t, did)
 
 
 # -- guards: what works and must keep working --------------------------------------------
@@ -44,7 +43,6 @@ def twin(env, mariadb, script):
     assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == \
         rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
     return via_proxy
 
 
@@ -81,7 +79,6 @@ def test_deferred_flush_with_nothing_to_copy(env, mariadb, script):
         assert seen[5][3] == (("k",),), seen
         assert rows(mariadb, "SELECT name FROM mir.%s WHERE id = 5" % t) == (("k",),)
         shadow_agrees(env, mariadb, t, did)
-        env.admin("deploy cancel %d" % did, timeout=30)
         return
     twin(env, mariadb, NOTHING_TO_COPY[script])
 
@@ -117,7 +114,6 @@ def test_deferred_two_deploys_in_one_transaction(env, mariadb):
                                "UPDATE %s SET name = 'one again' WHERE id = 3" % t1, "COMMIT"]) == 0
     for t, did in ((t1, d1), (t2, d2)):
         shadow_agrees(env, mariadb, t, did)
-        env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def test_deferred_rollback_to_savepoint_spellings(env, mariadb):
@@ -140,7 +136,6 @@ def test_deferred_multi_statement_commit(env, mariadb):
                                "SELECT 1; COMMIT; SELECT 2"],
                          client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS) == 0
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def reset_connection(pc):
@@ -157,7 +152,6 @@ def test_deferred_reset_connection_rolls_back(env, mariadb):
                                "BEGIN", "UPDATE %s SET name = 'after' WHERE id = 10" % t, "COMMIT"]) == 0
     assert rows(mariadb, "SELECT name FROM mir.%s WHERE id IN (8, 10) ORDER BY id" % t) == (("n7",), ("after",))
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 # -- holes found in review (each failed before its fix) ------------------------------------
@@ -192,7 +186,6 @@ def test_deferred_key_spelled_two_ways_deleted(env, mariadb):
     assert via_proxy == direct
     assert rows(mariadb, "SELECT COUNT(*) FROM mir.%s WHERE id = 5" % t) == ((0,),)
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def test_deferred_com_refresh_commits(env, mariadb):
@@ -213,7 +206,6 @@ def test_deferred_com_refresh_commits(env, mariadb):
         pc.close()
     assert rows(mariadb, "SELECT name FROM mir.%s WHERE id = 6" % t) == (("refresh",),)
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def test_deferred_com_refresh_after_an_error(env, mariadb):
@@ -232,7 +224,6 @@ def test_deferred_com_refresh_after_an_error(env, mariadb):
         pc.close()
     assert rows(mariadb, "SELECT name FROM mir.%s WHERE id = 6" % t) == (("refresh err",),)
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def test_deferred_autocommit_write_after_a_deadlock(env, mariadb):
@@ -254,7 +245,6 @@ def test_deferred_autocommit_write_after_a_deadlock(env, mariadb):
         victim.close()
         survivor.close()
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 # -- innodb_rollback_on_timeout: a lock wait timeout rolls the whole transaction back -----
@@ -311,7 +301,6 @@ def test_deferred_autocommit_write_after_lock_wait_rollback(rot):
         other.close()
     assert rows(server, "SELECT name FROM mir.%s WHERE id IN (1, 3) ORDER BY id" % t) == (("n0",), ("autocommitted",))
     shadow_agrees(env, server, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)
 
 
 def test_deferred_commit_after_recopy_lock_wait_rollback(rot):
@@ -400,7 +389,6 @@ def test_deferred_rerun_execute_with_long_data(env, mariadb):
         (("long one",), ("long two",))
     for t, did in ((t1, d1), (t2, d2)):
         shadow_agrees(env, mariadb, t, did)
-        env.admin("deploy cancel %d" % did, timeout=30)
 
 
 
@@ -415,7 +403,6 @@ def test_deferred_shadow_unique_key_conflict_fails_the_deploy(env, mariadb, mode
     with the client's write applied as without the proxy.  (The mirror leaves out that guard only
     for a shadow it has inspected and found without such a key.)"""
     from test_mirror import _counter, fill
-    from test_deploy import execute
     _counter[0] += 1
     t = "uq%d" % _counter[0]
     fill(mariadb, "mir", t, 50)
@@ -476,4 +463,3 @@ def test_deferred_multi_statement_refused_in_transaction(env, mariadb, packet):
     if copying:
         go(env, did)
     shadow_agrees(env, mariadb, t, did)
-    env.admin("deploy cancel %d" % did, timeout=30)

@@ -124,18 +124,22 @@ def create(env, line):
     return r["id"]
 
 
-def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False):
+def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False, unique=False,
+                  alter="ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)"):
     """Tables mir.t<k> (under deploy) and mir.u<k> (its twin).  The deploy
     is ready, or with hold_copy still copying (held before its first row:
     go() lets it run), or with cut_over complete (the new schema live under
     t, the original mirrored in reverse as _t<k>_old; u gets the new schema
-    too)."""
+    too).  unique: both have a unique key uq_name (name) besides the
+    primary key."""
     _counter[0] += 1
     t, u = "t%d" % _counter[0], "u%d" % _counter[0]
     fill(mariadb, "mir", t, n)
+    if unique:
+        execute(mariadb, "ALTER TABLE mir.%s ADD UNIQUE KEY uq_name (name)" % t)
     execute(mariadb, "CREATE TABLE mir.%s LIKE mir.%s" % (u, t), "INSERT INTO mir.%s SELECT * FROM mir.%s" % (u, t),
             "ALTER TABLE mir.%s AUTO_INCREMENT = %d" % (u, n + 1))
-    did = create(env, "mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t)
+    did = create(env, "mir.%s %s" % (t, alter))
     if hold_copy:
         s = env.admin("deploy show %d" % did)
         assert s["state"] == "copying" and s["rows_copied"] == 0, s
@@ -144,7 +148,7 @@ def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False):
     if cut_over:
         r = env.admin("deploy cutover %d" % did, timeout=60)
         assert r["ok"] and r["state"] == "complete", r
-        execute(mariadb, "ALTER TABLE mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % u)
+        execute(mariadb, "ALTER TABLE mir.%s %s" % (u, alter))
     return t, u, did
 
 
@@ -794,6 +798,7 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb):
     env.admin("deploy cancel %d" % r["id"], timeout=30)
 
 
+UNIQUE_ALTER = "ADD COLUMN note VARCHAR(20) NULL"
 UNIQUE_SHAPES = {
     # uq_name is a unique key besides the primary key (id AUTO_INCREMENT)
     "odku_on_unique": ["INSERT INTO {t} (name, created) VALUES ('n3', '2025-01-01') "
@@ -811,24 +816,6 @@ UNIQUE_SHAPES = {
 }
 
 
-def unique_pair(env, mariadb, hold_copy=False, cut_over=False):
-    """As deployed_pair, on tables with a unique key besides the primary key."""
-    _counter[0] += 1
-    t, u = "q%d" % _counter[0], "w%d" % _counter[0]
-    fill(mariadb, "mir", t, 30)
-    execute(mariadb, "ALTER TABLE mir.%s ADD UNIQUE KEY uq_name (name)" % t,
-            "CREATE TABLE mir.%s LIKE mir.%s" % (u, t), "INSERT INTO mir.%s SELECT * FROM mir.%s" % (u, t),
-            "ALTER TABLE mir.%s AUTO_INCREMENT = 31" % u)
-    did = create(env, "mir.%s ADD COLUMN note VARCHAR(20) NULL" % t)
-    if not hold_copy:
-        go(env, did)
-    if cut_over:
-        r = env.admin("deploy cutover %d" % did, timeout=60)
-        assert r["ok"] and r["state"] == "complete", r
-        execute(mariadb, "ALTER TABLE mir.%s ADD COLUMN note VARCHAR(20) NULL" % u)
-    return t, u, did
-
-
 @pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
 @pytest.mark.parametrize("shape", sorted(UNIQUE_SHAPES))
@@ -836,7 +823,8 @@ def test_mirror_upserts_with_other_unique_keys(env, mariadb, shape, mode, phase)
     """IGNORE / ON DUPLICATE KEY UPDATE / REPLACE can touch other rows
     through a unique key: the rows that hold the statement's keys or unique
     values are locked and listed before it and after it, and copied."""
-    t, u, did = unique_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
+    t, u, did = deployed_pair(env, mariadb, n=30, hold_copy=phase == "copying", cut_over=phase == "complete",
+                              unique=True, alter=UNIQUE_ALTER)
     pc = env.connect(database="mir")
     dc = mariadb.connect(database="mir")
     try:
@@ -854,7 +842,7 @@ def test_mirror_upserts_with_other_unique_keys(env, mariadb, shape, mode, phase)
 def test_mirror_upserts_with_other_unique_keys_refused(env, mariadb):
     """What stays refused: a row that cannot be found again (a generated key
     and no whole unique value), a unique value that is an expression."""
-    t, u, did = unique_pair(env, mariadb)
+    t, u, did = deployed_pair(env, mariadb, n=30, unique=True, alter=UNIQUE_ALTER)
     pc = env.connect(database="mir")
     with pc.cursor() as cur:
         for sql, why in (("INSERT IGNORE INTO %s (name, created) VALUES (NULL, '2025-01-01')", "find it by"),
