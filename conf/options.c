@@ -226,8 +226,18 @@ const struct conf_option conf_options[] = {
 			"table are held while transactions that already touched "
 			"it finish; this long at most. Then the attempt is "
 			"abandoned, everything held is released, and it is "
-			"retried later. A RENAME that runs longer than this is "
-			"killed (the attempt ends the same way).",
+			"retried later.",
+	},
+	{
+		.section = "cutover", .name = "cutover_rename_wait_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_rename_wait_ms),
+		.def = "50", .min = 1, .max = 60000, .reloadable = false,
+		.help = "Once drained, the RENAME may wait this long for its "
+			"locks (a session outside the proxy using the table, "
+			"the server's own statistics or purge threads). Then it "
+			"is killed, the attempt is abandoned as above and "
+			"retried later. Traffic to the table stays held "
+			"meanwhile.",
 	},
 	{
 		.section = "cutover", .name = "cutover_max_attempts", .type = CONF_INT,
@@ -317,9 +327,9 @@ const struct conf_option conf_options[] = {
 		.offset = offsetof(struct conf, debug_swap_as_mysql),
 		.def = "false", .reloadable = false,
 		.help = "Test hook: the cut-over's RENAME runs as it does on "
-			"MySQL, which has no RENAME ... NOWAIT: with "
-			"lock_wait_timeout = 1 and the watchdog that kills it "
-			"past cutover_drain_timeout_ms. For tests only.",
+			"MySQL, which has no RENAME ... WAIT n: the session's "
+			"lock_wait_timeout is set to 1 instead (the watchdog of "
+			"cutover_rename_wait_ms is the same). For tests only.",
 	},
 };
 

@@ -165,6 +165,7 @@ struct deploys {
 	json_t *drain_blockers;         /* [mu] its report: NULL = drained */
 	uint64_t published_version;     /* [mu] the loop published this set */
 	int drain_timeout_ms;
+	int rename_wait_ms;          /* the RENAME's lock wait, then killed */
 	int max_attempts;
 	int retry_ms;
 	int revert_window_s;

@@ -304,6 +304,7 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 	ds->default_chunk_ms = conf->cutover_chunk_time_ms;
 	ds->default_max_threads_running = conf->cutover_max_threads_running;
 	ds->drain_timeout_ms = conf->cutover_drain_timeout_ms;
+	ds->rename_wait_ms = conf->cutover_rename_wait_ms;
 	ds->max_attempts = conf->cutover_max_attempts;
 	ds->retry_ms = conf->cutover_retry_ms;
 	ds->revert_window_s = conf->cutover_revert_window_s;

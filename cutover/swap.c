@@ -13,9 +13,12 @@
  *     go on, and reports once no open transaction has touched them, or that
  *     [cutover] cutover_drain_timeout_ms passed first (and who was in the
  *     way);
- *  3. RENAME TABLE t NOWAIT TO old, shadow TO t (a revert: t TO shadow,
- *     old TO t), every table of the swap in one statement: a lock the
- *     RENAME cannot get at once ends the attempt instead of stalling;
+ *  3. RENAME TABLE t WAIT n TO old, shadow TO t (a revert: t TO shadow,
+ *     old TO t), every table of the swap in one statement.  It may wait
+ *     for its locks (the server's statistics and purge threads take them
+ *     for an instant, all the time, under writes) up to [cutover]
+ *     cutover_rename_wait_ms; a watchdog then kills it and the attempt
+ *     ends instead of stalling;
  *  4. flip the state and the mirror's direction and open the gate, in one
  *     published set: the held statements run, in arrival order;
  *  5. save the state.
@@ -45,9 +48,6 @@
 #define SWAP_MAX_DEPLOYS 16
 #define SWAP_HISTORY_MAX 20
 #define SWAP_RETRY_MAX_MS 5000
-#define RENAME_QUICK_TRIES 6         /* RENAMEs per closing of the gate */
-#define RENAME_QUICK_WAIT_MS 4
-#define ER_LOCK_WAIT_TIMEOUT_CODE 1205
 
 enum swap_action { SWAP_CUTOVER, SWAP_REVERT };
 
@@ -201,11 +201,12 @@ static void open_gate(struct swap_req *r)
 }
 
 /*
- * The RENAME's watchdog: if it runs longer than its budget (a lock NOWAIT
- * did not cover, MySQL's lock_wait_timeout), a second connection kills the
- * query, so the gate never stays closed much past the budget.  Started
- * right before the RENAME and joined right after it, before the connection
- * runs anything else.
+ * The RENAME's watchdog: if it runs longer than its budget (waiting for a
+ * lock), a second connection kills the query, so the gate never stays
+ * closed much past the budget.  Started right before the RENAME and joined
+ * right after it, before the connection runs anything else.  The second
+ * connection (killer) is made before the gate closes; NULL or closed: the
+ * watchdog connects when it fires.
  */
 struct watchdog {
 	pthread_t thread;
@@ -216,6 +217,7 @@ struct watchdog {
 	unsigned long conn_id;
 	int ms;
 	const struct ctl_params *params;
+	struct ctl *killer;
 };
 
 static void *watchdog_main(void *arg)
@@ -241,20 +243,26 @@ static void *watchdog_main(void *arg)
 	if (fire) {
 		struct ctl k;
 
-		log_warning("swap: the RENAME runs longer than %d ms: killing it", w->ms);
-		if (ctl_connect(&k, w->params)) {
-			if (!ctl_exec(&k, "KILL QUERY %llu", (unsigned long long)w->conn_id))
-				log_warning("swap: cannot kill the RENAME: %s", k.error);
-			ctl_close(&k);
-		} else {
-			log_warning("swap: cannot connect to kill the RENAME: %s", k.error);
+		log_warning("swap: the RENAME has waited %d ms (cutover_rename_wait_ms): killing it", w->ms);
+		/* the connection made beforehand, else (or if the server has
+		   closed it meanwhile) a new one */
+		if (w->killer == NULL || w->killer->my == NULL ||
+		    !ctl_exec(w->killer, "KILL QUERY %llu", (unsigned long long)w->conn_id)) {
+			if (!ctl_connect(&k, w->params)) {
+				log_warning("swap: cannot connect to kill the RENAME: %s", k.error);
+			} else {
+				if (!ctl_exec(&k, "KILL QUERY %llu", (unsigned long long)w->conn_id))
+					log_warning("swap: cannot kill the RENAME: %s", k.error);
+				ctl_close(&k);
+			}
 		}
 	}
 	ctl_thread_end();
 	return NULL;
 }
 
-static bool watchdog_start(struct watchdog *w, struct ctl *c, const struct ctl_params *params, int ms)
+static bool watchdog_start(struct watchdog *w, struct ctl *c, struct ctl *killer, const struct ctl_params *params,
+			   int ms)
 {
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->mu, NULL);
@@ -262,6 +270,7 @@ static bool watchdog_start(struct watchdog *w, struct ctl *c, const struct ctl_p
 	w->conn_id = mysql_thread_id(c->my);
 	w->ms = ms;
 	w->params = params;
+	w->killer = killer;
 	if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
@@ -286,10 +295,18 @@ static bool watchdog_stop(struct watchdog *w)
 	return fired;
 }
 
-/* The RENAME of every table of r, in one statement. */
+/*
+ * The RENAME of every table of r, in one statement.  MariaDB: WAIT n (whole
+ * seconds, at least the watchdog's budget) on the first table sets the
+ * statement's lock wait; MySQL has no such clause, the session's
+ * lock_wait_timeout does it.
+ */
 static char *rename_sql(struct swap_req *r, bool mariadb)
 {
 	char *sql = strdup("RENAME TABLE "), *part, *n;
+	char wait[32];
+
+	snprintf(wait, sizeof(wait), " WAIT %d", (r->ds->rename_wait_ms + 999) / 1000);
 
 	for (unsigned i = 0; sql != NULL && i < r->n; i++) {
 		struct deploy *d = r->d[i];
@@ -297,7 +314,7 @@ static char *rename_sql(struct swap_req *r, bool mariadb)
 		const char *in = r->action == SWAP_CUTOVER ? d->shadow : d->old_table;
 
 		part = ctl_fmt("%s%I.%I%s TO %I.%I, %I.%I TO %I.%I", i > 0 ? ", " : "", d->db, d->table,
-			       i == 0 && mariadb ? " NOWAIT" : "", d->db, away, d->db, in, d->db, d->table);
+			       i == 0 && mariadb ? wait : "", d->db, away, d->db, in, d->db, d->table);
 		if (part == NULL) {
 			free(sql);
 			return NULL;
@@ -457,7 +474,7 @@ static bool any_mirror_broken(struct swap_req *r, char *err, size_t errlen)
 static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause_ms, unsigned *attempts)
 {
 	struct deploys *ds = r->ds;
-	struct ctl c;
+	struct ctl c, killer;
 	bool mariadb, connected = false, done = false, broken = false;
 	int backoff = ds->retry_ms;
 	char last[768] = "";
@@ -465,6 +482,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 
 	*pause_ms = 0;
 	*attempts = 0;
+	memset(&killer, 0, sizeof(killer));
 	pthread_mutex_lock(&ds->swap_mu);
 	if (!ctl_connect(&c, &ds->ctl)) {
 		snprintf(err, errlen, "control connection ([cutover] user %s): %s", ds->ctl.user, c.error);
@@ -475,7 +493,15 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	mariadb = strstr(mysql_get_server_info(c.my), "MariaDB") != NULL && !ds->as_mysql;
 	if (!prepare(r, &c, err, errlen))
 		goto out;
-	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = 1")) {
+	/* the watchdog's connection, made now rather than when it is needed
+	   (with the gate closed); without it the watchdog connects itself */
+	if (!ctl_connect(&killer, &ds->ctl)) {
+		log_warning("deploy %llu: cannot open the RENAME watchdog's connection now: %s",
+			    (unsigned long long)r->d[0]->id, killer.error);
+		ctl_close(&killer);
+		memset(&killer, 0, sizeof(killer));
+	}
+	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", (ds->rename_wait_ms + 999) / 1000)) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c.error);
 		goto out;
 	}
@@ -503,7 +529,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		json_t *blockers = NULL;
 		double t0, t1, pause, drain, ren;
 		char *sql;
-		bool ok;
+		bool ok, killed;
 
 		*attempts = attempt;
 		if (attempt > 1) {
@@ -543,30 +569,34 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			break;
 		}
 		t1 = now_ms();
-		for (unsigned tries = 1;; tries++) {
+		{
 			struct watchdog wd;
-			bool watched = sql != NULL && watchdog_start(&wd, &c, &ds->ctl, ds->drain_timeout_ms);
-			bool killed;
+			bool watched = sql != NULL && watchdog_start(&wd, &c, &killer, &ds->ctl, ds->rename_wait_ms);
 
 			ok = sql != NULL && ctl_exec(&c, "%s", sql);
 			killed = watched && watchdog_stop(&wd);
 			ren = now_ms() - t1;
 			if (!ok)
 				snprintf(last, sizeof(last), "RENAME failed: %s%s", sql == NULL ? "out of memory" : c.error,
-					 killed ? " (killed: it ran longer than cutover_drain_timeout_ms)" : "");
-			/* a lock held for an instant (InnoDB's purge or statistics
-			   threads): try again at once, the gate still closed, rather
-			   than pause the clients a second time */
-			if (ok || killed || c.err != ER_LOCK_WAIT_TIMEOUT_CODE || tries == RENAME_QUICK_TRIES ||
-			    now_ms() - t0 + RENAME_QUICK_WAIT_MS >= ds->drain_timeout_ms)
-				break;
-			sleep_ms(RENAME_QUICK_WAIT_MS);
+					 killed ? " (killed: it waited for its locks longer than cutover_rename_wait_ms)"
+						: "");
 		}
 		free(sql);
 		if (!ok) {
 			bool renamed = false;
 			unsigned code = mysql_errno(c.my);
 
+			if (killed && code != 2006 && code != 2013 && code != 2055) {
+				/* killed: the tables say whether it had happened */
+				const struct deploy *d0 = r->d[0];
+				bool exists = true;
+
+				if (!table_exists(&c, d0->db, r->action == SWAP_CUTOVER ? d0->shadow : d0->old_table,
+						  &exists))
+					code = mysql_errno(c.my) != 0 ? mysql_errno(c.my) : 2013;
+				else
+					renamed = !exists;
+			}
 			if (code == 2006 || code == 2013 || code == 2055) {
 				/*
 				 * The link broke: did the RENAME happen?  Until that
@@ -677,6 +707,8 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 out:
 	if (connected)
 		ctl_close(&c);
+	if (killer.my != NULL)
+		ctl_close(&killer);
 	pthread_mutex_unlock(&ds->swap_mu);
 	return done;
 }

@@ -685,18 +685,19 @@ def test_drain_timeout_abandons_and_changes_nothing(cproxy, mariadb, db):
 # -- 5. the RENAME cannot get its lock ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["nowait", "as_mysql"])
+@pytest.mark.parametrize("mode", ["wait", "as_mysql"])
 def test_rename_lock_failure(cproxy, mariadb, db, mode):
     """A session straight on MariaDB (not through the proxy) holds a
-    metadata lock on t: the RENAME does not wait for it, the cut-over fails
-    naming the lock, writers through the proxy see no error, nothing
-    changed; after that session ends a cut-over succeeds.  as_mysql: the
-    RENAME runs as on MySQL, which has no NOWAIT (lock_wait_timeout = 1):
-    the watchdog kills it once the attempt has taken
-    cutover_drain_timeout_ms, so the pause stays bounded."""
+    metadata lock on t: the RENAME waits for it no longer than
+    cutover_rename_wait_ms (MariaDB: RENAME TABLE t WAIT 1; as_mysql: the
+    way it runs on MySQL, which has no WAIT clause: lock_wait_timeout = 1),
+    then the watchdog kills it; the cut-over fails naming that, writers
+    through the proxy see no error, nothing changed; after that session
+    ends a cut-over succeeds."""
     limit()
     fill(mariadb, db, "t", 500)
-    ini = cutover_ini(cutover_max_attempts=2, cutover_retry_ms=50, cutover_drain_timeout_ms=300)
+    ini = cutover_ini(cutover_max_attempts=2, cutover_retry_ms=50, cutover_drain_timeout_ms=300,
+                      cutover_rename_wait_ms=120)
     if mode == "as_mysql":
         ini += "[debug]\nswap_as_mysql = true\n"
     p = cproxy(ini)
@@ -710,16 +711,15 @@ def test_rename_lock_failure(cproxy, mariadb, db, mode):
         w.phase = "ready, MDL held outside"
         w.run_for(0.3)
         r = admin(p, "deploy cutover %d" % did)
-        why = "lock" if mode == "nowait" else "killed"
-        assert r["ok"] is False and why in r["error"].lower(), r
+        assert r["ok"] is False and "killed" in r["error"] and "cutover_rename_wait_ms" in r["error"], r
         s = show(p, did)
         assert s["state"] == "ready" and s["attempts"] == 2, s
         for h in s["history"][-2:]:
             assert h["action"] == "cutover" and h["outcome"].lower().startswith("rename failed") and \
-                why in h["outcome"].lower(), h
-            # the RENAME's wait is bounded by the budget (the watchdog), not
-            # by lock_wait_timeout (1 s)
-            assert h["pause_ms"] < 300 + 400, h
+                "killed" in h["outcome"], h
+            # the RENAME's wait is bounded by its budget (the watchdog), not
+            # by lock_wait_timeout (1 s): 120 ms, and the drain before it
+            assert 120 <= h["rename_ms"] < 120 + 250 and h["pause_ms"] < 120 + 400, h
         w.pause()
         assert_new_schema(mariadb, db, "t", False)
         assert_new_schema(mariadb, db, shadow, True)
