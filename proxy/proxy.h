@@ -136,6 +136,11 @@ struct session {
 	/* transaction state, from the server's own status flags */
 	uint16_t status;
 	bool in_trans;
+	bool multi_statements;        /* the server takes multi-statement packets
+					 (CLIENT_MULTI_STATEMENTS, COM_SET_OPTION) */
+	int set_option;               /* COM_SET_OPTION in flight: its option; -1 */
+	struct split *split;          /* a multi-statement COM_QUERY run one
+					 statement at a time (session_split_start) */
 
 	/* the command in flight */
 	struct evbuffer *cmd;         /* the client's whole command packet(s) */

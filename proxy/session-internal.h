@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 
 #include "proxy/proxy.h"
+#include "protocol/lexer.h"
 
 /* A COM_QUERY packet (seq 0) for a statement of the proxy's; NULL if too long. */
 struct evbuffer *session_query_packet(const char *sql);
@@ -51,5 +52,21 @@ void session_save_diagnostics(struct session *s, const struct resp_parser *rp);
 /* The same, planned before the client's statement has answered: always
  * asks (SHOW WARNINGS right after it). */
 bool session_plan_save_diagnostics(struct session *s) WARN_UNUSED;
+
+/*
+ * Run the multi-statement COM_QUERY in s->cmd one statement at a time, each
+ * planned as if it had come alone: sql[st[i].start, st[i].end) for each of
+ * the n statements (a trailing empty one is left out).  The client sees one
+ * answer: the results in order, each but the last flagged
+ * SERVER_MORE_RESULTS_EXISTS, the sequence numbers running on, and the
+ * first error ends it as the server would end the packet.  Consumes
+ * s->cmd.  False (nothing done) when out of memory.
+ */
+bool session_split_start(struct session *s, const char *sql, size_t len, const struct sql_stmt *st,
+			 size_t n) WARN_UNUSED;
+
+/* The client's answer to the current statement became an error (held ERR):
+   a split packet stops after it. */
+void session_split_error(struct session *s);
 
 #endif

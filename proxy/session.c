@@ -8,8 +8,10 @@
  * whose responses the client never sees (SINK_DROP), and it may hold the
  * client's response (SINK_HOLD) until later steps have run.  All steps'
  * packets are sent at once; their responses are read in order, one parser
- * each.  A command is never split or reordered; only whole commands are
- * held or injected around.
+ * each.  A command is never reordered; only whole commands are held or
+ * injected around, except that a multi-statement COM_QUERY that writes a
+ * table under deploy may run one statement at a time, each its own plan
+ * (session_split_start), the client seeing one answer.
  *
  * Reading responses: the parser sees the first RESP_HEAD_MAX bytes and the
  * length of each logical packet; the bytes themselves are moved between
@@ -181,6 +183,7 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 	s->client_fd = fd;
 	s->client_fd_owned = true;
 	s->server_fd = -1;
+	s->set_option = -1;
 	s->state = SS_CONNECTING;
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
@@ -258,6 +261,41 @@ void session_accept(struct proxy *p, evutil_socket_t fd, const struct sockaddr *
 	timer_arm_ms(s, p->conf.backend_connect_timeout_ms);
 }
 
+/*
+ * A multi-statement COM_QUERY run one statement at a time
+ * (session_split_start): the statements, the next to run, and how the
+ * server's sequence numbers map to the client's.
+ */
+struct split {
+	char **sql;                   /* each statement's text */
+	size_t *len;
+	unsigned n, next;
+	uint8_t shift;                /* added to the sequence numbers of the
+					 current statement's answer */
+	uint8_t last_seq;             /* of the last packet the client got */
+	bool failed;                  /* the client got an error: stop */
+};
+
+static void split_free(struct session *s)
+{
+	struct split *sp = s->split;
+
+	if (sp == NULL)
+		return;
+	for (unsigned i = 0; i < sp->n; i++)
+		free(sp->sql[i]);
+	free(sp->sql);
+	free(sp->len);
+	free(sp);
+	s->split = NULL;
+}
+
+void session_split_error(struct session *s)
+{
+	if (s->split != NULL)
+		s->split->failed = true;
+}
+
 static void free_steps(struct session *s)
 {
 	int i;
@@ -281,6 +319,7 @@ void session_free(struct session *s)
 	TAILQ_REMOVE(&p->sessions, s, link);
 	p->nsessions--;
 	free_steps(s);
+	split_free(s);
 	/* our own read events first: their sockets close with the bufferevents */
 	if (s->client_rev != NULL)
 		event_free(s->client_rev);
@@ -397,6 +436,7 @@ void session_fail(struct session *s, uint16_t code, const char *sqlstate, const 
 static void command_error(struct session *s, uint16_t code, const char *sqlstate, const char *msg)
 {
 	slog_info(s, "refused command 0x%02x: %s", s->cmd_byte, msg);
+	session_split_error(s);
 	send_err(s, (uint8_t)(s->cmd_seq + 1), code, sqlstate, msg);
 }
 
@@ -694,6 +734,7 @@ static void handle_client_hello(struct session *s)
 	if (hr.auth_plugin[0] != '\0')
 		snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", hr.auth_plugin);
 	s->caps = hr.caps & (s->client_caps & ~CAP_SSL);
+	s->multi_statements = (s->caps & CAP_MULTI_STATEMENTS) != 0;
 
 	backend_tls = p->backend_tls_ctx != NULL &&
 		      (p->conf.backend_tls != TLS_BACKEND_PREFERRED || (s->greeting.caps & CAP_SSL));
@@ -1024,6 +1065,118 @@ static void flush_hold(struct session *s)
 }
 
 static void execute_command(struct session *s);
+static bool gate_holds(struct session *s);
+static void note_command(struct session *s, size_t payload_len);
+static bool parse_use(const char *text, char *db, size_t dblen);
+
+/* Put the next statement of the split packet in s->cmd as a COM_QUERY. */
+static bool split_load(struct session *s)
+{
+	struct split *sp = s->split;
+	size_t len = sp->len[sp->next];
+	uint8_t h[5];
+
+	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+	h[0] = (uint8_t)((len + 1) & 0xff);
+	h[1] = (uint8_t)(((len + 1) >> 8) & 0xff);
+	h[2] = (uint8_t)(((len + 1) >> 16) & 0xff);
+	h[3] = 0;
+	h[4] = COM_QUERY;
+	if (len + 1 >= PKT_MAX_PAYLOAD || evbuffer_add(s->cmd, h, 5) != 0 ||
+	    evbuffer_add(s->cmd, sp->sql[sp->next], len) != 0)
+		return false;
+	sp->next++;
+	s->cmd_byte = COM_QUERY;
+	s->cmd_seq = sp->last_seq;     /* the proxy's own answers follow on */
+	sp->shift = sp->last_seq;      /* the server numbers from 1 again */
+	note_command(s, len + 1);
+	s->next_db_set = len < sizeof(s->cmd_text) && parse_use(s->cmd_text, s->next_db, sizeof(s->next_db));
+	return true;
+}
+
+/*
+ * The statement of a split packet ended (plan_finish): run the next, as if
+ * it had just arrived (the gate may hold it).  False when the packet is
+ * over (the last statement ran, or the client got an error).
+ */
+static bool split_next(struct session *s)
+{
+	struct split *sp = s->split;
+
+	if (sp->failed || sp->next >= sp->n) {
+		split_free(s);
+		return false;
+	}
+	free_steps(s);
+	writes_command_end(s);
+	writes_plan_end(s);
+	if (!s->in_trans) {
+		s->ntouched = 0;
+		s->touched_any = false;
+		s->trans_predates_deploy = false;
+	}
+	if (!split_load(s)) {
+		split_free(s);
+		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
+		command_error(s, ER_UNKNOWN_ERROR, "HY000",
+			      "cutoverd: out of memory running a multi-statement packet");
+		return false;
+	}
+	change_state(s, SS_IDLE);
+	proxy_session_state_changed(s->proxy, s);
+	if (gate_holds(s)) {
+		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
+		s->proxy->stats.held_commands++;
+		TAILQ_INSERT_TAIL(&s->proxy->held, s, held_link);
+		change_state(s, SS_HELD);
+		return true;
+	}
+	execute_command(s);
+	if (s->state != SS_IDLE)
+		return true;
+	split_free(s);                 /* answered at once: an error */
+	return false;
+}
+
+bool session_split_start(struct session *s, const char *sql, size_t len, const struct sql_stmt *st, size_t n)
+{
+	struct split *sp;
+
+	while (n > 1 && st[n - 1].kind == SQL_EMPTY)
+		n--;
+	sp = calloc(1, sizeof(*sp));
+	if (sp == NULL)
+		return false;
+	sp->sql = calloc(n, sizeof(*sp->sql));
+	sp->len = calloc(n, sizeof(*sp->len));
+	s->split = sp;
+	if (sp->sql == NULL || sp->len == NULL) {
+		split_free(s);
+		return false;
+	}
+	sp->n = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		size_t a = st[i].start < len ? st[i].start : len, b = st[i].end < len ? st[i].end : len;
+
+		sp->len[i] = b > a ? b - a : 0;
+		sp->sql[i] = malloc(sp->len[i] + 1);
+		if (sp->sql[i] == NULL) {
+			split_free(s);
+			return false;
+		}
+		memcpy(sp->sql[i], sql + a, sp->len[i]);
+		sp->sql[i][sp->len[i]] = '\0';
+	}
+	sp->last_seq = s->cmd_seq;
+	if (!split_load(s)) {
+		split_free(s);
+		return false;
+	}
+	execute_command(s);
+	if (s->state == SS_IDLE)
+		split_free(s);         /* answered at once: an error */
+	return true;
+}
 
 static void plan_finish(struct session *s)
 {
@@ -1041,6 +1194,8 @@ static void plan_finish(struct session *s)
 		}
 	}
 	flush_hold(s);
+	if (s->split != NULL && split_next(s))
+		return;
 	/* a plan that ended before the client's own step ran (a mirror
 	   statement deadlocked first) leaves it here: it is over */
 	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
@@ -1077,6 +1232,10 @@ static void step_end(struct session *s)
 	}
 	if (st->is_client && s->next_db_set && !s->rp.is_err)
 		memcpy(s->db, s->next_db, sizeof(s->db));
+	if (st->is_client && s->cmd_byte == COM_SET_OPTION && s->set_option >= 0 && !s->rp.is_err)
+		s->multi_statements = s->set_option == 0;   /* MYSQL_OPTION_MULTI_STATEMENTS_ON */
+	if (st->is_client && s->rp.is_err)
+		session_split_error(s);
 	if (st->is_client && s->cmd_byte == COM_RESET_CONNECTION && !s->rp.is_err) {
 		/* MariaDB's OK still carries IN_TRANS, but the reset rolled back */
 		s->status &= (uint16_t)~SERVER_STATUS_IN_TRANS;
@@ -1402,6 +1561,13 @@ static void dispatch_command(struct session *s, size_t payload_len)
 	stats_command(&p->stats, s->cmd_byte);
 	note_command(s, payload_len);
 	s->next_db_set = false;
+	s->set_option = -1;
+	if (s->cmd_byte == COM_SET_OPTION && payload_len >= 3) {
+		uint8_t o[7];
+
+		if (evbuffer_copyout(s->cmd, o, 7) == 7)
+			s->set_option = o[5] | (o[6] << 8);
+	}
 	if (s->cmd_byte == COM_INIT_DB && payload_len > 1) {
 		size_t n = payload_len - 1 < sizeof(s->next_db) - 1 ? payload_len - 1 : sizeof(s->next_db) - 1;
 		struct evbuffer_ptr ptr;
@@ -1748,6 +1914,27 @@ static void start_infile(struct session *s, uint8_t seq)
 }
 
 /*
+ * A frame of the client's answer to one statement of a split packet, at
+ * the head of `in`: renumber it after what the client got before, and flag
+ * the answer's last packet SERVER_MORE_RESULTS_EXISTS when another
+ * statement follows (an error ends the packet: none does).
+ */
+static void split_patch(struct session *s, struct evbuffer *in, enum resp_ev ev, uint32_t flen)
+{
+	struct split *sp = s->split;
+	size_t off = s->rp.last_status_off;
+	bool more = ev == RESP_EV_END && !s->rp.is_err && off > 0 && off + 2 <= flen && sp->next < sp->n;
+	unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)(more ? 4 + off + 2 : 4));
+
+	if (p == NULL)
+		return;
+	p[3] = (uint8_t)(p[3] + sp->shift);
+	sp->last_seq = p[3];
+	if (more)
+		p[4 + off] = (uint8_t)(p[4 + off] | SERVER_MORE_RESULTS_EXISTS);
+}
+
+/*
  * Read response packets of the plan's current step.  Returns false when
  * it must stop (wait for data, backpressure, or the session is gone).
  */
@@ -1793,6 +1980,8 @@ static bool response_frame(struct session *s)
 		close_after_flush(s);
 		return false;
 	}
+	if (s->split != NULL && s->steps[s->cur].is_client)
+		split_patch(s, in, ev, flen);
 	s->fwd_left = 4 + flen;
 	n = avail < s->fwd_left ? avail : s->fwd_left;
 	route(s, in, n);

@@ -37,6 +37,10 @@
  * keys of either table in between.  A sysbench transaction of 4 writes
  * costs 1 statement of ours instead of 7.
  *
+ * A multi-statement packet that writes a table under deploy and cannot be
+ * deferred whole runs one statement at a time (multi_command(),
+ * session_split_start()), each planned as above.
+ *
  * What the client sees is its statement's own answer.  A mirror statement
  * that fails fails the deploy, not the client (deploys_fail()); only when
  * the server rolled the transaction back (deadlock) or the COMMIT failed
@@ -528,6 +532,7 @@ static void hold_err(struct session *s, uint16_t code, const char *sqlstate, con
 	struct pkt_writer pl, fr;
 	uint8_t seq = (uint8_t)(s->cmd_seq + 1);
 
+	session_split_error(s);
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 	pkt_writer_init(&pl);
 	pkt_writer_init(&fr);
@@ -551,6 +556,7 @@ static void hold_captured_err(struct session *s)
 		return;
 	}
 	evbuffer_remove(s->capture, p, n);
+	session_split_error(s);
 	evbuffer_drain(s->hold, evbuffer_get_length(s->hold));
 	p[3] = (uint8_t)(s->cmd_seq + 1);
 	evbuffer_add(s->hold, p, n);
@@ -1591,20 +1597,50 @@ static void multi_done(struct session *s, struct step *st, const struct resp_par
 }
 
 /*
+ * May the multi-statement packet run one statement at a time
+ * (session_split_start)?  Not when the server would refuse the packet
+ * (multi-statements off), when one of its statements reads the diagnostics
+ * (the proxy's statements between would change them) or streams a client
+ * file; why says so.
+ */
+static bool splittable(const struct session *s, const struct sql_stmt *st, size_t n, char *why, size_t whylen)
+{
+	if (!s->multi_statements) {
+		snprintf(why, whylen, "multi-statement packets are off for this connection "
+			 "(CLIENT_MULTI_STATEMENTS, COM_SET_OPTION)");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].reads_diagnostics) {
+			snprintf(why, whylen, "a statement of the packet reads the warnings or the row count "
+				 "of the one before it (statement %zu)", i + 1);
+			return false;
+		}
+		if (st[i].kind == SQL_LOAD_DATA) {
+			snprintf(why, whylen, "the packet has a LOAD DATA (statement %zu)", i + 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
  * A COM_QUERY of several statements (n > 1) while a deploy runs.  None
  * writes a table under deploy: false (it runs as it is).  Inside a
  * transaction, when every statement that writes one is a write by key of
  * one deploy and none may end the transaction: it runs as it is, its keys
- * deferred to COMMIT.  Otherwise it is refused.  True when taken.
+ * deferred to COMMIT (one round trip).  Otherwise, unless a statement is
+ * one the mirror refuses anyway: it runs one statement at a time, each
+ * mirrored as if it had come alone (session_split_start).  True when taken.
  */
-static bool multi_command(struct session *s, struct writes *w, const char *text, const struct sql_stmt *st,
-			  size_t n, const struct sql_dialect *d)
+static bool multi_command(struct session *s, struct writes *w, const char *text, size_t len,
+			  const struct sql_stmt *st, size_t n, const struct sql_dialect *d)
 {
 	struct proxy *p = s->proxy;
-	char **keys = NULL, why[1000];
+	char **keys = NULL, why[1000], where[520] = "";
 	unsigned nkeys = 0, writes = 0;
-	uint64_t deploy = 0, id = 0;
-	bool keeps = true;
+	uint64_t deploy = 0, id = 0, first = 0;
+	bool keeps = true, split = false;
 
 	for (size_t i = 0; i < n; i++)
 		keeps = keeps && keeps_transaction(st[i].kind);
@@ -1620,13 +1656,11 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 			goto refused;
 		if (!keeps || (deploy != 0 && id != deploy) || !deferrable(s, w, &plan, id) ||
 		    nkeys + plan.nkeys > PEND_MAX) {
-			snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: a multi-statement packet "
-				 "that writes it is mirrored only inside a transaction, when each of its writes to the "
-				 "table is by key (UPDATE / DELETE ... WHERE key = value, INSERT naming its keys) "
-				 "and none of its statements may end the transaction", (unsigned long long)id,
-				 plan.t->db, plan.t->table);
+			split = true;
+			first = first != 0 ? first : id;
+			snprintf(where, sizeof(where), "%s.%s", plan.t->db, plan.t->table);
 			mirror_plan_free(&plan);
-			goto refused;
+			continue;
 		}
 		nk = realloc(keys, (nkeys + plan.nkeys + 1) * sizeof(*keys));
 		if (nk == NULL) {
@@ -1641,6 +1675,27 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 		mirror_plan_free(&plan);
 		deploy = id;
 		writes++;
+	}
+	if (split) {
+		char reason[400];
+
+		for (unsigned k = 0; k < nkeys; k++)
+			free(keys[k]);
+		free(keys);
+		keys = NULL;
+		nkeys = 0;
+		id = first;
+		if (!splittable(s, st, n, reason, sizeof(reason))) {
+			snprintf(why, sizeof(why), "deploy request %llu is changing %s: a multi-statement packet that "
+				 "writes it runs one statement at a time, and this one cannot: %s",
+				 (unsigned long long)id, where, reason);
+			goto refused;
+		}
+		if (!session_split_start(s, text, len, st, n)) {
+			snprintf(why, sizeof(why), "out of memory planning the mirror");
+			goto refused;
+		}
+		return true;
 	}
 	if (deploy == 0)
 		return false;
@@ -1856,7 +1911,7 @@ bool writes_command(struct session *s)
 			goto out;         /* it runs once they are applied */
 	}
 	if (n > 1) {
-		taken = multi_command(s, w, text, st, n, &d);
+		taken = multi_command(s, w, text, len, st, n, &d);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {

@@ -553,6 +553,26 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
 
     b = Bg(other_table)
     assert b.ok(10, "statements on another table while the gate of t is closed") == (1, 2)
+    # a multi-statement packet that writes t is held whole; released, it
+    # runs one statement at a time (mirrored in reverse by then)
+    m = p.connect(database=db, client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+    mid = m.thread_id()
+
+    def packet():
+        with m.cursor() as cur:
+            cur.execute("UPDATE t SET name = 'M' WHERE id BETWEEN 8 AND 9; SELECT COUNT(*) FROM u; "
+                        "SELECT name FROM t WHERE id = 8")
+            out = [cur.rowcount]
+            while cur.nextset():
+                out.append(cur.fetchall())
+            return out
+
+    held_packet = Bg(packet)
+    deadline = time.monotonic() + 10
+    while (session_of(p, mid) or {}).get("state") not in HELD_STATES:
+        assert time.monotonic() < deadline and not held_packet.done(), \
+            ("the packet was not held", held_packet.result, held_packet.error, clients(p))
+        time.sleep(0.01)
     assert not cut.done(), (cut.result, cut.error)
     assert not held.done(), (held.result, held.error)
     assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id = %d" % (db, cid)) == (("n%d" % (cid - 1),),)
@@ -563,10 +583,11 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     q(a, "COMMIT")
     check_swap(cut.ok(60, "deploy cutover"), "complete", [did])
     assert held.ok(15, "the held statement") == 1
+    assert held_packet.ok(15, "the held packet") == [2, ((1,),), (("M",),)]
     s = show(p, did)
     assert_new_schema(mariadb, db, "t", True)
-    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 3, %d) ORDER BY id" % (db, cid)) == \
-        tuple(sorted([(1, "A1"), (3, "A2"), (cid, "C")]))
+    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 3, 8, 9, %d) ORDER BY id" % (db, cid)) == \
+        tuple(sorted([(1, "A1"), (3, "A2"), (8, "M"), (9, "M"), (cid, "C")]))
     compare_common(mariadb, db, "t", standby(s))
     st = admin(p, "status")
     assert st["held"] == 0, st

@@ -216,6 +216,143 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
     settle(env, mariadb, t, u, did, phase)
 
 
+def run_packet(conn, packet, mode):
+    """Send one multi-statement packet in a mode; return what the client
+    saw of each of its results (and of SHOW WARNINGS after it)."""
+    seen = []
+    with conn.cursor() as cur:
+        if mode != "autocommit":
+            cur.execute("BEGIN")
+        try:
+            cur.execute(packet)
+            while True:
+                seen.append(("result", cur.rowcount, cur.lastrowid, cur.fetchall() if cur.description else None))
+                if not cur.nextset():
+                    break
+        except pymysql.MySQLError as e:
+            seen.append(("error", e.args[0]))
+        seen.append(("in_transaction", conn.get_autocommit(), bool(conn.server_status & 1)))
+        cur.execute("SHOW WARNINGS")
+        seen.append(("warnings", cur.fetchall()))
+        if mode == "commit":
+            cur.execute("COMMIT")
+        elif mode == "rollback":
+            cur.execute("ROLLBACK")
+        cur.execute("SELECT @@in_transaction, LAST_INSERT_ID()")
+        seen.append(("state", cur.fetchall()))
+    return seen
+
+
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_mirror_matrix_multi_statement(env, mariadb, shape, mode, phase):
+    """Every shape inside a multi-statement packet (a SELECT first, the
+    shape's statements after it): the proxy runs such a packet one
+    statement at a time, each mirrored as if it came alone, and the client
+    must see what the server answers to the whole packet on the twin: the
+    same results in order, the same error where it stops, the same
+    warnings and transaction state after it."""
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
+    multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    packet = "SELECT COUNT(*), MAX(id) FROM {t}; " + "; ".join(SHAPES[shape])
+    pc = env.connect(database="mir", client_flag=multi)
+    try:
+        via_proxy = run_packet(pc, packet.format(t=t), mode)
+    finally:
+        pc.close()
+    dc = mariadb.connect(database="mir", client_flag=multi)
+    direct = run_packet(dc, packet.format(t=u), mode)
+    assert via_proxy == direct
+    settle(env, mariadb, t, u, did, phase)
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+def test_mirror_multi_statement_stops_at_error(env, mariadb, mode):
+    """A statement that fails in the middle of a split packet ends it, as
+    the server ends a packet: the statements before it took effect (in
+    autocommit: committed), the ones after it never ran; the session goes
+    on, with the right sequence numbers."""
+    t, u, did = deployed_pair(env, mariadb)
+    multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    packet = ("UPDATE {t} SET amount = amount + 1 WHERE id BETWEEN 10 AND 20; "
+              "SELECT name FROM {t} WHERE id = 12; "
+              "INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01'); "
+              "DELETE FROM {t} WHERE id BETWEEN 30 AND 40")
+    pc = env.connect(database="mir", client_flag=multi)
+    dc = mariadb.connect(database="mir", client_flag=multi)
+    try:
+        via_proxy = run_packet(pc, packet.format(t=t), mode)
+        direct = run_packet(dc, packet.format(t=u), mode)
+        assert via_proxy == direct
+        assert ("error", 1062) in via_proxy, via_proxy
+        # the next packets of the session are fine
+        for c, tb in ((pc, t), (dc, u)):
+            with c.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM %s WHERE id BETWEEN 30 AND 40; SELECT 1" % tb)
+                assert cur.fetchall() == ((11,),)
+                assert cur.nextset() and cur.fetchall() == ((1,),)
+    finally:
+        pc.close()
+    settle(env, mariadb, t, u, did, "ready")
+
+
+def test_mirror_multi_statement_transaction_inside(env, mariadb):
+    """A packet that opens and commits its own transaction around writes
+    that are not by key: each statement runs in turn, the writes are
+    mirrored inside that transaction."""
+    t, u, did = deployed_pair(env, mariadb)
+    multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    packet = ("BEGIN; UPDATE {t} SET name = CONCAT(name, '#') WHERE id < 20; "
+              "DELETE FROM {t} WHERE id BETWEEN 25 AND 28; "
+              "INSERT INTO {t} (name, created) VALUES ('tx', '2025-05-05'); COMMIT; SELECT @@in_transaction")
+    pc = env.connect(database="mir", client_flag=multi)
+    try:
+        via_proxy = run_packet(pc, packet.format(t=t), "autocommit")
+    finally:
+        pc.close()
+    dc = mariadb.connect(database="mir", client_flag=multi)
+    direct = run_packet(dc, packet.format(t=u), "autocommit")
+    assert via_proxy == direct
+    s = settle(env, mariadb, t, u, did, "ready")
+    assert s["mirrored"] >= 3, s
+
+
+@pytest.mark.parametrize("case", ["multi_off", "set_option_off", "warnings"])
+def test_mirror_multi_statement_refused(env, mariadb, case):
+    """A packet that writes the table and cannot run one statement at a
+    time is refused whole, nothing runs: multi-statements off (the server
+    would refuse it too; pymysql turns them off with COM_SET_OPTION), or a
+    statement that reads the one before it's warnings."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
+    before = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    packet = "UPDATE {t} SET name = 'r' WHERE id BETWEEN 1 AND 3; UPDATE {t} SET name = 'k' WHERE id = 4"
+    if case == "warnings":
+        packet = "UPDATE {t} SET flag = 300 WHERE id BETWEEN 1 AND 3; SHOW WARNINGS"
+    pc = env.connect(database="mir", client_flag=0 if case == "multi_off" else multi)
+    try:
+        if case == "set_option_off":
+            # COM_SET_OPTION MYSQL_OPTION_MULTI_STATEMENTS_OFF; answered by an EOF
+            pc._execute_command(0x1b, b"\x01\x00")
+            pkt = pc._read_packet()
+            assert pkt.is_eof_packet() or pkt.is_ok_packet()
+        with pc.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(packet.format(t=t))
+            if case == "warnings":
+                assert e.value.args[0] == 1105 and "reads the warnings" in e.value.args[1], e.value.args
+            else:
+                assert e.value.args[0] == 1105 and "multi-statement packets are off" in e.value.args[1], \
+                    e.value.args
+            cur.execute("SELECT COUNT(*) FROM %s" % t)
+            assert cur.fetchone()[0] == 50
+    finally:
+        pc.close()
+    assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == before
+    ready_agrees_cancel(env, mariadb, t, did)
+
+
 def test_mirror_while_copy_is_held(env, mariadb):
     """Writes before the backfill reached the rows: the backfill keeps the
     mirrored images; the verifier finds no difference."""
@@ -248,7 +385,7 @@ REFUSED = [
     "LOCK TABLES {t} WRITE",
     "INSERT INTO _{t}_shadow (id, name, created) VALUES (999999, 's', '2025-01-01')",
     "CALL no_such_proc()",
-    "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET name = 'b' WHERE id = 2",
+    "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET id = id + 1000000 WHERE id = 2",
 ]
 
 
