@@ -1095,10 +1095,31 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 		*id = t->deploy_id;
 		return MIRROR_PLAN;
 	}
+	if (m->source == DML_SRC_SELECT && what != NULL && !m->row_alias.present && !t->orig_unique &&
+	    !(m->odku.present && odku_sets_key(t, sql, m))) {
+		/*
+		 * IGNORE / ON DUPLICATE KEY UPDATE / REPLACE ... SELECT that
+		 * gives the key values, on a table whose only unique key is the
+		 * primary key: it touches the rows of the keys its SELECT
+		 * returns and no other, so they are listed before and after it
+		 * as for INSERT ... SELECT and copied both ways.  Its affected
+		 * rows count updates and replaced rows twice, skipped rows not
+		 * at all: no check against the count.
+		 */
+		enum mirror_verdict v = plan_insert_select(t, sql, m, params, out, id, why, whylen);
+
+		if (v == MIRROR_PLAN) {
+			out->relist_check = false;
+			out->upsert = true;
+		}
+		return v;
+	}
 	if (m->source != DML_SRC_VALUES && m->source != DML_SRC_SET)
-		return refuse(t, id, why, whylen, "%s ... SELECT is not mirrored yet",
+		return refuse(t, id, why, whylen, "%s ... SELECT is not mirrored yet%s",
 			      m->kind == SQL_REPLACE ? "REPLACE" : m->row_alias.present ? "INSERT with a row alias" :
-			      what != NULL ? what : "INSERT");
+			      what != NULL ? what : "INSERT",
+			      what != NULL && t->orig_unique ? " on a table with a unique key besides the primary key" :
+			      m->odku.present ? " when its update may change the primary key" : "");
 	/*
 	 * IGNORE, ON DUPLICATE KEY UPDATE and REPLACE touch the rows of their
 	 * own keys, and through another unique key possibly other rows too:

@@ -56,6 +56,13 @@ SHAPES = {
     "delete_join": ["DELETE x FROM {t} AS x JOIN j USING (id) WHERE j.a = 2 AND x.id < 60"],
     "delete_join_other": ["DELETE j FROM j JOIN {t} USING (id) WHERE j.id = 0"],
     "dup_key_error": ["INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01')"],
+    "insert_ignore_select": ["INSERT IGNORE INTO {t} (id, name, created, flag) SELECT id + 298, CONCAT(name, '?'), "
+                             "created, flag FROM {t} WHERE id BETWEEN 1 AND 3"],
+    "odku_select": ["INSERT INTO {t} (id, name, amount, created) SELECT j.id * 150, 'odku sel', j.a, '2025-06-01' "
+                    "FROM j WHERE j.id BETWEEN 1 AND 3 ON DUPLICATE KEY UPDATE amount = amount + 100, "
+                    "name = VALUES(name)"],
+    "replace_select": ["REPLACE INTO {t} (id, name, created) SELECT id + 5, CONCAT('r', name), created "
+                       "FROM {t} WHERE id IN (4, 6, 500)"],
 }
 
 MODES = ["autocommit", "commit", "rollback", "savepoint"]
@@ -373,6 +380,9 @@ def test_mirror_while_copy_is_held(env, mariadb):
 REFUSED = [
     "INSERT IGNORE INTO {t} (name, created) VALUES ('r', '2025-01-01')",
     "INSERT INTO {t} (id, name, created) VALUES (1, 'r', '2025-01-01') ON DUPLICATE KEY UPDATE id = id + 1000",
+    "INSERT INTO {t} (id, name, created) SELECT id, name, created FROM {t} WHERE id < 3 "
+    "ON DUPLICATE KEY UPDATE id = id + 1000",
+    "REPLACE INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 3",
     "INSERT INTO {t} SELECT * FROM {t} WHERE id < 0",
     "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3 "
     "UNION SELECT 7000000, 'u', '2025-01-01'",
@@ -983,6 +993,8 @@ def test_mirror_upserts_with_other_unique_keys_refused(env, mariadb):
     pc = env.connect(database="mir")
     with pc.cursor() as cur:
         for sql, why in (("INSERT IGNORE INTO %s (name, created) VALUES (NULL, '2025-01-01')", "find it by"),
+                         ("INSERT IGNORE INTO %s (id, name, created) SELECT id + 1000, name, created FROM j "
+                          "WHERE id < 3", "unique key besides the primary key"),
                          ("INSERT INTO %s (name, created) VALUES (CONCAT('a', 'b'), '2025-01-01') "
                           "ON DUPLICATE KEY UPDATE amount = 1", "not a literal")):
             with pytest.raises(pymysql.MySQLError) as e:
