@@ -328,6 +328,7 @@ void mirror_plan_free(struct mirror_plan *p)
 	free(p->stmt_tail);
 	free(p->stmt);
 	free(p->qualifier);
+	free(p->key_pos);
 	for (unsigned i = 0; i < p->nkeys; i++)
 		free(p->keys[i]);
 	free(p->keys);
@@ -739,10 +740,10 @@ static bool is_word_char(char c)
  * ...": the items' spans (at most max) in s0/s1, and where FROM is.  False
  * when the text is anything else or the scanner cannot be sure: no FROM, a
  * comment, a UNION / INTERSECT / EXCEPT / INTO / locking clause outside
- * parentheses, an item * or t.*.
+ * parentheses, an item * or t.* (then *star, when that is all).
  */
 static bool select_items(const char *sql, size_t from, size_t to, size_t *s0, size_t *s1, unsigned max,
-			 unsigned *n, size_t *from_at)
+			 unsigned *n, size_t *from_at, bool *star)
 {
 	static const char *const mods[] = { "ALL", "DISTINCT", "DISTINCTROW", "HIGH_PRIORITY", "STRAIGHT_JOIN",
 					    "SQL_SMALL_RESULT", "SQL_BIG_RESULT", "SQL_BUFFER_RESULT", "SQL_CACHE",
@@ -754,6 +755,7 @@ static bool select_items(const char *sql, size_t from, size_t to, size_t *s0, si
 
 	*n = 0;
 	*from_at = 0;
+	*star = false;
 	while (i < to) {
 		char c = sql[i];
 
@@ -826,10 +828,11 @@ static bool select_items(const char *sql, size_t from, size_t to, size_t *s0, si
 			s0[k]++;
 		while (s1[k] > s0[k] && isspace((unsigned char)sql[s1[k] - 1]))
 			s1[k]--;
-		if (s1[k] == s0[k] || sql[s1[k] - 1] == '*')
+		if (s1[k] == s0[k])
 			return false;
+		*star = *star || sql[s1[k] - 1] == '*';
 	}
-	return true;
+	return !*star;
 }
 
 /*
@@ -847,12 +850,41 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
-	bool ok = true;
+	bool ok = true, star;
 
-	if (!select_items(sql, m->select.start, m->select.end, s0, s1, 256, &nitems, &from_at))
+	if (!select_items(sql, m->select.start, m->select.end, s0, s1, 256, &nitems, &from_at, &star) && !star)
 		return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is mirrored when its "
-			      "SELECT is one plain SELECT that names its columns (no *, UNION, INTO, comment or "
-			      "locking clause)");
+			      "SELECT is one plain SELECT (no UNION, INTO, comment or locking clause)");
+	if (star) {
+		/* SELECT * / t.*: the key values are somewhere in its rows, at
+		   the places of the key columns in the INSERT */
+		out->key_pos = calloc(t->npk, sizeof(*out->key_pos));
+		f = out->key_pos == NULL ? NULL : open_memstream(&buf, &len);
+		if (f == NULL) {
+			mirror_plan_free(out);
+			return refuse(t, id, why, whylen, "out of memory");
+		}
+		for (unsigned k = 0; k < t->npk; k++) {
+			const struct deploy_col *c = &t->cols[t->pk[k]];
+
+			out->key_pos[k] = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
+			ok = ok && out->key_pos[k] >= 0;
+		}
+		ok = ok && put_text(f, sql, m->select.start, m->select.end, m, params);
+		fputs(" LOCK IN SHARE MODE", f);
+		out->lock_sql = close_stream(f, &buf, ok);
+		if (out->lock_sql == NULL) {
+			mirror_plan_free(out);
+			return refuse(t, id, why, whylen, "an INSERT ... SELECT that does not give every key value "
+				      "is not mirrored");
+		}
+		out->how = MP_UNIQUE;
+		out->kind = SQL_INSERT;
+		out->relist_check = true;
+		out->t = t;
+		*id = t->deploy_id;
+		return MIRROR_PLAN;
+	}
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		return refuse(t, id, why, whylen, "out of memory");

@@ -119,6 +119,10 @@ struct mirror_plan {
 	bool relist_check;       /* MP_UNIQUE for INSERT ... SELECT: the rows
 				    listed after it must be at least as many as
 				    it inserted */
+	int *key_pos;            /* MP_UNIQUE from a SELECT * (lock_sql is the
+				    whole SELECT): where the t->npk key
+				    values are in its rows; NULL: its rows are
+				    the keys */
 	bool bulk;               /* MP_INSERT: INSERT ... SELECT whose keys are
 				    all generated: as many as the affected
 				    rows, consecutive under

@@ -584,6 +584,8 @@ static void fail_deploy(struct session *s, const char *fmt, unsigned code)
 static bool read_keys(struct session *s, const struct mirror_table *t, char ***keys, unsigned *nkeys,
 		      bool *too_many)
 {
+	const int *pos = s->writes->plan.key_pos;   /* a SELECT *: the keys' places */
+	unsigned ncols = t->npk;
 	uint8_t *p = NULL;
 	size_t len;
 	unsigned i;
@@ -591,9 +593,17 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 
 	*too_many = false;
 	p = diag_next_packet(s->capture, &len);
-	if (p == NULL || len < 1 || p[0] != t->npk)
+	if (p == NULL || len < 1)
 		goto out;
-	for (i = 0; i < t->npk; i++) {
+	if (pos != NULL) {
+		ncols = p[0];
+		for (i = 0; i < t->npk; i++)
+			if (p[0] >= 251 || pos[i] < 0 || (unsigned)pos[i] >= ncols)
+				goto out;
+	} else if (p[0] != t->npk || t->npk > 16) {
+		goto out;
+	}
+	for (i = 0; i < ncols; i++) {
 		free(p);
 		p = diag_next_packet(s->capture, &len);
 		if (p == NULL)
@@ -606,7 +616,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 			goto out;
 	}
 	for (;;) {
-		struct rs_value v[16];
+		struct rs_value v[251];
 		char *vals[16];
 		unsigned long lens[16];
 		char **nk;
@@ -619,15 +629,17 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 			ok = true;
 			goto out;
 		}
-		if (t->npk > 16 || !rs_parse_text_row(p, len, t->npk, v))
+		if (t->npk > 16 || !rs_parse_text_row(p, len, ncols, v))
 			goto out;
 		if (*nkeys >= WRITES_MAX_KEYS) {
 			*too_many = true;
 			goto out;
 		}
 		for (i = 0; i < t->npk; i++) {
-			vals[i] = v[i].p == NULL ? NULL : (char *)v[i].p;
-			lens[i] = (unsigned long)v[i].len;
+			const struct rs_value *x = &v[pos != NULL ? (unsigned)pos[i] : i];
+
+			vals[i] = x->p == NULL ? NULL : (char *)x->p;
+			lens[i] = (unsigned long)x->len;
 		}
 		nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
 		if (nk == NULL)

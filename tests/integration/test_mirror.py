@@ -56,6 +56,10 @@ SHAPES = {
     "delete_join": ["DELETE x FROM {t} AS x JOIN j USING (id) WHERE j.a = 2 AND x.id < 60"],
     "delete_join_other": ["DELETE j FROM j JOIN {t} USING (id) WHERE j.id = 0"],
     "dup_key_error": ["INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01')"],
+    "insert_select_star": ["INSERT INTO {t} (id, name, amount, created, flag) SELECT * FROM (SELECT id + 400000 AS id, "
+                           "name, amount, created, flag FROM {t} WHERE id < 4) AS x"],
+    "replace_select_star": ["REPLACE INTO {t} (name, id, created) SELECT x.* FROM (SELECT CONCAT('s', j.a) AS n, "
+                            "j.id * 2, '2025-07-07' FROM j WHERE j.id BETWEEN 2 AND 4) AS x"],
     "insert_ignore_select": ["INSERT IGNORE INTO {t} (id, name, created, flag) SELECT id + 298, CONCAT(name, '?'), "
                              "created, flag FROM {t} WHERE id BETWEEN 1 AND 3"],
     "odku_select": ["INSERT INTO {t} (id, name, amount, created) SELECT j.id * 150, 'odku sel', j.a, '2025-06-01' "
@@ -383,7 +387,7 @@ REFUSED = [
     "INSERT INTO {t} (id, name, created) SELECT id, name, created FROM {t} WHERE id < 3 "
     "ON DUPLICATE KEY UPDATE id = id + 1000",
     "REPLACE INTO {t} (name, created) SELECT name, created FROM {t} WHERE id < 3",
-    "INSERT INTO {t} SELECT * FROM {t} WHERE id < 0",
+    "INSERT INTO {t} SELECT /* c */ id + 1000000, name, amount, created, flag FROM {t} WHERE id < 3",
     "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3 "
     "UNION SELECT 7000000, 'u', '2025-01-01'",
     "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
