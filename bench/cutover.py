@@ -781,7 +781,7 @@ def render(meta, cu, pt, rows):
     w("  RENAME TABLE's Query_time in the server's slow log (waiting for its lock included)")
     for label, r in rows:
         if label.startswith("cutoverd, all") and r["rename_median"] is not None:
-            w("  of cutoverd's pause, its RENAME TABLE ... NOWAIT (slow log): median %s ms, max %s ms" % (
+            w("  of cutoverd's pause, its RENAME TABLE (slow log): median %s ms, max %s ms" % (
                 f1(r["rename_median"]), f1(r["rename_max"])))
             if r["drain_median"] is not None:
                 w("  and the drain (deploy show's history): median %s ms, max %s ms" % (

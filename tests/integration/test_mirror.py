@@ -779,6 +779,11 @@ PREPARED = {
                              "params": [5]}],
     "insert_select_keys_param": [{"sql": "INSERT INTO {t} (id, name, created) SELECT id + ?, name, created "
                                          "FROM {t} WHERE id < ?", "params": [400000, 4]}],
+    "odku_select_params": [{"sql": "INSERT INTO {t} (id, name, created) SELECT id + ?, name, created FROM {t} "
+                                   "WHERE id BETWEEN ? AND ? ON DUPLICATE KEY UPDATE amount = ?",
+                            "params": [1, 7, 9, "8.5"]}],
+    "insert_select_star_params": [{"sql": "INSERT INTO {t} (id, name, created) SELECT * FROM (SELECT id + ? AS i, "
+                                          "name, created FROM {t} WHERE id < ?) AS x", "params": [500000, 3]}],
     "reexecute": [{"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [1, 1]},
                   {"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [2, 2]}],
 }
