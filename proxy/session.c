@@ -1110,6 +1110,7 @@ static bool split_next(struct session *s)
 	free_steps(s);
 	writes_command_end(s);
 	writes_plan_end(s);
+	diag_clear(&s->diag);
 	if (!s->in_trans) {
 		s->ntouched = 0;
 		s->touched_any = false;
@@ -1142,8 +1143,15 @@ bool session_split_start(struct session *s, const char *sql, size_t len, const s
 {
 	struct split *sp;
 
-	while (n > 1 && st[n - 1].kind == SQL_EMPTY)
+	while (n > 1 && st[n - 1].kind == SQL_EMPTY) {
+		size_t a = st[n - 1].start, b = st[n - 1].end < len ? st[n - 1].end : len, k;
+
+		for (k = a; k < b && strchr(" \t\r\n\f\v", sql[k]) != NULL; k++)
+			;
+		if (k < b)
+			break;      /* a comment: the server answers it */
 		n--;
+	}
 	sp = calloc(1, sizeof(*sp));
 	if (sp == NULL)
 		return false;
@@ -1609,8 +1617,10 @@ bool session_release(struct session *s)
 	execute_command(s);
 	if (s->state == SS_COMMAND || s->state == SS_INFILE)
 		s->cmd_start = held_since;   /* the client's latency counts the wait */
-	if (s->state == SS_IDLE)
+	if (s->state == SS_IDLE) {
+		split_free(s);
 		client_process(s);
+	}
 	return true;
 }
 
@@ -1923,7 +1933,8 @@ static void split_patch(struct session *s, struct evbuffer *in, enum resp_ev ev,
 {
 	struct split *sp = s->split;
 	size_t off = s->rp.last_status_off;
-	bool more = ev == RESP_EV_END && !s->rp.is_err && off > 0 && off + 2 <= flen && sp->next < sp->n;
+	bool more = (ev == RESP_EV_END || (ev == RESP_EV_MORE && s->rp.last == RP_EOF && s->rp.state == RS_ROWS)) &&
+		    !s->rp.is_err && off > 0 && off + 2 <= flen && sp->next < sp->n;
 	unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)(more ? 4 + off + 2 : 4));
 
 	if (p == NULL)

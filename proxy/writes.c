@@ -1615,7 +1615,8 @@ static void multi_done(struct session *s, struct step *st, const struct resp_par
  * (the proxy's statements between would change them) or streams a client
  * file; why says so.
  */
-static bool splittable(const struct session *s, const struct sql_stmt *st, size_t n, char *why, size_t whylen)
+static bool splittable(const struct session *s, const char *text, const struct sql_stmt *st, size_t n, char *why,
+		       size_t whylen)
 {
 	if (!s->multi_statements) {
 		snprintf(why, whylen, "multi-statement packets are off for this connection "
@@ -1627,6 +1628,17 @@ static bool splittable(const struct session *s, const struct sql_stmt *st, size_
 			snprintf(why, whylen, "a statement of the packet reads the warnings or the row count "
 				 "of the one before it (statement %zu)", i + 1);
 			return false;
+		}
+		if (st[i].kind == SQL_EMPTY && i + 1 < n) {
+			size_t k = st[i].start;
+
+			while (k < st[i].end && strchr(" \t\r\n\f\v", text[k]) != NULL)
+				k++;
+			if (k >= st[i].end) {
+				snprintf(why, whylen, "statement %zu is empty (the server stops there with a syntax "
+					 "error)", i + 1);
+				return false;
+			}
 		}
 		if (st[i].kind == SQL_LOAD_DATA) {
 			snprintf(why, whylen, "the packet has a LOAD DATA (statement %zu)", i + 1);
@@ -1656,6 +1668,13 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 
 	for (size_t i = 0; i < n; i++)
 		keeps = keeps && keeps_transaction(st[i].kind);
+	for (size_t i = 0; i + 1 < n; i++)
+		if (st[i].kind == SQL_USE) {
+			for (size_t k = i + 1; k < n; k++)
+				split = split || mirror_may_write(&st[k]);
+			if (split)
+				snprintf(where, sizeof(where), "a table (after USE)");
+		}
 	for (size_t i = 0; i < n; i++) {
 		struct mirror_plan plan;
 		enum mirror_verdict v = mirror_plan_stmt(p->mirrors, text, &st[i], d, s->db, NULL, &plan, &id, why,
@@ -1697,7 +1716,7 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 		keys = NULL;
 		nkeys = 0;
 		id = first;
-		if (!splittable(s, st, n, reason, sizeof(reason))) {
+		if (!splittable(s, text, st, n, reason, sizeof(reason))) {
 			snprintf(why, sizeof(why), "deploy request %llu is changing %s: a multi-statement packet that "
 				 "writes it runs one statement at a time, and this one cannot: %s",
 				 (unsigned long long)id, where, reason);
@@ -1922,6 +1941,8 @@ bool writes_command(struct session *s)
 		if (!keeps && pend_before(s, n == 1 ? st[0].kind : SQL_UNKNOWN))
 			goto out;         /* it runs once they are applied */
 	}
+	while (!s->multi_statements && n > 1 && n <= WRITES_MAX_STMTS && st[n - 1].kind == SQL_EMPTY)
+		n--;
 	if (n > 1) {
 		taken = multi_command(s, w, text, len, st, n, &d);
 		goto out;
