@@ -33,6 +33,7 @@
 #include "protocol/mysql.h"
 #include "protocol/packet.h"
 #include "protocol/auth.h"
+#include "protocol/resultset.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -1416,6 +1417,78 @@ static uint8_t *query_text(struct session *s, size_t *len)
 	return q;
 }
 
+/*
+ * A multi-statement COM_QUERY with a USE in it (a lone USE is followed by
+ * parse_use()): the session's database is then asked after it.  Only
+ * packets with a ';' are lexed.
+ */
+static bool query_has_use(struct session *s)
+{
+	struct evbuffer_ptr at;
+	struct sql_stmt st[16];
+	size_t len, n;
+	uint8_t *q;
+	bool use = false;
+
+	if (s->cmd_byte != COM_QUERY || !s->multi_statements || s->next_db_set)
+		return false;
+	evbuffer_ptr_set(s->cmd, &at, 5, EVBUFFER_PTR_SET);
+	if (evbuffer_search(s->cmd, ";", 1, &at).pos < 0)
+		return false;
+	q = query_text(s, &len);
+	if (q == NULL)
+		return false;          /* over 64 KiB: not followed */
+	n = sql_parse_ex((const char *)q, len, st, sizeof(st) / sizeof(st[0]),
+			 (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0);
+	for (size_t i = 0; i < n && i < sizeof(st) / sizeof(st[0]); i++)
+		use = use || st[i].kind == SQL_USE;
+	free(q);
+	return use || n > sizeof(st) / sizeof(st[0]);
+}
+
+/* SELECT DATABASE() answered: the session's database now. */
+static void db_captured(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	uint8_t *p = NULL;
+	size_t len;
+	struct rs_value v[1];
+	bool ok = false;
+
+	(void)st;
+	if (rp->is_err)
+		goto out;
+	for (int i = 0; i < ((s->caps & CAP_DEPRECATE_EOF) ? 2 : 3); i++) {
+		free(p);
+		p = diag_next_packet(s->capture, &len);   /* count, definition, EOF */
+		if (p == NULL)
+			goto out;
+	}
+	free(p);
+	p = diag_next_packet(s->capture, &len);
+	if (p != NULL && len > 0 && p[0] != PKT_ERR && rs_parse_text_row(p, len, 1, v)) {
+		size_t n = v[0].p == NULL ? 0 : v[0].len < sizeof(s->db) - 1 ? v[0].len : sizeof(s->db) - 1;
+
+		if (n > 0)
+			memcpy(s->db, v[0].p, n);
+		s->db[n] = '\0';
+		ok = true;
+	}
+out:
+	free(p);
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	if (!ok)
+		slog_warning(s, "could not read the database after a USE in a multi-statement packet");
+}
+
+/* The client's packet had a USE among its statements: ask the database after it. */
+static void client_then_db(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	save_diagnostics(s, rp);
+	if (!plan_add(s, query_packet("SELECT DATABASE()"), RESP_KIND_QUERY, SINK_CAPTURE, false, db_captured))
+		slog_warning(s, "cannot ask the database after a USE in a multi-statement packet");
+}
+
 static bool query_reads_diagnostics(struct session *s)
 {
 	size_t len;
@@ -1535,7 +1608,7 @@ static void execute_command(struct session *s)
 	if (inject && p->conf.debug_inject_after[0] != '\0')
 		(void)plan_add(s, NULL, kind, SINK_HOLD, true, debug_after_client);
 	else
-		(void)plan_add(s, NULL, kind, SINK_CLIENT, true, NULL);
+		(void)plan_add(s, NULL, kind, SINK_CLIENT, true, query_has_use(s) ? client_then_db : NULL);
 	plan_start(s);
 }
 

@@ -1664,10 +1664,12 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 	char **keys = NULL, why[1000], where[520] = "";
 	unsigned nkeys = 0, writes = 0;
 	uint64_t deploy = 0, id = 0, first = 0;
-	bool keeps = true, split = false;
+	bool keeps = true, split = false, has_use = false;
 
 	for (size_t i = 0; i < n; i++)
 		keeps = keeps && keeps_transaction(st[i].kind);
+	/* a USE: the statements after it are checked against its database
+	   only when they run one at a time (and the session learns it) */
 	for (size_t i = 0; i + 1 < n; i++)
 		if (st[i].kind == SQL_USE) {
 			for (size_t k = i + 1; k < n; k++)
@@ -1675,6 +1677,8 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 			if (split)
 				snprintf(where, sizeof(where), "a table (after USE)");
 		}
+	for (size_t i = 0; i < n; i++)
+		has_use = has_use || st[i].kind == SQL_USE;
 	for (size_t i = 0; i < n; i++) {
 		struct mirror_plan plan;
 		enum mirror_verdict v = mirror_plan_stmt(p->mirrors, text, &st[i], d, s->db, NULL, &plan, &id, why,
@@ -1706,6 +1710,11 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 		mirror_plan_free(&plan);
 		deploy = id;
 		writes++;
+	}
+	if (has_use && deploy != 0 && !split) {
+		split = true;             /* taken as it is, it would leave the session's database behind */
+		first = deploy;
+		snprintf(where, sizeof(where), "a table (with a USE)");
 	}
 	if (split) {
 		char reason[400];

@@ -16,7 +16,7 @@ import time
 import pymysql
 import pytest
 
-from test_deploy import rows
+from test_deploy import execute, rows
 from test_mirror import COLS, deployed_pair, env, settle  # noqa: F401
 from test_cutover import Bg, session_of, HELD_STATES, clients  # noqa: F401
 
@@ -290,3 +290,75 @@ def test_single_statement_with_trailing_semicolons_multi_off(env, mariadb, tail)
     assert direct == [10]
     assert proxy == direct
     settle(env, mariadb, t, u, did, "ready")
+
+
+def session_db(env, conn):
+    """The database cutoverd believes the session of conn is in (`clients`)."""
+    r = env.admin("clients")
+    assert r["ok"], r
+    mine = [c for c in r["clients"] if c.get("backend_id") == conn.thread_id()]
+    assert len(mine) == 1, r
+    return mine[0]["db"]
+
+
+@pytest.mark.parametrize("packet", ["USE mir; SELECT 1", "SELECT 1; USE mir", "USE test; USE mir; DO 1"])
+def test_use_in_a_packet_that_runs_as_it_is(env, mariadb, packet):
+    """A packet that writes nothing under deploy runs as it is; a USE in it
+    still changes the database the later statements of the session are
+    checked against (cutoverd asks the server after the packet): the
+    single UPDATE that follows is mirrored, and SHOW WARNINGS still
+    answers for the packet."""
+    t, u, did = deployed_pair(env, mariadb)
+    pc = env.connect(database="test", client_flag=MULTI)
+    try:
+        with pc.cursor() as cur:
+            cur.execute(packet)
+            drain(cur)
+            cur.execute("DO 1")   # answered once cutoverd has asked the database
+            assert session_db(env, pc) == "mir"
+            cur.execute("UPDATE %s SET amount = amount + 1 WHERE id BETWEEN 10 AND 20" % t)
+            assert cur.rowcount == 10   # id 14's amount is NULL
+    finally:
+        pc.close()
+    execute(mariadb, "UPDATE mir.%s SET amount = amount + 1 WHERE id BETWEEN 10 AND 20" % u)
+    s = settle(env, mariadb, t, u, did, "ready")
+    assert s["mirrored"] >= 1, s
+
+
+def test_use_after_writes_in_a_transaction(env, mariadb):
+    """Inside a transaction, a packet of writes by key (deferred whole, one
+    round trip, when it has no USE) that ends with a USE runs one statement
+    at a time, so that the session follows the USE; the writes are
+    mirrored at COMMIT."""
+    t, u, did = deployed_pair(env, mariadb)
+    pc = env.connect(database="mir", client_flag=MULTI)
+    try:
+        with pc.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("UPDATE %s SET name = 'a' WHERE id = 5; USE test" % t)
+            drain(cur)
+            cur.execute("DO 1")
+            assert session_db(env, pc) == "test"
+            cur.execute("UPDATE mir.%s SET name = 'b' WHERE id = 6" % t)
+            cur.execute("COMMIT")
+    finally:
+        pc.close()
+    execute(mariadb, "UPDATE mir.%s SET name = 'a' WHERE id = 5" % u, "UPDATE mir.%s SET name = 'b' WHERE id = 6" % u)
+    settle(env, mariadb, t, u, did, "ready")
+
+
+def test_use_in_a_packet_keeps_its_warnings(env, mariadb):
+    """The SELECT DATABASE() that cutoverd runs after a packet with a USE
+    does not take the packet's warnings away from SHOW WARNINGS."""
+    seen = []
+    for c in (env.connect(database="test", client_flag=MULTI), mariadb.connect(database="test", client_flag=MULTI)):
+        try:
+            with c.cursor() as cur:
+                cur.execute("USE mir; SELECT 1 + 'a'")
+                res = drain(cur)
+                cur.execute("SHOW WARNINGS")
+                seen.append((res, cur.fetchall()))
+        finally:
+            c.close()
+    assert seen[0] == seen[1]
+    assert seen[0][1] and seen[0][1][0][1] == 1292, seen
