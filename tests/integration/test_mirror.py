@@ -825,6 +825,29 @@ def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
     assert s["mirrored"] >= 1, s
 
 
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_mirror_matrix_prepared(env, mariadb, shape, mode, phase):
+    """Every shape of the text matrix, each statement as a server-side
+    prepared statement (DBD::MariaDB: COM_STMT_PREPARE, COM_STMT_EXECUTE,
+    binary answers) against the direct twin.  (PREPARED above has the
+    shapes with parameters.)"""
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
+
+    def steps(table):
+        out = [{"do": "BEGIN"}] if mode != "autocommit" else []
+        out += [{"sql": sql.format(t=table), "params": []} for sql in SHAPES[shape]]
+        if mode != "autocommit":
+            out.append({"do": mode.upper()})
+        return out
+
+    via_proxy = run_dbd(env, steps(t))
+    direct = run_dbd(mariadb, steps(u))
+    assert via_proxy == direct
+    settle(env, mariadb, t, u, did, phase)
+
+
 def test_mirror_prepared_before_the_deploy(env, mariadb):
     """A statement prepared (and executed, binding its types) before the
     deploy started is mirrored when executed again during it."""
