@@ -524,6 +524,63 @@ out:
 	return out;
 }
 
+static bool is_word_char(char c);
+
+/* The SET assignment of key column k of an UPDATE (its index), -1 none, -2 several. */
+static int key_expr_at(const struct mirror_table *t, const char *sql, const struct dml *m, unsigned k)
+{
+	int found = -1;
+
+	(void)sql;
+	for (unsigned i = 0; i < m->nassign; i++)
+		if (strcasecmp(m->assign[i].column, t->cols[t->pk[k]].orig) == 0) {
+			if (found >= 0)
+				return -2;   /* twice */
+			found = (int)i;
+		}
+	return found;
+}
+
+/*
+ * Does the value of SET assignment i name (as a word outside quotes) a
+ * column that an assignment before it sets?  Assignments run left to
+ * right, so it would see the new value; this errs on the side of yes.
+ */
+static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
+{
+	size_t p = m->assign[i].value.start, end = m->assign[i].value.end;
+
+	while (p < end) {
+		char c = sql[p];
+
+		if (c == '\'' || c == '"') {
+			for (p++; p < end && sql[p] != c; p++)
+				if (sql[p] == '\\')
+					p++;
+			p++;
+		} else if (c == '`' || is_word_char(c)) {
+			size_t s0 = c == '`' ? p + 1 : p, s1;
+
+			if (c == '`') {
+				for (p++; p < end && sql[p] != '`'; p++)
+					;
+				s1 = p++;
+			} else {
+				while (p < end && is_word_char(sql[p]))
+					p++;
+				s1 = p;
+			}
+			for (unsigned k = 0; k < i; k++)
+				if (strlen(m->assign[k].column) == s1 - s0 &&
+				    strncasecmp(m->assign[k].column, sql + s0, s1 - s0) == 0)
+					return true;
+		} else {
+			p++;
+		}
+	}
+	return false;
+}
+
 /*
  * UPDATE / DELETE: lock the keys, restrict, re-copy.  In a multi-table
  * statement the table is found among the table references and named by
@@ -577,18 +634,25 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 
 			if (a->qualifier[0] != '\0' && strcasecmp(a->qualifier, name) != 0)
 				continue;   /* another table's column */
-			for (unsigned k = 0; k < t->npk; k++)
-				if (strcasecmp(a->column, t->cols[t->pk[k]].orig) == 0)
-					return refuse(t, id, why, whylen,
-						      "an UPDATE that sets primary-key column %s cannot be mirrored",
+			for (unsigned k = 0; k < t->npk; k++) {
+				if (strcasecmp(a->column, t->cols[t->pk[k]].orig) != 0)
+					continue;
+				if (m->multi_table)
+					return refuse(t, id, why, whylen, "a multi-table UPDATE that sets primary-key "
+						      "column %s cannot be mirrored", a->column);
+				if (key_expr_at(t, sql, m, k) != (int)i || reads_assigned(sql, m, i))
+					return refuse(t, id, why, whylen, "an UPDATE that sets primary-key column %s "
+						      "twice, or from a column it sets before it, cannot be mirrored",
 						      a->column);
+				out->changes_key = true;
+			}
 		}
 	}
 	out->how = MP_LOCKED_KEYS;
 	out->kind = m->kind;
 	out->t = t;
 	*id = t->deploy_id;
-	if (!m->multi_table) {
+	if (!m->multi_table && !out->changes_key) {
 		/* WHERE key = value: the statement can touch that row only and
 		   runs as it is; the locking read and the restricted statement
 		   below are not needed (the common case: build nothing more) */
@@ -612,8 +676,20 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 		goto oom;
 	fputs(m->multi_table ? "SELECT DISTINCT " : "SELECT ", f);
 	keys_put_select(f, &TKC(t), alias, false);
+	ok = true;
+	for (unsigned k = 0; out->changes_key && k < t->npk && ok; k++) {
+		/* the key the row will have: its SET expression, evaluated on
+		   the row as it is (it reads no column set before it) */
+		int a = key_expr_at(t, sql, m, k);
+
+		fputs(", ", f);
+		if (a < 0)
+			put_ident(f, t->cols[t->pk[k]].orig);
+		else
+			ok = put_text(f, sql, m->assign[a].value.start, m->assign[a].value.end, m, params);
+	}
 	fputs(" FROM ", f);
-	ok = put_text(f, sql, m->table_refs.start, m->table_refs.end, m, params);
+	ok = ok && put_text(f, sql, m->table_refs.start, m->table_refs.end, m, params);
 	if (m->where.present) {
 		fputs(" WHERE ", f);
 		ok = ok && put_text(f, sql, m->where.start, m->where.end, m, params);

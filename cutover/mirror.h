@@ -119,6 +119,9 @@ struct mirror_plan {
 	bool relist_check;       /* MP_UNIQUE for INSERT ... SELECT: the rows
 				    listed after it must be at least as many as
 				    it inserted */
+	bool changes_key;        /* MP_LOCKED_KEYS UPDATE that sets key
+				    columns: each row of lock_sql gives the
+				    row's key, then its key after the UPDATE */
 	int *key_pos;            /* MP_UNIQUE from a SELECT * (lock_sql is the
 				    whole SELECT): where the t->npk key
 				    values are in its rows; NULL: its rows are

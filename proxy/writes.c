@@ -585,7 +585,8 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		      bool *too_many)
 {
 	const int *pos = s->writes->plan.key_pos;   /* a SELECT *: the keys' places */
-	unsigned ncols = t->npk;
+	bool twice = s->writes->plan.changes_key;   /* each row: its key, its new key */
+	unsigned ncols = twice ? 2 * t->npk : t->npk;
 	uint8_t *p = NULL;
 	size_t len;
 	unsigned i;
@@ -600,7 +601,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		for (i = 0; i < t->npk; i++)
 			if (p[0] >= 251 || pos[i] < 0 || (unsigned)pos[i] >= ncols)
 				goto out;
-	} else if (p[0] != t->npk || t->npk > 16) {
+	} else if (p[0] != ncols || t->npk > 16) {
 		goto out;
 	}
 	for (i = 0; i < ncols; i++) {
@@ -631,24 +632,26 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		}
 		if (t->npk > 16 || !rs_parse_text_row(p, len, ncols, v))
 			goto out;
-		if (*nkeys >= WRITES_MAX_KEYS) {
-			*too_many = true;
-			goto out;
-		}
-		for (i = 0; i < t->npk; i++) {
-			const struct rs_value *x = &v[pos != NULL ? (unsigned)pos[i] : i];
+		for (unsigned half = 0; half < (twice ? 2u : 1u); half++) {
+			if (*nkeys >= WRITES_MAX_KEYS) {
+				*too_many = true;
+				goto out;
+			}
+			for (i = 0; i < t->npk; i++) {
+				const struct rs_value *x = &v[pos != NULL ? (unsigned)pos[i] : half * t->npk + i];
 
-			vals[i] = x->p == NULL ? NULL : (char *)x->p;
-			lens[i] = (unsigned long)x->len;
+				vals[i] = x->p == NULL ? NULL : (char *)x->p;
+				lens[i] = (unsigned long)x->len;
+			}
+			nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
+			if (nk == NULL)
+				goto out;
+			*keys = nk;
+			nk[*nkeys] = mirror_key_tuple(t, vals, lens);
+			if (nk[*nkeys] == NULL)
+				goto out;
+			(*nkeys)++;
 		}
-		nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
-		if (nk == NULL)
-			goto out;
-		*keys = nk;
-		nk[*nkeys] = mirror_key_tuple(t, vals, lens);
-		if (nk[*nkeys] == NULL)
-			goto out;
-		(*nkeys)++;
 	}
 out:
 	free(p);
@@ -843,6 +846,9 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert, false), SINK_DROP, recopy_done);
 		break;
 	case SQL_UPDATE:
+		if (w->plan.changes_key)
+			/* the rows left their keys for new ones: both ways */
+			add_step(s, mirror_sync_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
 		break;
 	default:

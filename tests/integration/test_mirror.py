@@ -43,6 +43,9 @@ SHAPES = {
     "update_alias": ["UPDATE {t} AS x SET x.name = 'alias' WHERE x.id IN (20, 21)"],
     "update_warning": ["UPDATE {t} SET flag = 300 WHERE id = 22"],
     "delete_key": ["DELETE FROM {t} WHERE id = 7"],
+    "update_key_change": ["UPDATE {t} SET name = 'moved', id = id + 500000 WHERE id BETWEEN 40 AND 42"],
+    "update_key_change_by_key": ["UPDATE {t} SET id = 600001 WHERE id = 43"],
+    "update_key_shift": ["UPDATE {t} SET id = id + 1 WHERE id BETWEEN 290 AND 300 ORDER BY id DESC"],
     "delete_order_limit": ["DELETE FROM {t} WHERE id > 100 ORDER BY id LIMIT 5"],
     "mixed": ["INSERT INTO {t} (name, created) VALUES ('m1', '2025-04-01')",
               "UPDATE {t} SET amount = 9 WHERE name = 'm1'",
@@ -391,7 +394,8 @@ REFUSED = [
     "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3 "
     "UNION SELECT 7000000, 'u', '2025-01-01'",
     "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
-    "UPDATE {t} SET id = id + 1000000 WHERE id = 1",
+    "UPDATE {t} SET amount = 5, id = amount + 1000000 WHERE id = 1",
+    "UPDATE {t} JOIN j ON {t}.id = j.id SET {t}.id = {t}.id + 1000000 WHERE j.id = 1",
     "ALTER TABLE {t} ADD COLUMN z INT",
     "TRUNCATE TABLE {t}",
     "DROP TABLE {t}",
@@ -399,7 +403,7 @@ REFUSED = [
     "LOCK TABLES {t} WRITE",
     "INSERT INTO _{t}_shadow (id, name, created) VALUES (999999, 's', '2025-01-01')",
     "CALL no_such_proc()",
-    "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET id = id + 1000000 WHERE id = 2",
+    "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET amount = 5, id = amount + 1000000 WHERE id = 2",
 ]
 
 
@@ -560,6 +564,10 @@ def test_mirror_stops_when_the_deploy_ends(env, mariadb):
 # with the others.
 
 DEFERRED = {
+    "key_moved_after_deferred_writes": ["BEGIN", "UPDATE {t} SET name = 'before move' WHERE id = 50",
+                                        "INSERT INTO {t} (id, name, created) VALUES (100120, 'n', '2025-06-01')",
+                                        "UPDATE {t} SET id = 700050 WHERE id = 50",
+                                        "UPDATE {t} SET name = 'after move' WHERE id = 700050", "COMMIT"],
     "delete_then_insert_same_key": ["BEGIN", "DELETE FROM {t} WHERE id = 7",
                                     "INSERT INTO {t} (id, name, created) VALUES (7, 'again', '2025-06-01')",
                                     "COMMIT"],
@@ -784,6 +792,8 @@ PREPARED = {
                             "params": [1, 7, 9, "8.5"]}],
     "insert_select_star_params": [{"sql": "INSERT INTO {t} (id, name, created) SELECT * FROM (SELECT id + ? AS i, "
                                           "name, created FROM {t} WHERE id < ?) AS x", "params": [500000, 3]}],
+    "update_key_change_params": [{"sql": "UPDATE {t} SET id = ?, name = ? WHERE id = ?",
+                                  "params": [700001, "moved", 44]}],
     "reexecute": [{"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [1, 1]},
                   {"sql": "UPDATE {t} SET amount = ? WHERE id = ?", "params": [2, 2]}],
 }
