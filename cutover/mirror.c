@@ -542,9 +542,12 @@ static int key_expr_at(const struct mirror_table *t, const char *sql, const stru
 }
 
 /*
- * Does the value of SET assignment i name (as a word outside quotes) a
- * column that an assignment before it sets?  Assignments run left to
- * right, so it would see the new value; this errs on the side of yes.
+ * May the value of SET assignment i give another result when the proxy
+ * evaluates it on the row before the UPDATE?  Yes when it names (as a word
+ * outside quotes) a column that an assignment before it sets (assignments
+ * run left to right, so it would see the new value), and when it calls a
+ * function or reads a subquery or a variable (RAND(), NOW(), @n := @n + 1:
+ * a second evaluation may differ).  Errs on the side of yes.
  */
 static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
 {
@@ -574,6 +577,8 @@ static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
 				if (strlen(m->assign[k].column) == s1 - s0 &&
 				    strncasecmp(m->assign[k].column, sql + s0, s1 - s0) == 0)
 					return true;
+		} else if (c == '(' || c == '@') {
+			return true;
 		} else {
 			p++;
 		}
@@ -642,8 +647,8 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 						      "column %s cannot be mirrored", a->column);
 				if (key_expr_at(t, sql, m, k) != (int)i || reads_assigned(sql, m, i))
 					return refuse(t, id, why, whylen, "an UPDATE that sets primary-key column %s "
-						      "twice, or from a column it sets before it, cannot be mirrored",
-						      a->column);
+						      "twice, from a column it sets before it, or with a function, "
+						      "subquery or variable cannot be mirrored", a->column);
 				out->changes_key = true;
 			}
 		}

@@ -395,6 +395,7 @@ REFUSED = [
     "UNION SELECT 7000000, 'u', '2025-01-01'",
     "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
     "UPDATE {t} SET amount = 5, id = amount + 1000000 WHERE id = 1",
+    "UPDATE {t} SET id = FLOOR(RAND() * 1000000) + 2000000 WHERE id = 1",
     "UPDATE {t} JOIN j ON {t}.id = j.id SET {t}.id = {t}.id + 1000000 WHERE j.id = 1",
     "ALTER TABLE {t} ADD COLUMN z INT",
     "TRUNCATE TABLE {t}",
