@@ -1699,7 +1699,10 @@ bool session_release(struct session *s)
 
 void session_close_if_idle(struct session *s)
 {
-	if ((s->state == SS_IDLE || s->state == SS_HELD || s->state == SS_CLIENT_HELLO) && !s->in_trans)
+	/* a split packet held between two statements is not idle: the client
+	   has part of its answer */
+	if ((s->state == SS_IDLE || s->state == SS_HELD || s->state == SS_CLIENT_HELLO) && !s->in_trans &&
+	    s->split == NULL)
 		close_after_flush(s);
 }
 
