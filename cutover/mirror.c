@@ -586,6 +586,53 @@ static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
 	return false;
 }
 
+/* The name a table reference goes by in the statement: its alias, else its table's name. */
+static const char *ref_name(const struct dml_tableref *r)
+{
+	return r->alias[0] != '\0' ? r->alias : r->table.name;
+}
+
+/*
+ * A multi-table UPDATE / DELETE that names t more than once: the one
+ * reference to t it writes through (its index in tablerefs); -2 when it
+ * writes through none (t is only read); -1 when through several, or when
+ * that is not certain (an unqualified SET column, a reference without an
+ * alias).
+ */
+static int self_join_target(const struct mirror_table *t, const struct dml *m, const char *db)
+{
+	int found = -1;
+
+	if (!m->multi_table)
+		return -1;
+	for (unsigned i = 0; i < m->ntablerefs; i++) {
+		const struct dml_tableref *r = &m->tablerefs[i];
+		bool written = false;
+
+		if (r->table.name[0] == '\0' || strcasecmp(r->table.name, t->table) != 0 ||
+		    strcasecmp(db_of(&r->table, db), t->db) != 0)
+			continue;
+		if (r->alias[0] == '\0')
+			return -1;        /* two references, one without an alias: let the server say */
+		if (m->kind == SQL_DELETE) {
+			for (unsigned k = 0; k < m->ntargets; k++)
+				written = written || strcasecmp(m->targets[k], ref_name(r)) == 0;
+		} else {
+			for (unsigned k = 0; k < m->nassign; k++) {
+				if (m->assign[k].qualifier[0] == '\0')
+					return -1;
+				written = written || strcasecmp(m->assign[k].qualifier, ref_name(r)) == 0;
+			}
+		}
+		if (written) {
+			if (found >= 0)
+				return -1;
+			found = (int)i;
+		}
+	}
+	return found >= 0 ? found : -2;
+}
+
 /*
  * UPDATE / DELETE: lock the keys, restrict, re-copy.  In a multi-table
  * statement the table is found among the table references and named by
@@ -608,8 +655,18 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 		if (r->table.name[0] == '\0' || strcasecmp(r->table.name, t->table) != 0 ||
 		    strcasecmp(db_of(&r->table, db), t->db) != 0)
 			continue;
-		if (ref >= 0)
-			return refuse(t, id, why, whylen, "a statement that names the table twice is not mirrored yet");
+		if (ref >= 0) {
+			/* a self-join: mirrored when exactly one of the
+			   references is written (the others only read) */
+			ref = self_join_target(t, m, db);
+			if (ref == -2)
+				return MIRROR_PASS;   /* the table is only read */
+			if (ref < 0)
+				return refuse(t, id, why, whylen, "a statement that names the table twice is mirrored "
+					      "when it writes through one of the names only (a multi-table DELETE that "
+					      "lists one, an UPDATE whose SET qualifies every column with one)");
+			break;
+		}
 		ref = (int)i;
 	}
 	if (ref < 0)

@@ -57,6 +57,12 @@ SHAPES = {
     "replace_keys": ["REPLACE INTO {t} (id, name, created) VALUES (3, 'rep', '2025-01-01'), (100012, 'rep2', '2025-01-02')"],
     "update_join": ["UPDATE {t} JOIN j ON {t}.id = j.id SET {t}.name = 'joined', j.b = j.b + 1 WHERE j.a = 1"],
     "delete_join": ["DELETE x FROM {t} AS x JOIN j USING (id) WHERE j.a = 2 AND x.id < 60"],
+    "update_self_join": ["UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 100 SET a.name = CONCAT(b.name, '>'), "
+                         "a.amount = b.amount WHERE b.id BETWEEN 1 AND 5"],
+    "delete_self_join": ["DELETE a FROM {t} AS a JOIN {t} AS b ON a.flag = b.flag AND a.id = b.id + 1 "
+                         "WHERE b.id BETWEEN 60 AND 75"],
+    "delete_join_other_self": ["DELETE j FROM j JOIN {t} AS a ON j.id = a.id JOIN {t} AS b ON b.id = a.id + 1 "
+                               "WHERE j.id = 0"],
     "delete_join_other": ["DELETE j FROM j JOIN {t} USING (id) WHERE j.id = 0"],
     "dup_key_error": ["INSERT INTO {t} (id, name, created) VALUES (1, 'dup', '2025-01-01')"],
     "insert_select_star": ["INSERT INTO {t} (id, name, amount, created, flag) SELECT * FROM (SELECT id + 400000 AS id, "
@@ -393,7 +399,7 @@ REFUSED = [
     "INSERT INTO {t} SELECT /* c */ id + 1000000, name, amount, created, flag FROM {t} WHERE id < 3",
     "INSERT INTO {t} (id, name, created) SELECT id + 1000000, name, created FROM {t} WHERE id < 3 "
     "UNION SELECT 7000000, 'u', '2025-01-01'",
-    "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self' WHERE b.id = 1",
+    "UPDATE {t} AS a JOIN {t} AS b ON a.id = b.id + 1 SET a.name = 'self', b.flag = 1 WHERE b.id = 1",
     "UPDATE {t} SET amount = 5, id = amount + 1000000 WHERE id = 1",
     "UPDATE {t} SET id = FLOOR(RAND() * 1000000) + 2000000 WHERE id = 1",
     "UPDATE {t} JOIN j ON {t}.id = j.id SET {t}.id = {t}.id + 1000000 WHERE j.id = 1",
