@@ -906,7 +906,7 @@ print "done\n";
 def writer(env, table, seed, stop, stats):
     import random
     rnd = random.Random(seed)
-    conn = env.connect(database="mir")
+    conn = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
     key = -1000000 * (seed + 1)      # explicit keys: negative, apart from AUTO_INCREMENT
     done = 0
     with conn.cursor() as cur:
@@ -934,10 +934,20 @@ def writer(env, table, seed, stop, stats):
                     elif r < 0.8:
                         cur.execute("UPDATE %s SET created = NOW(6) WHERE id > %d ORDER BY id LIMIT %d"
                                     % (table, i, rnd.randint(1, 10)))
-                    elif r < 0.9:
+                    elif r < 0.85:
                         cur.execute("DELETE FROM %s WHERE id = %d" % (table, i))
-                    else:
+                    elif r < 0.9:
                         cur.execute("DELETE FROM %s WHERE id >= %d ORDER BY id LIMIT 2" % (table, i))
+                    elif r < 0.95:
+                        key += 2     # the row moves to a key of this writer's own
+                        cur.execute("UPDATE %s SET id = %d, name = 'moved' WHERE id = %d" % (table, key, i))
+                    else:
+                        # a multi-statement packet: run one statement at a time
+                        cur.execute("UPDATE %s SET amount = amount + 1 WHERE id = %d; "
+                                    "UPDATE %s SET flag = NOT flag WHERE id BETWEEN %d AND %d"
+                                    % (table, i, table, i, i + rnd.randint(0, 10)))
+                        while cur.nextset():
+                            pass
                     done += 1
                 if txn:
                     cur.execute("COMMIT" if rnd.random() < 0.75 else "ROLLBACK")
