@@ -371,6 +371,39 @@ static void close_server(struct session *s)
 }
 
 /*
+ * The client said COM_QUIT: say it to the server too, before the link
+ * closes, so that the server ends the session as a clean quit (a link that
+ * just closes counts in its Aborted_clients and its error log, as a client
+ * that vanished).  Best effort: the session is idle, nothing else is
+ * queued for the server, and 5 bytes fit in any socket buffer.
+ */
+static void quit_server(struct session *s)
+{
+	static const uint8_t quit[5] = { 1, 0, 0, 0, COM_QUIT };
+
+	if (s->server == NULL || evbuffer_get_length(s->sout) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(s->server)) > 0)
+		return;
+	if (s->server_ssl != NULL) {
+		/* the TLS filter encrypts as the bytes are added; what it hands
+		   the plain bufferevent under it goes out now, before the close */
+		struct bufferevent *under = bufferevent_get_underlying(s->server);
+
+		if (under != NULL && bufferevent_write(s->server, quit, sizeof(quit)) == 0) {
+			/* a socket bufferevent keeps the start of its output
+			   frozen for its own writes: thaw it for this one */
+			struct evbuffer *out = bufferevent_get_output(under);
+
+			evbuffer_unfreeze(out, 1);
+			(void)evbuffer_write(out, bufferevent_getfd(under));
+			evbuffer_freeze(out, 1);
+		}
+	} else if (s->server_fd >= 0) {
+		(void)send(s->server_fd, quit, sizeof(quit), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+}
+
+/*
  * Close the client once what is queued for it has been written.  Never
  * frees the session synchronously (callers up the stack may still use it):
  * the write callback or the timer does.
@@ -1546,7 +1579,8 @@ static void execute_command(struct session *s)
 	clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
 	if (s->cmd_byte == COM_QUIT) {
 		slog_debug(s, "client quit");
-		close_after_flush(s);   /* the server sees the link close */
+		quit_server(s);
+		close_after_flush(s);
 		return;
 	}
 	if (command_unsupported(s->cmd_byte)) {

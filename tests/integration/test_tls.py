@@ -515,3 +515,31 @@ def test_refuses_to_start(make_proxy, mariadb, tmp_path, case):
     assert rc != 0, stderr
     assert needle in stderr, "stderr does not name %r:\n%s" % (needle, stderr)
     assert "cutoverd" in stderr and len(stderr.strip().splitlines()) <= 5, stderr
+
+
+def aborted_clients(mariadb):
+    root = mariadb.root_connect()
+    try:
+        with root.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")
+            return int(cur.fetchone()[1])
+    finally:
+        root.close()
+
+
+def test_client_quit_is_a_clean_quit_for_the_server(make_proxy, mariadb):
+    """A client that says COM_QUIT through the proxy quits cleanly on the
+    server too: the proxy passes the COM_QUIT on before it closes the
+    backend link.  Over a TLS backend link, a link closed without it counts
+    in the server's Aborted_clients (a plain link's close shows only in the
+    server's error logs, as error 1158)."""
+    p = tls_proxy(make_proxy, mariadb, client_tls="disabled", backend_tls="required")
+    assert scalar(p.connect(), "SELECT 1") == 1   # the proxy's own start-up is over
+    time.sleep(0.3)
+    before = aborted_clients(mariadb)
+    for _ in range(5):
+        c = p.connect()
+        assert scalar(c, "SELECT 1") == 1
+        c.close()                       # COM_QUIT
+    time.sleep(0.5)
+    assert aborted_clients(mariadb) == before
