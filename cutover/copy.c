@@ -257,7 +257,7 @@ static char *copy_sql(struct deploy *d, const struct ctl *c, const struct key *l
 	put_share_lock(f, c, nowait);
 	if (mode == COPY_KEEP_CHECKED) {
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
-		keys_put_own_row_guard(f, &KC(d), d->shadow);
+		keys_put_own_row_guard(f, &KC(d), d->shadow, false);
 	} else if (mode == COPY_KEEP) {
 		const char *k = d->cols[d->pk[0]].shadow;
 

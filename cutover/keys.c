@@ -157,7 +157,7 @@ void keys_put_copy(FILE *f, const char *db, const char *table, const char *shado
 	ctl_put_ident(f, table);
 }
 
-void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow)
+void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow, bool respell)
 {
 	const char *k0 = k->cols[k->pk[0]].shadow;
 
@@ -176,8 +176,14 @@ void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shado
 		fputc(')', f);
 	}
 	fputs(", ", f);
-	ctl_put_ident(f, shadow);
-	fputc('.', f);
-	ctl_put_ident(f, k0);
+	if (respell) {
+		fputs("VALUES(", f);
+		ctl_put_ident(f, k0);
+		fputc(')', f);
+	} else {
+		ctl_put_ident(f, shadow);
+		fputc('.', f);
+		ctl_put_ident(f, k0);
+	}
 	fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
 }

@@ -57,8 +57,11 @@ void keys_put_copy(FILE *f, const char *db, const char *table, const char *shado
  * another row the duplicate, updating that row would be silent corruption,
  * so the subquery fails the statement instead (error 1242, whatever the
  * sql_mode).  Key columns are qualified by the shadow's name: the SELECT's
- * table has columns of the same names.
+ * table has columns of the same names.  respell: the key's own row takes
+ * VALUES(`k0`) instead (the mirror: t's spelling of a key its collation
+ * finds equal, 'XY' for 'xy'); the backfill keeps the shadow's (a mirrored
+ * image is newer than the copy's).
  */
-void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow);
+void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shadow, bool respell);
 
 #endif

@@ -302,12 +302,19 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 		fputs(" ON DUPLICATE KEY UPDATE ", f);
 		if (t->target_unique) {
 			/* the duplicate may be another row, through another
-			   unique key: fail (1242) rather than change it */
-			keys_put_own_row_guard(f, &TKC(t), t->shadow);
+			   unique key: fail (1242) rather than change it.  The
+			   same key (under its collation) takes t's spelling */
+			keys_put_own_row_guard(f, &TKC(t), t->shadow, true);
 			first = false;
 		}
 		for (unsigned i = 0; i < t->ncols; i++) {
-			if (t->cols[i].pk && !(first && i + 1 == t->ncols))
+			/* a key column is set too when it is a string (its
+			   collation may find 'xy' where t now has 'XY'), unless
+			   the guard above sets it */
+			bool spelled = t->cols[i].pk && t->cols[i].kind == KEY_STRING &&
+				       !(t->target_unique && i == t->pk[0]);
+
+			if (t->cols[i].pk && !spelled && !(first && i + 1 == t->ncols))
 				continue;     /* (a table of key columns only: k = VALUES(k)) */
 			if (!first)
 				fputs(", ", f);
@@ -541,25 +548,51 @@ static int key_expr_at(const struct mirror_table *t, const char *sql, const stru
 	return found;
 }
 
+/* Is sql[s0, s1) the name of a column of t (its original name)? */
+static bool names_column(const struct mirror_table *t, const char *sql, size_t s0, size_t s1)
+{
+	for (unsigned c = 0; c < t->ncols; c++)
+		if (strlen(t->cols[c].orig) == s1 - s0 && strncasecmp(t->cols[c].orig, sql + s0, s1 - s0) == 0)
+			return true;
+	return false;
+}
+
 /*
- * May the value of SET assignment i give another result when the proxy
- * evaluates it on the row before the UPDATE?  Yes when it names (as a word
- * outside quotes) a column that an assignment before it sets (assignments
- * run left to right, so it would see the new value), and when it calls a
- * function or reads a subquery or a variable (RAND(), NOW(), @n := @n + 1:
- * a second evaluation may differ).  Errs on the side of yes.
+ * Is the value of SET assignment i integer arithmetic the proxy can
+ * evaluate on the row before the UPDATE and get the key the row will
+ * have: integer numbers, parameters, columns of t that no assignment
+ * before it sets (assignments run left to right), + - * and spaces, all
+ * key columns numeric?  Anything else (a string, a function, DEFAULT,
+ * NEXT VALUE FOR, a comment, a division) may convert, round or differ
+ * the second time: the statement is refused instead.  A parameter's
+ * literal must be an integer too (put_text() writes it; checked there by
+ * the type of the listed value, see writes.c read_keys()).
  */
-static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
+static bool key_expr_plain(const struct mirror_table *t, const char *sql, const struct dml *m, unsigned i)
 {
 	size_t p = m->assign[i].value.start, end = m->assign[i].value.end;
+	bool operand = false;
 
+	for (unsigned k = 0; k < t->npk; k++)
+		if (t->cols[t->pk[k]].kind != KEY_NUMERIC)
+			return false;
 	while (p < end) {
 		char c = sql[p];
 
-		if (c == '\'' || c == '"') {
-			for (p++; p < end && sql[p] != c; p++)
-				if (sql[p] == '\\')
-					p++;
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			p++;
+		} else if (c >= '0' && c <= '9') {
+			while (p < end && sql[p] >= '0' && sql[p] <= '9')
+				p++;
+			if (p < end && (is_word_char(sql[p]) || sql[p] == '.'))
+				return false;     /* 1e5, 0x1f, 1.5 */
+			operand = true;
+		} else if (c == '?') {
+			p++;
+			operand = true;
+		} else if (c == '+' || c == '-' || c == '*') {
+			if (p + 1 < end && sql[p + 1] == sql[p] && c == '-')
+				return false;     /* -- comment */
 			p++;
 		} else if (c == '`' || is_word_char(c)) {
 			size_t s0 = c == '`' ? p + 1 : p, s1;
@@ -567,23 +600,26 @@ static bool reads_assigned(const char *sql, const struct dml *m, unsigned i)
 			if (c == '`') {
 				for (p++; p < end && sql[p] != '`'; p++)
 					;
+				if (p >= end)
+					return false;
 				s1 = p++;
 			} else {
 				while (p < end && is_word_char(sql[p]))
 					p++;
 				s1 = p;
 			}
+			if (!names_column(t, sql, s0, s1))
+				return false;     /* a function, keyword or another table's column */
 			for (unsigned k = 0; k < i; k++)
 				if (strlen(m->assign[k].column) == s1 - s0 &&
 				    strncasecmp(m->assign[k].column, sql + s0, s1 - s0) == 0)
-					return true;
-		} else if (c == '(' || c == '@') {
-			return true;
+					return false;
+			operand = true;
 		} else {
-			p++;
+			return false;
 		}
 	}
-	return false;
+	return operand;
 }
 
 /* The name a table reference goes by in the statement: its alias, else its table's name. */
@@ -702,10 +738,15 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 				if (m->multi_table)
 					return refuse(t, id, why, whylen, "a multi-table UPDATE that sets primary-key "
 						      "column %s cannot be mirrored", a->column);
-				if (key_expr_at(t, sql, m, k) != (int)i || reads_assigned(sql, m, i))
+				if (m->ignore)
+					return refuse(t, id, why, whylen, "an UPDATE IGNORE that sets primary-key "
+						      "column %s is not mirrored (a value out of range would be "
+						      "clamped as it is stored)", a->column);
+				if (key_expr_at(t, sql, m, k) != (int)i || !key_expr_plain(t, sql, m, i))
 					return refuse(t, id, why, whylen, "an UPDATE that sets primary-key column %s "
-						      "twice, from a column it sets before it, or with a function, "
-						      "subquery or variable cannot be mirrored", a->column);
+						      "is mirrored when it sets it once, to integer arithmetic (+ - *) "
+						      "of numbers, parameters and columns it has not set before it",
+						      a->column);
 				out->changes_key = true;
 			}
 		}
@@ -975,9 +1016,9 @@ static bool select_items(const char *sql, size_t from, size_t to, size_t *s0, si
 
 /*
  * INSERT INTO t (cols) SELECT ... that gives the key values: the keys are
- * what its SELECT returns in the key columns' places.  The same SELECT of
- * those items only, LOCK IN SHARE MODE, lists them before the INSERT and
- * after it (MP_UNIQUE's way); the rows are then copied.
+ * what its SELECT returns in the key columns' places.  The whole SELECT,
+ * LOCK IN SHARE MODE, lists them before the INSERT and after it
+ * (MP_UNIQUE's way); the rows are then copied.
  */
 static enum mirror_verdict plan_insert_select(const struct mirror_table *t, const char *sql, const struct dml *m,
 					      const struct params_literals *params, struct mirror_plan *out,
@@ -993,61 +1034,38 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 	if (!select_items(sql, m->select.start, m->select.end, s0, s1, 256, &nitems, &from_at, &star) && !star)
 		return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is mirrored when its "
 			      "SELECT is one plain SELECT (no UNION, INTO, comment or locking clause)");
-	if (star) {
-		/* SELECT * / t.*: the key values are somewhere in its rows, at
-		   the places of the key columns in the INSERT */
-		out->key_pos = calloc(t->npk, sizeof(*out->key_pos));
-		f = out->key_pos == NULL ? NULL : open_memstream(&buf, &len);
-		if (f == NULL) {
-			mirror_plan_free(out);
-			return refuse(t, id, why, whylen, "out of memory");
-		}
-		for (unsigned k = 0; k < t->npk; k++) {
-			const struct deploy_col *c = &t->cols[t->pk[k]];
-
-			out->key_pos[k] = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
-			ok = ok && out->key_pos[k] >= 0;
-		}
-		ok = ok && put_text(f, sql, m->select.start, m->select.end, m, params);
-		fputs(" LOCK IN SHARE MODE", f);
-		out->lock_sql = close_stream(f, &buf, ok);
-		if (out->lock_sql == NULL) {
-			mirror_plan_free(out);
-			return refuse(t, id, why, whylen, "an INSERT ... SELECT that does not give every key value "
-				      "is not mirrored");
-		}
-		out->how = MP_UNIQUE;
-		out->kind = SQL_INSERT;
-		out->relist_check = true;
-		out->t = t;
-		*id = t->deploy_id;
-		return MIRROR_PLAN;
-	}
-	f = open_memstream(&buf, &len);
-	if (f == NULL)
+	for (unsigned k = 0; k < t->npk; k++)
+		if (t->cols[t->pk[k]].kind != KEY_NUMERIC && t->cols[t->pk[k]].kind != KEY_BINARY)
+			return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the values of key column %s "
+				      "(not a number or a binary string) is not mirrored yet", t->cols[t->pk[k]].orig);
+	/*
+	 * The whole SELECT, LOCK IN SHARE MODE, lists the rows (so DISTINCT,
+	 * aliases in ORDER BY and LIMIT choose the same rows as in the
+	 * INSERT); the key values are read at the key columns' places in them,
+	 * and must come as integers (or binary strings) so that they are the
+	 * values the keys will store (see writes.c read_keys()).
+	 */
+	out->key_pos = calloc(t->npk, sizeof(*out->key_pos));
+	f = out->key_pos == NULL ? NULL : open_memstream(&buf, &len);
+	if (f == NULL) {
+		mirror_plan_free(out);
 		return refuse(t, id, why, whylen, "out of memory");
-	fputs("SELECT ", f);
-	for (unsigned k = 0; k < t->npk && ok; k++) {
-		const struct deploy_col *c = &t->cols[t->pk[k]];
-		int pos = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
-
-		if (pos < 0 || (unsigned)pos >= nitems) {
-			ok = false;
-			break;
-		}
-		if (k > 0)
-			fputs(", ", f);
-		ok = put_text(f, sql, s0[pos], s1[pos], m, params);
 	}
-	fputc(' ', f);
-	ok = ok && put_text(f, sql, from_at, m->select.end, m, params);
+	for (unsigned k = 0; k < t->npk; k++) {
+		const struct deploy_col *c = &t->cols[t->pk[k]];
+
+		out->key_pos[k] = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
+		ok = ok && out->key_pos[k] >= 0 && (star || (unsigned)out->key_pos[k] < nitems);
+	}
+	ok = ok && put_text(f, sql, m->select.start, m->select.end, m, params);
 	fputs(" LOCK IN SHARE MODE", f);
 	out->lock_sql = close_stream(f, &buf, ok);
 	if (out->lock_sql == NULL) {
 		mirror_plan_free(out);
-		return refuse(t, id, why, whylen, "an INSERT ... SELECT whose key values cannot be found in its select "
-			      "list is not mirrored");
+		return refuse(t, id, why, whylen, "an INSERT ... SELECT that does not give every key value "
+			      "is not mirrored");
 	}
+	(void)from_at;
 	out->how = MP_UNIQUE;
 	out->kind = SQL_INSERT;
 	out->relist_check = true;

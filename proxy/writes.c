@@ -115,6 +115,7 @@ struct writes {
 	bool failed;              /* the deploy was failed already */
 	unsigned multi_writes;    /* statements of a multi-statement packet deferred */
 	unsigned long long inserted; /* MP_UNIQUE: the statement's affected rows */
+	const char *keys_why;     /* why read_keys() could not read them, or NULL */
 	unsigned listed;          /* MP_UNIQUE: keys listed before it */
 	unsigned aborted;         /* the error with which the server rolled the
 				     transaction back, or 0 */
@@ -576,23 +577,70 @@ static void fail_deploy(struct session *s, const char *fmt, unsigned code)
 	deploys_fail(s->proxy->deploys, w->deploy_id, why);
 }
 
+/* The type and character set of a column definition packet. */
+static bool coldef_type(const uint8_t *p, size_t len, uint8_t *type, uint16_t *charset)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 7; k++) {   /* catalog .. org_name, maybe MariaDB's extended metadata */
+		uint64_t n;
+
+		if (i >= len)
+			return false;
+		if (k == 6 && p[i] == 0x0c)
+			break;
+		if (p[i] < 0xfb) {
+			n = p[i];
+			i += 1;
+		} else if (p[i] == 0xfc && i + 2 < len) {
+			n = p[i + 1] | (uint64_t)p[i + 2] << 8;
+			i += 3;
+		} else if (p[i] == 0xfd && i + 3 < len) {
+			n = p[i + 1] | (uint64_t)p[i + 2] << 8 | (uint64_t)p[i + 3] << 16;
+			i += 4;
+		} else {
+			return false;
+		}
+		if (n > len - i)
+			return false;
+		i += n;
+	}
+	if (i + 8 > len || p[i] != 0x0c)
+		return false;
+	*charset = (uint16_t)(p[i + 1] | p[i + 2] << 8);
+	*type = p[i + 7];
+	return true;
+}
+
+static bool type_is_integer(uint8_t t)
+{
+	return t == 1 || t == 2 || t == 3 || t == 8 || t == 9;   /* TINY SHORT LONG LONGLONG INT24 */
+}
+
+static bool type_is_string(uint8_t t)
+{
+	return t == 15 || t == 253 || t == 254 || (t >= 249 && t <= 252);   /* VARCHAR, strings, blobs */
+}
+
 /*
  * The key tuples of a captured text result (lock_sql, or the shadow's keys)
  * appended to *keys / *nkeys.  Returns false when it cannot be read (or
  * holds too many rows: *too_many).
  */
 static bool read_keys(struct session *s, const struct mirror_table *t, char ***keys, unsigned *nkeys,
-		      bool *too_many)
+		      unsigned cap, bool *too_many)
 {
-	const int *pos = s->writes->plan.key_pos;   /* a SELECT *: the keys' places */
+	const int *pos = s->writes->plan.key_pos;   /* a SELECT's rows: the keys' places */
 	bool twice = s->writes->plan.changes_key;   /* each row: its key, its new key */
 	unsigned ncols = twice ? 2 * t->npk : t->npk;
-	uint8_t *p = NULL;
+	uint8_t *p = NULL, types[251];
+	uint16_t charsets[251];
 	size_t len;
 	unsigned i;
 	bool ok = false;
 
 	*too_many = false;
+	s->writes->keys_why = NULL;
 	p = diag_next_packet(s->capture, &len);
 	if (p == NULL || len < 1)
 		goto out;
@@ -607,8 +655,24 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 	for (i = 0; i < ncols; i++) {
 		free(p);
 		p = diag_next_packet(s->capture, &len);
-		if (p == NULL)
+		if (p == NULL || !coldef_type(p, len, &types[i], &charsets[i]))
 			goto out;
+	}
+	/* values the proxy did not read from the key columns themselves (a
+	   SELECT's items, an UPDATE's new keys) must be what the keys will
+	   store: integers for numeric keys, binary strings for binary ones */
+	for (i = 0; (pos != NULL || twice) && i < t->npk; i++) {
+		unsigned at = pos != NULL ? (unsigned)pos[i] : t->npk + i;
+		enum key_kind kind = t->cols[t->pk[i]].kind;
+
+		if ((kind == KEY_NUMERIC && !type_is_integer(types[at])) ||
+		    (kind == KEY_BINARY && (!type_is_string(types[at]) || charsets[at] != 63)) ||
+		    (kind != KEY_NUMERIC && kind != KEY_BINARY)) {
+			s->writes->keys_why = "a key value that is not of the key column's type (an integer for a "
+					      "numeric key, a binary string for a binary one) would be converted as "
+					      "it is stored";
+			goto out;
+		}
 	}
 	if (!(s->caps & CAP_DEPRECATE_EOF)) {
 		free(p);
@@ -633,15 +697,35 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		if (t->npk > 16 || !rs_parse_text_row(p, len, ncols, v))
 			goto out;
 		for (unsigned half = 0; half < (twice ? 2u : 1u); half++) {
-			if (*nkeys >= WRITES_MAX_KEYS) {
+			char hex[2 * 256 + 1];
+
+			if (*nkeys >= cap) {
 				*too_many = true;
 				goto out;
 			}
 			for (i = 0; i < t->npk; i++) {
+				const struct deploy_col *c = &t->cols[t->pk[i]];
 				const struct rs_value *x = &v[pos != NULL ? (unsigned)pos[i] : half * t->npk + i];
 
 				vals[i] = x->p == NULL ? NULL : (char *)x->p;
 				lens[i] = (unsigned long)x->len;
+				if (pos != NULL && c->autoinc &&
+				    (vals[i] == NULL || (lens[i] == 1 && vals[i][0] == '0'))) {
+					s->writes->keys_why = "the SELECT gives NULL or 0 for the AUTO_INCREMENT key: "
+							      "the server would generate the keys";
+					goto out;
+				}
+				if (pos != NULL && c->kind == KEY_BINARY && vals[i] != NULL) {
+					/* raw bytes, as keys_put_literal() reads HEX(col) */
+					if (lens[i] > 256)
+						goto out;
+					for (unsigned long b = 0; b < lens[i]; b++)
+						snprintf(hex + 2 * b, 3, "%02X", (unsigned char)vals[i][b]);
+					vals[i] = hex;
+					lens[i] *= 2;
+					if (t->npk > 1)
+						goto out;   /* one buffer: single binary keys only */
+				}
 			}
 			nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
 			if (nk == NULL)
@@ -828,6 +912,21 @@ static void held_ok_mirrored(struct session *s, const struct resp_parser *rp)
 	deploys_count(s->proxy->deploys, w->deploy_id, false);
 }
 
+/*
+ * The keys the rows had before the statement: all of w->keys, or for an
+ * UPDATE that changes keys every other one (read_keys() lists each row's
+ * key, then its new key).  *n; a new array of borrowed pointers, or NULL.
+ */
+static char **old_keys(const struct writes *w, unsigned *n)
+{
+	char **k = malloc((w->nkeys + 1) * sizeof(*k));
+
+	*n = 0;
+	for (unsigned i = 0; k != NULL && i < w->nkeys; i += w->plan.changes_key ? 2 : 1)
+		k[(*n)++] = w->keys[i];
+	return k;
+}
+
 /* After the client's statement succeeded: re-copy the keys, commit. */
 static void add_recopy(struct session *s, const struct resp_parser *rp)
 {
@@ -846,9 +945,21 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert, false), SINK_DROP, recopy_done);
 		break;
 	case SQL_UPDATE:
-		if (w->plan.changes_key)
-			/* the rows left their keys for new ones: both ways */
-			add_step(s, mirror_sync_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
+		if (w->plan.changes_key) {
+			/* the rows left their keys for new ones: delete every
+			   old key from the shadow (it has them all: record locks
+			   only, and no old image is left to hold a unique value a
+			   moved row takes), then copy old and new keys from t */
+			unsigned nold;
+			char **old = old_keys(w, &nold);
+
+			if (old == NULL) {
+				fail_deploy(s, "out of memory mirroring an UPDATE that changes keys (%u)", 0);
+				break;
+			}
+			add_step(s, mirror_recopy_delete(t, old, nold), SINK_DROP, recopy_done);
+			free(old);
+		}
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
 		break;
 	default:
@@ -933,7 +1044,8 @@ static void uq_post_done(struct session *s, struct step *st, const struct resp_p
 			add_commit(s);
 		return;
 	}
-	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, &too_many)) {
+	/* the keys listed before it may all be listed again */
+	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, w->listed + WRITES_MAX_KEYS, &too_many)) {
 		fail_deploy(s, "cannot read the keys an upsert touched (%u)", w->nkeys);
 		add_commit(s);
 		return;
@@ -1014,10 +1126,14 @@ static bool read_locked_keys(struct session *s, const struct resp_parser *rp)
 		rollback_if_began(s);
 		return false;
 	}
-	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, &too_many)) {
+	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys,
+		       w->plan.changes_key ? 2 * WRITES_MAX_KEYS : WRITES_MAX_KEYS, &too_many)) {
 		char msg[700];
 
-		if (too_many)
+		if (w->keys_why != NULL)
+			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: %s",
+				 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table, w->keys_why);
+		else if (too_many)
 			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: a statement that "
 				 "changes more than %d rows cannot be mirrored; split it", (unsigned long long)w->deploy_id,
 				 w->plan.t->db, w->plan.t->table, WRITES_MAX_KEYS);
@@ -1052,13 +1168,18 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 	add_restricted_stmt(s);
 }
 
-/* The client's UPDATE / DELETE restricted to the keys in w->keys. */
+/* The client's UPDATE / DELETE restricted to the keys its rows have (w->keys). */
 static void add_restricted_stmt(struct session *s)
 {
 	struct writes *w = s->writes;
-	char *cond, *sql = NULL;
+	char *cond = NULL, *sql = NULL, **old;
+	unsigned nold;
 
-	cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->keys, w->nkeys);
+	/* the rows' own keys only: a row that has a new key now is not one of them */
+	old = old_keys(w, &nold);
+	if (old != NULL)
+		cond = mirror_key_condition(w->plan.t, w->plan.qualifier, old, nold);
+	free(old);
 	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
 		sql = NULL;
 	free(cond);

@@ -1,0 +1,258 @@
+"""
+test_mirror_keys.py - how the mirror finds the keys a write touches when
+they are not written in the statement: string, binary and composite keys,
+key values converted as they are stored, generated keys, key changes, keys
+that change only in spelling, key listings of INSERT ... SELECT (written by
+a review of the planner; each case failed before its fix).  Each runs a statement
+through the proxy on a table under deploy and the same statement straight
+on MariaDB on a twin table, then checks what a correct proxy guarantees:
+the client sees the same answer, both tables hold the same rows, the shadow
+equals the table through the column mapping, and the deploy has not failed.
+A correct proxy may also refuse a statement it cannot mirror (error 1105
+naming the deploy, nothing applied); these tests accept that outcome too.
+"""
+
+import pymysql
+import pytest
+
+from test_deploy import assert_same, execute, rows  # noqa: F401
+from test_mirror import COLS, create, deployed_pair, env, go, run  # noqa: F401
+
+_n = [0]
+
+
+def custom_pair(env, mariadb, ddl, fill_sql, alter="ADD COLUMN note VARCHAR(20) NULL"):
+    """mir.<t> under deploy (ready) and its twin mir.<u>, both made by ddl
+    and filled by fill_sql ({t}: the table)."""
+    _n[0] += 1
+    t, u = "rv%d" % _n[0], "rw%d" % _n[0]
+    for x in (t, u):
+        execute(mariadb, ddl.format(t="mir." + x), fill_sql.format(t="mir." + x))
+    did = create(env, "mir.%s %s" % (t, alter))
+    go(env, did)
+    return t, u, did
+
+
+def check(env, mariadb, t, u, did, sqls, cols, key, mode="autocommit", setup=None):
+    """Run sqls on t through the proxy and on u directly; compare.  Returns
+    what the proxy's client saw.  A refusal by the proxy (1105, nothing
+    applied) is accepted."""
+    pc = env.connect(database="mir")
+    dc = mariadb.connect(database="mir")
+    for c in (pc, dc):
+        if setup:
+            with c.cursor() as cur:
+                for s in setup:
+                    cur.execute(s)
+    via_proxy = run(pc, [s.format(t=t) for s in sqls], mode)
+    pc.close()
+    refused = any(x[0] == "error" and x[1] == 1105 for x in via_proxy)
+    if not refused:
+        direct = run(dc, [s.format(t=u) for s in sqls], mode)
+        assert via_proxy == direct
+        a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY %s" % (", ".join(cols), t, key))
+        b = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY %s" % (", ".join(cols), u, key))
+        assert a == b
+    dc.close()
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready", s
+    # BINARY: 'a' and 'A' are different rows' images
+    collist = ", ".join("BINARY `%s`" % c if c in ("code", "name", "region") else "`%s`" % c for c in cols)
+    a = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY %s" % (collist, t, key))
+    b = rows(mariadb, "SELECT %s FROM mir._%s_shadow ORDER BY %s" % (collist, t, key))
+    assert a == b, "shadow differs from t:\n t:      %s\n shadow: %s" % (
+        [x for x in a if x not in b][:5], [x for x in b if x not in a][:5])
+    env.admin("deploy cancel %d" % did, timeout=30)
+    return via_proxy
+
+
+STRING_DDL = ("CREATE TABLE {t} (code VARCHAR(20) NOT NULL PRIMARY KEY, v INT NOT NULL) "
+              "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+STRING_FILL = "INSERT INTO {t} VALUES ('aa', 1), ('bb', 2), ('cc', 3), ('xy', 4), ('10', 5), ('11', 6)"
+
+
+@pytest.mark.parametrize("sql", [
+    # 7f6e6ee: the new key is selected bare, read as if it were HEX(code)
+    "UPDATE {t} SET code = 'beef' WHERE code = 'aa'",
+    # 2b29fdc / b5e786e / 15afb16: the SELECT's key items, bare too
+    "INSERT INTO {t} (code, v) SELECT CONCAT(code, '00'), v + 10 FROM {t} WHERE code IN ('aa', 'bb')",
+    "INSERT IGNORE INTO {t} (code, v) SELECT CONCAT(code, '00'), v + 10 FROM {t} WHERE code IN ('aa', '10')",
+    "REPLACE INTO {t} (code, v) SELECT CONCAT(code, 'ff'), v + 10 FROM {t} WHERE code IN ('cc', '11')",
+    "INSERT INTO {t} SELECT * FROM (SELECT CONCAT(code, 'ee') AS c, v + 20 FROM {t} WHERE code < 'b') AS x",
+])
+def test_string_key_values_read_as_hex(env, mariadb, sql):
+    """A character-string primary key is listed as HEX(code) and the listed
+    values are read back as hex.  The key a key-changing UPDATE gives a row
+    (its SET expression) and the key values of an INSERT ... SELECT (its
+    select items, or its SELECT *) are selected bare: 'beef' is taken for
+    X'BEEF', '1000' for X'1000'.  The rows at the real keys are never copied
+    (and the old key is deleted from the shadow).  A correct proxy wraps
+    those values in HEX() like keys_put_select() does (or refuses)."""
+    t, u, did = custom_pair(env, mariadb, STRING_DDL, STRING_FILL)
+    check(env, mariadb, t, u, did, [sql], ["code", "v"], "code")
+
+
+def test_composite_key_change_unchanged_string_part(env, mariadb):
+    """Key (region, id); the UPDATE changes id only.  The lock read's
+    second half selects the unchanged region bare (put_ident), not
+    HEX(region): 'de' is read as X'DE', so the new keys are wrong and the
+    moved rows never reach the shadow.  A correct proxy selects HEX(region)
+    there."""
+    t, u, did = custom_pair(env, mariadb,
+                            "CREATE TABLE {t} (region VARCHAR(8) NOT NULL, id INT NOT NULL, v INT, "
+                            "PRIMARY KEY (region, id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+                            "INSERT INTO {t} VALUES ('de', 1, 1), ('de', 2, 2), ('fr', 1, 3)")
+    check(env, mariadb, t, u, did, ["UPDATE {t} SET id = id + 100 WHERE region = 'de'"],
+          ["region", "id", "v"], "region, id")
+
+
+@pytest.mark.parametrize("sql", [
+    # 7f6e6ee: the lock read sees the expression's value, the column stores it rounded / clamped
+    "UPDATE {t} SET id = id + 1000000.5 WHERE id = 10",
+    "UPDATE {t} SET name = 'half', id = id * 1.5 + 1000000 WHERE id BETWEEN 20 AND 23",
+    "UPDATE IGNORE {t} SET id = id + 3000000000 WHERE id = 12",
+    # INSERT ... SELECT (and its IGNORE / star forms): the same
+    "INSERT INTO {t} (id, name, created) SELECT id + 1000000.5, name, created FROM {t} WHERE id < 3",
+    "INSERT IGNORE INTO {t} (id, name, created) SELECT id / 2 + 2000000, name, created FROM {t} WHERE id < 4",
+    "INSERT INTO {t} (id, name, amount, created, flag) SELECT * FROM (SELECT id + 3000000.7, name, amount, "
+    "created, flag FROM {t} WHERE id < 3) AS x",
+])
+def test_key_value_converted_by_the_column(env, mariadb, sql):
+    """The locking read returns the value of the key expression (or of the
+    SELECT's key item); the server stores it converted to the column's
+    type: 1000010.5 becomes 1000011 in an INT key (rounding is no error in
+    strict mode), 3000000012 becomes 2147483647 under IGNORE.  The proxy
+    copies the keys it read, which no row has, and deletes the old ones
+    from the shadow: the rows at their real keys are missing there.  A
+    correct proxy reads the keys the rows really got (CAST the expression to
+    the column's type in the lock read, or list the keys afterwards from the
+    table), or refuses a key expression whose type is not the column's."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    check(env, mariadb, t, u, did, [sql], COLS, "id")
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO {t} (id, name, created) SELECT 0, CONCAT('g', j.a), '2025-01-01' FROM j WHERE j.id < 3",
+    "INSERT IGNORE INTO {t} (id, name, created) SELECT 0, CONCAT('g', j.a), '2025-01-01' FROM j WHERE j.id < 3",
+    "INSERT INTO {t} (id, name, created) SELECT * FROM (SELECT j.id * 0, CONCAT('s', j.a), '2025-01-01' FROM j "
+    "WHERE j.id < 4) AS x",
+])
+def test_insert_select_zero_autoinc_key(env, mariadb, sql):
+    """An INSERT ... SELECT whose SELECT gives 0 for the AUTO_INCREMENT key:
+    the server generates keys (unless NO_AUTO_VALUE_ON_ZERO).  The plan
+    lists key 0 before and after, copies key 0 (no such row) and the
+    relist check passes (as many listed as inserted): the generated rows
+    never reach the shadow.  plan_insert() handles 0 for VALUES; a correct
+    proxy refuses (or mirrors the generated range) for ... SELECT too."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    check(env, mariadb, t, u, did, [sql], COLS, "id")
+
+
+@pytest.mark.parametrize("mode,sql", [
+    # the quote in the comment hides `flag` from reads_assigned()
+    ("", "UPDATE {t} SET flag = 7, id = 1000000 + /* it's */ flag WHERE id = 12"),
+    ("", "UPDATE {t} SET flag = 7, id = 1000000 + -- it's\n flag WHERE id = 12"),
+    # '\\' is a whole string here; the scanner skips the quote after it
+    ("NO_BACKSLASH_ESCAPES",
+     "UPDATE {t} SET flag = 7, id = CASE WHEN name = '\\' THEN 0 ELSE flag + 1000000 END WHERE id = 12"),
+    # "flag" is a column here, not a string
+    ("ANSI_QUOTES", "UPDATE {t} SET flag = 7, id = \"flag\" + 1000000 WHERE id = 12"),
+])
+def test_key_expression_reads_assigned_column_unseen(env, mariadb, mode, sql):
+    """SET flag = 7, id = <expression reading flag>: the UPDATE gives the
+    row id 1000007 (SET runs left to right); the lock read evaluates the
+    expression on the row before it: 1000001.  reads_assigned() should
+    refuse it, but its scanner takes the apostrophe in a comment for the
+    start of a string (and knows neither NO_BACKSLASH_ESCAPES nor
+    ANSI_QUOTES), so it never sees `flag`.  The row's real key never
+    reaches the shadow.  A correct proxy skips comments with the session's
+    lexer rules (or refuses a key expression it cannot scan for sure)."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    setup = ["SET SESSION sql_mode = CONCAT(@@sql_mode, ',%s')" % mode] if mode else None
+    check(env, mariadb, t, u, did, [sql], COLS, "id", setup=setup)
+
+
+def test_key_expression_next_value_for(env, mariadb):
+    """SET id = NEXT VALUE FOR seq: no '(' or '@' in it, so reads_assigned()
+    lets it through; the lock read takes one value of the sequence and the
+    UPDATE the next: the row's real key is never copied.  A correct proxy
+    refuses (NEXT VALUE / PREVIOUS VALUE / NEXTVAL are functions too)."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    execute(mariadb, "CREATE SEQUENCE mir.sq_%s START WITH 5000000" % t,
+            "CREATE SEQUENCE mir.sq_%s START WITH 5000000" % u)
+    check(env, mariadb, t, u, did, ["UPDATE {t} SET id = NEXT VALUE FOR sq_{t} WHERE id = 9"], COLS, "id")
+
+
+def test_key_set_to_default(env, mariadb):
+    """UPDATE t SET id = DEFAULT ...: the lock read selects `DEFAULT` as
+    the new key, a syntax error; the client gets 1064 for a statement the
+    server runs fine.  A correct proxy refuses it with its own 1105 (or
+    selects DEFAULT(id))."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    check(env, mariadb, t, u, did, ["UPDATE {t} SET id = DEFAULT WHERE id = 13"], COLS, "id")
+
+
+@pytest.mark.parametrize("sql", [
+    # DISTINCT is dropped from the key listing: it lists (500000), (500000) ...
+    "INSERT INTO {t} (id, name, created) SELECT DISTINCT j.a + 500000, 'x', '2025-01-01' FROM j "
+    "ORDER BY j.a LIMIT 2",
+    "INSERT IGNORE INTO {t} (id, name, created) SELECT DISTINCT j.a + 500000, 'x', '2025-01-01' FROM j "
+    "ORDER BY j.a LIMIT 2",
+    # ORDER BY a select alias that is not a key item: `a` becomes j.a
+    "INSERT INTO {t} (id, name, created) SELECT j.id + 500000, CONCAT('n', j.id) AS a, '2025-01-01' FROM j "
+    "ORDER BY a DESC LIMIT 2",
+    # ... or names nothing at all: the client gets 1054
+    "INSERT INTO {t} (id, name, created) SELECT j.id + 500000, CONCAT('n', j.id) AS nm, '2025-01-01' FROM j "
+    "ORDER BY nm DESC LIMIT 2",
+])
+def test_insert_select_key_listing_is_another_select(env, mariadb, sql):
+    """plan_insert_select() (also for IGNORE / ODKU / REPLACE ... SELECT
+    since b5e786e) lists the keys with "SELECT <key items> <from FROM on>":
+    the select modifiers (DISTINCT, SQL_CALC_FOUND_ROWS) and every other
+    item, with its alias, are gone, so with ORDER BY / LIMIT it lists other
+    rows than the INSERT inserts (and the relist check passes: as many
+    listed as inserted), or fails on an alias the client's SELECT has.  A
+    correct proxy keeps the modifiers and lists the keys from the whole
+    SELECT (wrap it: SELECT k1, ... FROM (<select>) AS x, or read them at
+    their places as for SELECT *)."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    check(env, mariadb, t, u, did, [sql], COLS, "id")
+
+
+def test_key_shift_down_with_a_unique_key(env, mariadb):
+    """Table with UNIQUE(name) (the shadow has it too): rows 290..300 move
+    down one key.  The re-copy deletes from the shadow only the keys t
+    lacks (300), then upserts 289..300 in key order: 289 takes the name
+    the shadow's row 290 still holds, the own-row guard fails (1242) and
+    the deploy fails; the client's SHOW WARNINGS even shows that 1242.  A
+    correct proxy deletes the old images of all the rows the UPDATE moved
+    (the old keys) before it copies the new ones."""
+    t, u, did = deployed_pair(env, mariadb, n=300, unique=True)
+    check(env, mariadb, t, u, did, ["DELETE FROM {t} WHERE id = 289",
+                                    "UPDATE {t} SET id = id - 1 WHERE id BETWEEN 290 AND 300 ORDER BY id"],
+          COLS, "id")
+
+
+def test_key_spelling_change_not_copied(env, mariadb):
+    """Case-insensitive string key: REPLACE of 'XY' where 'xy' is (InnoDB
+    updates the row in place, its key now 'XY').  The re-copy upserts with
+    ON DUPLICATE KEY UPDATE of the non-key columns only: the shadow keeps
+    'xy'.  Shared code (mirror_recopy_insert, older than the reviewed
+    commits); a key-changing UPDATE (7f6e6ee) that changes only the case or
+    trailing spaces of a key meets it too once its new keys are read right.
+    A correct proxy also sets the key columns (k = VALUES(k)), or deletes
+    and re-inserts the rows."""
+    t, u, did = custom_pair(env, mariadb, STRING_DDL, STRING_FILL)
+    check(env, mariadb, t, u, did, ["REPLACE INTO {t} (code, v) VALUES ('XY', 40)"], ["code", "v"], "code")
+
+
+def test_upsert_select_of_6000_rows_fails_the_deploy(env, mariadb):
+    """INSERT IGNORE ... SELECT of 6000 rows: listed before (6000 keys, under
+    the 10,000 limit) the statement runs; listed again after it, the keys
+    add up to 12,000 > WRITES_MAX_KEYS, read_keys() gives up and the deploy
+    fails (the client got its OK).  A correct proxy refuses such a
+    statement before running it (count each key once, or allow 2x the
+    limit for the second listing)."""
+    t, u, did = deployed_pair(env, mariadb, n=50)
+    check(env, mariadb, t, u, did, ["INSERT IGNORE INTO {t} (id, name, created) SELECT seq + 1000000, 'x', "
+                                    "'2025-01-01' FROM seq_1_to_6000"], COLS, "id")
