@@ -534,11 +534,10 @@ out:
 static bool is_word_char(char c);
 
 /* The SET assignment of key column k of an UPDATE (its index), -1 none, -2 several. */
-static int key_expr_at(const struct mirror_table *t, const char *sql, const struct dml *m, unsigned k)
+static int key_expr_at(const struct mirror_table *t, const struct dml *m, unsigned k)
 {
 	int found = -1;
 
-	(void)sql;
 	for (unsigned i = 0; i < m->nassign; i++)
 		if (strcasecmp(m->assign[i].column, t->cols[t->pk[k]].orig) == 0) {
 			if (found >= 0)
@@ -742,7 +741,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 					return refuse(t, id, why, whylen, "an UPDATE IGNORE that sets primary-key "
 						      "column %s is not mirrored (a value out of range would be "
 						      "clamped as it is stored)", a->column);
-				if (key_expr_at(t, sql, m, k) != (int)i || !key_expr_plain(t, sql, m, i))
+				if (key_expr_at(t, m, k) != (int)i || !key_expr_plain(t, sql, m, i))
 					return refuse(t, id, why, whylen, "an UPDATE that sets primary-key column %s "
 						      "is mirrored when it sets it once, to integer arithmetic (+ - *) "
 						      "of numbers, parameters and columns it has not set before it",
@@ -783,7 +782,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	for (unsigned k = 0; out->changes_key && k < t->npk && ok; k++) {
 		/* the key the row will have: its SET expression, evaluated on
 		   the row as it is (it reads no column set before it) */
-		int a = key_expr_at(t, sql, m, k);
+		int a = key_expr_at(t, m, k);
 
 		fputs(", ", f);
 		if (a < 0)

@@ -1103,6 +1103,26 @@ static bool gate_holds(struct session *s);
 static void note_command(struct session *s, size_t payload_len);
 static bool parse_use(const char *text, char *db, size_t dblen);
 
+/* The command in s->cmd waits at the gate (gate_holds() said so). */
+static void hold_at_gate(struct session *s)
+{
+	clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
+	s->proxy->stats.held_commands++;
+	TAILQ_INSERT_TAIL(&s->proxy->held, s, held_link);
+	change_state(s, SS_HELD);
+	slog_debug(s, "command held at the gate");
+}
+
+/* After a command: outside a transaction, it touched nothing (a drain no longer waits). */
+static void forget_touched_if_ended(struct session *s)
+{
+	if (!s->in_trans) {
+		s->ntouched = 0;
+		s->touched_any = false;
+		s->trans_predates_deploy = false;
+	}
+}
+
 /* Put the next statement of the split packet in s->cmd as a COM_QUERY. */
 static bool split_load(struct session *s)
 {
@@ -1145,11 +1165,7 @@ static bool split_next(struct session *s)
 	writes_command_end(s);
 	writes_plan_end(s);
 	diag_clear(&s->diag);
-	if (!s->in_trans) {
-		s->ntouched = 0;
-		s->touched_any = false;
-		s->trans_predates_deploy = false;
-	}
+	forget_touched_if_ended(s);
 	if (!split_load(s)) {
 		split_free(s);
 		evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
@@ -1160,10 +1176,7 @@ static bool split_next(struct session *s)
 	change_state(s, SS_IDLE);
 	proxy_session_state_changed(s->proxy, s);
 	if (gate_holds(s)) {
-		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
-		s->proxy->stats.held_commands++;
-		TAILQ_INSERT_TAIL(&s->proxy->held, s, held_link);
-		change_state(s, SS_HELD);
+		hold_at_gate(s);
 		return true;
 	}
 	execute_command(s);
@@ -1245,11 +1258,7 @@ static void plan_finish(struct session *s)
 	writes_command_end(s);
 	writes_plan_end(s);
 	s->cmd_text[0] = '\0';
-	if (!s->in_trans) {
-		s->ntouched = 0;      /* the transaction ended: a drain no longer waits */
-		s->touched_any = false;
-		s->trans_predates_deploy = false;
-	}
+	forget_touched_if_ended(s);
 	change_state(s, SS_IDLE);
 	proxy_session_state_changed(s->proxy, s);
 	if (s->state == SS_IDLE && s->proxy->shutting_down && !s->in_trans) {
@@ -1701,11 +1710,7 @@ static void dispatch_command(struct session *s, size_t payload_len)
 		return;
 	}
 	if (gate_holds(s)) {
-		clock_gettime(CLOCK_MONOTONIC, &s->cmd_start);
-		p->stats.held_commands++;
-		TAILQ_INSERT_TAIL(&p->held, s, held_link);
-		change_state(s, SS_HELD);
-		slog_debug(s, "command held at the gate");
+		hold_at_gate(s);
 		return;
 	}
 	execute_command(s);

@@ -580,36 +580,20 @@ static void fail_deploy(struct session *s, const char *fmt, unsigned code)
 /* The type and character set of a column definition packet. */
 static bool coldef_type(const uint8_t *p, size_t len, uint8_t *type, uint16_t *charset)
 {
-	size_t i = 0;
+	struct pkt_reader r;
+	size_t n;
 
-	for (int k = 0; k < 7; k++) {   /* catalog .. org_name, maybe MariaDB's extended metadata */
-		uint64_t n;
-
-		if (i >= len)
-			return false;
-		if (k == 6 && p[i] == 0x0c)
-			break;
-		if (p[i] < 0xfb) {
-			n = p[i];
-			i += 1;
-		} else if (p[i] == 0xfc && i + 2 < len) {
-			n = p[i + 1] | (uint64_t)p[i + 2] << 8;
-			i += 3;
-		} else if (p[i] == 0xfd && i + 3 < len) {
-			n = p[i + 1] | (uint64_t)p[i + 2] << 8 | (uint64_t)p[i + 3] << 16;
-			i += 4;
-		} else {
-			return false;
-		}
-		if (n > len - i)
-			return false;
-		i += n;
-	}
-	if (i + 8 > len || p[i] != 0x0c)
+	pkt_reader_init(&r, p, len);
+	for (int k = 0; k < 6; k++)     /* catalog, schema, table, org_table, name, org_name */
+		(void)pkt_get_lenenc_str(&r, &n, NULL);
+	if (pkt_remaining(&r) > 0 && p[r.pos] != 0x0c)
+		(void)pkt_get_lenenc_str(&r, &n, NULL);   /* MariaDB's extended metadata */
+	if (pkt_get_lenenc(&r, NULL) != 0x0c)
 		return false;
-	*charset = (uint16_t)(p[i + 1] | p[i + 2] << 8);
-	*type = p[i + 7];
-	return true;
+	*charset = pkt_get_u16(&r);
+	(void)pkt_get_u32(&r);          /* column length */
+	*type = pkt_get_u8(&r);
+	return !r.err;
 }
 
 static bool type_is_integer(uint8_t t)
@@ -716,15 +700,14 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 					goto out;
 				}
 				if (pos != NULL && c->kind == KEY_BINARY && vals[i] != NULL) {
-					/* raw bytes, as keys_put_literal() reads HEX(col) */
-					if (lens[i] > 256)
+					/* raw bytes, as keys_put_literal() reads HEX(col);
+					   one buffer: a single binary key only */
+					if (lens[i] > 256 || t->npk > 1)
 						goto out;
 					for (unsigned long b = 0; b < lens[i]; b++)
 						snprintf(hex + 2 * b, 3, "%02X", (unsigned char)vals[i][b]);
 					vals[i] = hex;
 					lens[i] *= 2;
-					if (t->npk > 1)
-						goto out;   /* one buffer: single binary keys only */
 				}
 			}
 			nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));
@@ -1797,15 +1780,12 @@ static bool multi_command(struct session *s, struct writes *w, const char *text,
 		keeps = keeps && keeps_transaction(st[i].kind);
 	/* a USE: the statements after it are checked against its database
 	   only when they run one at a time (and the session learns it) */
-	for (size_t i = 0; i + 1 < n; i++)
-		if (st[i].kind == SQL_USE) {
-			for (size_t k = i + 1; k < n; k++)
-				split = split || mirror_may_write(&st[k]);
-			if (split)
-				snprintf(where, sizeof(where), "a table (after USE)");
-		}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		split = split || (has_use && mirror_may_write(&st[i]));
 		has_use = has_use || st[i].kind == SQL_USE;
+	}
+	if (split)
+		snprintf(where, sizeof(where), "a table (after USE)");
 	for (size_t i = 0; i < n; i++) {
 		struct mirror_plan plan;
 		enum mirror_verdict v = mirror_plan_stmt(p->mirrors, text, &st[i], d, s->db, NULL, &plan, &id, why,

@@ -806,6 +806,17 @@ PREPARED = {
 }
 
 
+def dbd_steps(table, stmts, mode):
+    """dbd_stmts.pl steps: stmts ({"sql", "params"}, {t} for the table)
+    prepared and executed, in a transaction ended by mode unless it is
+    autocommit."""
+    out = [{"do": "BEGIN"}] if mode != "autocommit" else []
+    out += [{"sql": st["sql"].format(t=table), "params": st["params"]} for st in stmts]
+    if mode != "autocommit":
+        out.append({"do": mode.upper()})
+    return out
+
+
 def run_dbd(endpoint, steps):
     import json
     import os
@@ -823,19 +834,9 @@ def run_dbd(endpoint, steps):
 @pytest.mark.parametrize("shape", sorted(PREPARED))
 def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-
-    def steps(table):
-        out = [{"do": "SET SESSION TRANSACTION ISOLATION LEVEL " + isolation}]
-        if mode != "autocommit":
-            out.append({"do": "BEGIN"})
-        for st in PREPARED[shape]:
-            out.append({"sql": st["sql"].format(t=table), "params": st["params"]})
-        if mode != "autocommit":
-            out.append({"do": mode.upper()})
-        return out
-
-    via_proxy = run_dbd(env, steps(t))
-    direct = run_dbd(mariadb, steps(u))
+    iso = [{"do": "SET SESSION TRANSACTION ISOLATION LEVEL " + isolation}]
+    via_proxy = run_dbd(env, iso + dbd_steps(t, PREPARED[shape], mode))
+    direct = run_dbd(mariadb, iso + dbd_steps(u, PREPARED[shape], mode))
     assert via_proxy == direct
     assert all("error" not in x for x in via_proxy), via_proxy
     s = settle(env, mariadb, t, u, did, phase)
@@ -851,16 +852,9 @@ def test_mirror_matrix_prepared(env, mariadb, shape, mode, phase):
     binary answers) against the direct twin.  (PREPARED above has the
     shapes with parameters.)"""
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-
-    def steps(table):
-        out = [{"do": "BEGIN"}] if mode != "autocommit" else []
-        out += [{"sql": sql.format(t=table), "params": []} for sql in SHAPES[shape]]
-        if mode != "autocommit":
-            out.append({"do": mode.upper()})
-        return out
-
-    via_proxy = run_dbd(env, steps(t))
-    direct = run_dbd(mariadb, steps(u))
+    stmts = [{"sql": sql, "params": []} for sql in SHAPES[shape]]
+    via_proxy = run_dbd(env, dbd_steps(t, stmts, mode))
+    direct = run_dbd(mariadb, dbd_steps(u, stmts, mode))
     assert via_proxy == direct
     settle(env, mariadb, t, u, did, phase)
 
