@@ -896,16 +896,18 @@ static void held_ok_mirrored(struct session *s, const struct resp_parser *rp)
 }
 
 /*
- * The keys the rows had before the statement: all of w->keys, or for an
- * UPDATE that changes keys every other one (read_keys() lists each row's
- * key, then its new key).  *n; a new array of borrowed pointers, or NULL.
+ * Of w->keys, the keys the rows had before the statement (after: false)
+ * or have after it (true): all of them, or for an UPDATE that changes keys
+ * every other one (read_keys() lists each row's key, then its new key).
+ * *n; a new array of borrowed pointers, or NULL.
  */
-static char **old_keys(const struct writes *w, unsigned *n)
+static char **keys_of_rows(const struct writes *w, bool after, unsigned *n)
 {
 	char **k = malloc((w->nkeys + 1) * sizeof(*k));
 
 	*n = 0;
-	for (unsigned i = 0; k != NULL && i < w->nkeys; i += w->plan.changes_key ? 2 : 1)
+	for (unsigned i = w->plan.changes_key && after ? 1 : 0; k != NULL && i < w->nkeys;
+	     i += w->plan.changes_key ? 2 : 1)
 		k[(*n)++] = w->keys[i];
 	return k;
 }
@@ -930,18 +932,25 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 	case SQL_UPDATE:
 		if (w->plan.changes_key) {
 			/* the rows left their keys for new ones: delete every
-			   old key from the shadow (it has them all: record locks
-			   only, and no old image is left to hold a unique value a
-			   moved row takes), then copy old and new keys from t */
-			unsigned nold;
-			char **old = old_keys(w, &nold);
+			   old key from the shadow (it has them all, see
+			   lock_done(): record locks only, and no old image is left
+			   to hold a unique value a moved row takes), then copy the
+			   rows from t by their new keys (every row has one; its
+			   old key, gone from t, would lock a gap there) */
+			unsigned nold, nnew;
+			char **old = keys_of_rows(w, false, &nold), **new = keys_of_rows(w, true, &nnew);
 
-			if (old == NULL) {
+			if (old == NULL || new == NULL) {
+				free(old);
+				free(new);
 				fail_deploy(s, "out of memory mirroring an UPDATE that changes keys (%u)", 0);
 				break;
 			}
 			add_step(s, mirror_recopy_delete(t, old, nold), SINK_DROP, recopy_done);
+			add_step(s, mirror_recopy_insert(t, new, nnew, true, false), SINK_DROP, recopy_done);
 			free(old);
+			free(new);
+			break;
 		}
 		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, true, false), SINK_DROP, recopy_done);
 		break;
@@ -1139,13 +1148,23 @@ static void lock_done(struct session *s, struct step *st, const struct resp_pars
 	(void)st;
 	if (!read_locked_keys(s, rp))
 		return;
-	if (w->plan.kind == SQL_DELETE && w->nkeys > 0 && !mirror_target_complete(w->plan.t)) {
-		/* Put every key in the shadow first (they are all in t, locked):
-		   deleting keys the shadow lacks would take gap locks there, on
-		   which concurrent mirrored inserts deadlock.  The DELETE follows
-		   from pre_upsert_done(). */
-		add_step(s, mirror_recopy_insert(w->plan.t, w->keys, w->nkeys, true, false), SINK_DROP,
-			 pre_upsert_done);
+	if ((w->plan.kind == SQL_DELETE || w->plan.changes_key) && w->nkeys > 0 &&
+	    !mirror_target_complete(w->plan.t)) {
+		/* Put every key the rows have in the shadow first (they are all
+		   in t, locked): deleting keys the shadow lacks (a DELETE, the
+		   old keys of an UPDATE that changes them) would take gap locks
+		   there, on which concurrent mirrored inserts deadlock.  The
+		   statement follows from pre_upsert_done(). */
+		unsigned nold;
+		char **old = keys_of_rows(w, false, &nold);
+
+		if (old == NULL) {
+			hold_err(s, ER_PROXY_BACKEND, "HY000", "cutoverd: out of memory mirroring the statement");
+			rollback_if_began(s);
+			return;
+		}
+		add_step(s, mirror_recopy_insert(w->plan.t, old, nold, true, false), SINK_DROP, pre_upsert_done);
+		free(old);
 		return;
 	}
 	add_restricted_stmt(s);
@@ -1159,7 +1178,7 @@ static void add_restricted_stmt(struct session *s)
 	unsigned nold;
 
 	/* the rows' own keys only: a row that has a new key now is not one of them */
-	old = old_keys(w, &nold);
+	old = keys_of_rows(w, false, &nold);
 	if (old != NULL)
 		cond = mirror_key_condition(w->plan.t, w->plan.qualifier, old, nold);
 	free(old);
