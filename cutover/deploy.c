@@ -553,6 +553,8 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 				c->autoinc = d->cols[i].shadow_autoinc;
 				c->shadow_ordinal = d->cols[i].ordinal;
 				c->shadow_autoinc = d->cols[i].autoinc;
+				memcpy(c->type, d->cols[i].shadow_type, sizeof(c->type));
+				memcpy(c->shadow_type, d->cols[i].type, sizeof(c->shadow_type));
 			}
 			t->orig_unique = d->shadow_unique;
 		}
@@ -589,6 +591,11 @@ static bool catalog_ensure(struct ctl *c, const char *schema)
 			") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4", schema);
 }
 
+static const char *str_or_empty(const json_t *v)
+{
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
 static char *mapping_json(const struct deploy *d)
 {
 	json_t *cols = json_array(), *pk = json_array(), *m;
@@ -597,13 +604,14 @@ static char *mapping_json(const struct deploy *d)
 	for (unsigned i = 0; i < d->ncols; i++) {
 		const struct deploy_col *c = &d->cols[i];
 
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b, s:b, s:i, s:i, s:b}",
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:b, s:i, s:s, s:s, s:b, s:b, s:i, s:i, s:b, s:s, s:s}",
 						      "orig", c->orig, "shadow", c->shadow, "pk", c->pk,
 						      "kind", (int)c->kind, "charset", c->charset,
 						      "collation", c->collation, "same_type", c->same_type,
 						      "autoinc", c->autoinc, "ordinal", (int)c->ordinal,
 						      "shadow_ordinal", (int)c->shadow_ordinal,
-						      "shadow_autoinc", c->shadow_autoinc));
+						      "shadow_autoinc", c->shadow_autoinc, "type", c->type,
+						      "shadow_type", c->shadow_type));
 	}
 	for (unsigned i = 0; i < d->npk; i++)
 		json_array_append_new(pk, json_integer(d->pk[i]));
@@ -699,6 +707,9 @@ static bool mapping_parse(struct deploy *d, const char *text)
 		c->ordinal = (unsigned)json_integer_value(json_object_get(x, "ordinal"));
 		c->shadow_ordinal = (unsigned)json_integer_value(json_object_get(x, "shadow_ordinal"));
 		c->shadow_autoinc = json_is_true(json_object_get(x, "shadow_autoinc"));
+		/* absent in catalogs written before them: "" (unknown) */
+		snprintf(c->type, sizeof(c->type), "%s", str_or_empty(json_object_get(x, "type")));
+		snprintf(c->shadow_type, sizeof(c->shadow_type), "%s", str_or_empty(json_object_get(x, "shadow_type")));
 		d->ncols++;
 	}
 	json_array_foreach(pk, i, x) {

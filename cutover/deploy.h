@@ -100,6 +100,10 @@ struct deploy_col {
 				    without a column list) */
 	unsigned shadow_ordinal; /* the same in the shadow (reverse mirror) */
 	bool shadow_autoinc;     /* AUTO_INCREMENT in the shadow */
+	char type[256];          /* COLUMN_TYPE in the original ("int(10)
+				    unsigned", "varchar(36)"); "" unknown
+				    (a catalog older than it) */
+	char shadow_type[256];   /* the same in the shadow */
 };
 
 struct deploys;            /* the registry: opaque outside cutover/ */

@@ -547,6 +547,8 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 		snprintf(dc->shadow, sizeof(dc->shadow), "%s", s->name);
 		dc->autoinc = oc[i].autoinc;
 		dc->ordinal = i;
+		snprintf(dc->type, sizeof(dc->type), "%s", oc[i].column_type);
+		snprintf(dc->shadow_type, sizeof(dc->shadow_type), "%s", s->column_type);
 		dc->same_type = strcmp(oc[i].column_type, s->column_type) == 0 &&
 				strcmp(oc[i].charset, s->charset) == 0 &&
 				strcmp(oc[i].collation, s->collation) == 0;

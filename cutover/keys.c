@@ -5,6 +5,8 @@
 #include "cutover/keys.h"
 #include "cutover/ctl.h"
 
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *col_name(const struct deploy_col *c, bool shadow_names)
@@ -99,6 +101,225 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
 		return true;
 	}
 	return false;
+}
+
+/* ---- literals the server stores as written ---------------------------------- */
+
+struct lit {
+	enum { LIT_NUMBER, LIT_STRING, LIT_HEX } kind;
+	const char *p;            /* the number, the string's content, the hex digits */
+	size_t n;
+	bool escapes;             /* a backslash or a doubled quote in the string */
+};
+
+static bool lit_parse(const char *s, size_t n, struct lit *l)
+{
+	size_t i = 0;
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		n--;
+	while (i < n && isspace((unsigned char)s[i]))
+		i++;
+	if (i < n && s[i] == '_') {               /* _charset introducer */
+		while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_'))
+			i++;
+		while (i < n && isspace((unsigned char)s[i]))
+			i++;
+	} else if (i + 1 < n && (s[i] == 'N' || s[i] == 'n') && s[i + 1] == '\'') {
+		i++;
+	}
+	if (i + 1 < n && (s[i] == 'X' || s[i] == 'x') && s[i + 1] == '\'') {
+		if (n - i < 3 || s[n - 1] != '\'')
+			return false;
+		l->kind = LIT_HEX;
+		l->p = s + i + 2;
+		l->n = n - i - 3;
+		return is_hex(l->p, l->n);
+	}
+	if (i + 1 < n && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		l->kind = LIT_HEX;
+		l->p = s + i + 2;
+		l->n = n - i - 2;
+		return l->n > 0 && is_hex(l->p, l->n);
+	}
+	if (i < n && (s[i] == '\'' || s[i] == '"')) {
+		if (n - i < 2 || s[n - 1] != s[i])
+			return false;
+		l->kind = LIT_STRING;
+		l->p = s + i + 1;
+		l->n = n - i - 2;
+		l->escapes = memchr(l->p, '\\', l->n) != NULL || memchr(l->p, s[i], l->n) != NULL;
+		return true;
+	}
+	l->kind = LIT_NUMBER;
+	l->p = s + i;
+	l->n = n - i;
+	return l->n > 0;
+}
+
+/* The type's name ("int"), its first two numbers ("(10,2)") and unsigned. */
+static void type_parse(const char *type, char *name, size_t namelen, long *a, long *b, bool *uns)
+{
+	size_t k = 0;
+	const char *p = type;
+
+	while (*p != '\0' && *p != '(' && *p != ' ' && k + 1 < namelen)
+		name[k++] = (char)tolower((unsigned char)*p++);
+	name[k] = '\0';
+	*a = *b = -1;
+	if (*p == '(') {
+		*a = strtol(p + 1, (char **)&p, 10);
+		if (*p == ',')
+			*b = strtol(p + 1, (char **)&p, 10);
+	}
+	*uns = strstr(type, "unsigned") != NULL;
+}
+
+/* "[+-]digits[.digits]": the integer and fraction digits, leading and
+   trailing zeros left out; false for anything else. */
+static bool decimal_digits(const char *v, size_t n, bool *neg, size_t *ints, size_t *fracs, bool *zero)
+{
+	size_t i = 0, a, e, d;
+
+	*neg = n > 0 && v[0] == '-';
+	if (n > 0 && (v[0] == '-' || v[0] == '+'))
+		i++;
+	a = i;
+	while (i < n && v[i] >= '0' && v[i] <= '9')
+		i++;
+	e = i;
+	d = e;
+	if (i < n && v[i] == '.') {
+		i++;
+		d = i;
+		while (i < n && v[i] >= '0' && v[i] <= '9')
+			i++;
+	}
+	if (i != n || (e == a && i == d))
+		return false;
+	while (a < e && v[a] == '0')
+		a++;
+	*ints = e - a;
+	while (i > d && v[i - 1] == '0')
+		i--;
+	*fracs = i - d;
+	*zero = *ints == 0 && *fracs == 0;
+	return true;
+}
+
+static bool integer_fits(const char *v, size_t n, const char *name, bool uns)
+{
+	static const struct {
+		const char *name;
+		unsigned long long smax, umax;
+	} types[] = {
+		{ "tinyint", 127ULL, 255ULL },
+		{ "smallint", 32767ULL, 65535ULL },
+		{ "mediumint", 8388607ULL, 16777215ULL },
+		{ "int", 2147483647ULL, 4294967295ULL },
+		{ "bigint", 9223372036854775807ULL, 18446744073709551615ULL },
+	};
+	bool neg, zero;
+	size_t ints, fracs, i;
+	unsigned long long mag = 0;
+
+	if (!decimal_digits(v, n, &neg, &ints, &fracs, &zero) || fracs > 0 || memchr(v, '.', n) != NULL ||
+	    ints > 20)
+		return false;
+	if (zero)
+		return true;
+	for (i = 0; i < n; i++)
+		if (v[i] >= '0' && v[i] <= '9') {
+			if (mag > (18446744073709551615ULL - (unsigned)(v[i] - '0')) / 10)
+				return false;
+			mag = mag * 10 + (unsigned)(v[i] - '0');
+		}
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(name, types[i].name) == 0)
+			return uns ? !neg && mag <= types[i].umax : mag <= types[i].smax + (neg ? 1 : 0);
+	return false;
+}
+
+bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit, size_t n)
+{
+	char name[32];
+	long a, b;
+	bool uns, neg, zero;
+	size_t ints, fracs;
+	struct lit l;
+
+	if (c->type[0] == '\0')
+		return true;
+	type_parse(c->type, name, sizeof(name), &a, &b, &uns);
+	memset(&l, 0, sizeof(l));
+	if (!lit_parse(lit, n, &l))
+		return false;
+	if (strcmp(name, "tinyint") == 0 || strcmp(name, "smallint") == 0 || strcmp(name, "mediumint") == 0 ||
+	    strcmp(name, "int") == 0 || strcmp(name, "bigint") == 0) {
+		/* 5 or '5'; not 5.5, ' 5', X'05'; a DOUBLE parameter's
+		   4.2e+01 when it is a whole number in range */
+		char num[64], whole[32];
+		double v;
+
+		if (l.kind == LIT_NUMBER && l.n < sizeof(num) && memchr(l.p, 'e', l.n) != NULL) {
+			memcpy(num, l.p, l.n);
+			num[l.n] = '\0';
+			v = strtod(num, NULL);
+			if (!(v > -9007199254740992.0 && v < 9007199254740992.0) || v != (double)(long long)v)
+				return false;
+			snprintf(whole, sizeof(whole), "%lld", (long long)v);
+			return integer_fits(whole, strlen(whole), name, uns);
+		}
+		return l.kind != LIT_HEX && !l.escapes && integer_fits(l.p, l.n, name, uns);
+	}
+	if (strcmp(name, "decimal") == 0) {
+		if (l.kind == LIT_HEX || l.escapes || !decimal_digits(l.p, l.n, &neg, &ints, &fracs, &zero))
+			return false;
+		if (a < 0)
+			a = 10;
+		if (b < 0)
+			b = 0;
+		return (long)fracs <= b && (long)ints <= a - b && !(uns && neg && !zero);
+	}
+	if (strcmp(name, "char") == 0 || strcmp(name, "varchar") == 0) {
+		/* the bytes as written bound the characters from above (an
+		   escape is two bytes for one character) */
+		size_t bytes = l.kind == LIT_HEX ? l.n / 2 : l.n;
+
+		if (a < 0 || (long)bytes > a)
+			return false;
+		if (l.kind == LIT_NUMBER && !integer_fits(l.p, l.n, "bigint", false))
+			return false;       /* 5.0 or 1e3 would be stored as another text */
+		/* a CHAR drops trailing spaces: under a NO PAD collation they
+		   would no longer compare equal */
+		if (strcmp(name, "char") == 0 && strstr(c->collation, "nopad") != NULL && l.kind == LIT_STRING &&
+		    l.n > 0 && l.p[l.n - 1] == ' ')
+			return false;
+		return true;
+	}
+	if (strcmp(name, "binary") == 0 || strcmp(name, "varbinary") == 0) {
+		/* a BINARY(n) is padded with zero bytes to n */
+		size_t bytes = l.n / 2;
+
+		if (l.kind == LIT_STRING && !l.escapes)
+			bytes = l.n;
+		else if (l.kind != LIT_HEX)
+			return false;
+		return a >= 0 && (strcmp(name, "binary") == 0 ? (long)bytes == a : (long)bytes <= a);
+	}
+	if (strcmp(name, "datetime") == 0 || strcmp(name, "timestamp") == 0 || strcmp(name, "time") == 0) {
+		/* more fraction digits than the column keeps are rounded */
+		const char *dot = memchr(l.p, '.', l.n);
+		size_t k = 0;
+
+		if (l.kind == LIT_HEX || l.escapes)
+			return false;
+		if (dot != NULL)
+			for (const char *q = dot + 1; q < l.p + l.n && *q >= '0' && *q <= '9'; q++)
+				k++;
+		return (long)k <= (a < 0 ? 0 : a);
+	}
+	return true;
 }
 
 void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool after,

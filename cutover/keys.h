@@ -34,6 +34,19 @@ void keys_put_columns(FILE *f, const struct key_cols *d, const char *qualifier, 
 bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t n) WARN_UNUSED;
 
 /*
+ * Is the literal lit[0, n) of a value an INSERT writes into column c (a
+ * number; a quoted string, with an introducer or N; X'..' or 0x..; or a
+ * bound parameter's literal) stored exactly as written, so that
+ * "c IN (lit)" finds the row afterwards?  False when the server would
+ * convert it on the way in (99.6 in an INT is 100; 3000000000 is clamped in
+ * a non-strict sql_mode; 'abcdefgh' is cut in a VARCHAR(5); 'ab' is padded
+ * in a BINARY(4); a fraction is rounded in a DATETIME) or when it cannot
+ * tell.  True when c's type is unknown ("") or one it does not model
+ * (a unique key's ENUM, say).
+ */
+bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit, size_t n);
+
+/*
  * The condition "key > lits" (after = false: "key <= lits") over d's key
  * columns, where lits[i] is the literal of the i-th key column: for two
  * columns "(`a` > 1 OR (`a` = 1 AND `b` > 2))".

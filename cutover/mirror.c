@@ -25,6 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Why a key value is refused that the column would store converted. */
+#define CONVERTED_KEY "a key value the column would store converted (rounded, cut, clamped or padded: " \
+	"99.6 in an INT is 100) would be copied by a key no row has; write the value the key stores"
 #include <strings.h>
 
 #define TKC(t) ((struct key_cols){ (t)->cols, (t)->pk, (t)->npk })
@@ -220,7 +224,7 @@ static void put_key_in(FILE *f, const struct mirror_table *t, const char *qualif
 	fputc(')', f);
 }
 
-char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, char *const *keys,
+char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, bool or_null, char *const *keys,
 			   unsigned n)
 {
 	char *buf = NULL;
@@ -229,7 +233,19 @@ char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, 
 
 	if (f == NULL)
 		return NULL;
+	if (or_null)
+		fputc('(', f);
 	put_key_in(f, t, qualifier, false, keys, n);
+	if (or_null) {
+		/* a primary-key column is NULL only where the join has no row */
+		fputs(" OR ", f);
+		if (qualifier != NULL) {
+			ctl_put_ident(f, qualifier);
+			fputc('.', f);
+		}
+		ctl_put_ident(f, t->cols[t->pk[0]].orig);
+		fputs(" IS NULL)", f);
+	}
 	return close_stream(f, &buf, true);
 }
 
@@ -752,6 +768,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	}
 	out->how = MP_LOCKED_KEYS;
 	out->kind = m->kind;
+	out->multi_rows = m->multi_table;
 	out->t = t;
 	*id = t->deploy_id;
 	if (!m->multi_table && !out->changes_key) {
@@ -1074,30 +1091,42 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 }
 
 /*
- * The literal of value v of an INSERT (NULL: none; *is_null for NULL).
- * False when it is not a literal or a bound parameter (an expression,
- * DEFAULT).
+ * The literal of value v of an INSERT for column c (NULL: none; *is_null
+ * for NULL).  False when it is not a literal or a bound parameter (an
+ * expression, DEFAULT), or (with *why) when the column would store it
+ * converted, so that no row would be found by it.
  */
-static bool value_literal_of(const char *sql, const struct dml_value *v, const struct params_literals *params,
-			     FILE *f, bool *is_null)
+static bool value_literal_of(const struct deploy_col *c, const char *sql, const struct dml_value *v,
+			     const struct params_literals *params, FILE *f, bool *is_null, const char **why)
 {
+	const char *lit;
+	size_t n;
+
 	*is_null = false;
 	if (v->kind == DV_NULL) {
 		*is_null = true;
 		return true;
 	}
 	if (v->kind == DV_NUMBER || v->kind == DV_STRING) {
-		fwrite(sql + v->span.start, 1, v->span.end - v->span.start, f);
-		return true;
-	}
-	if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n && params->lit[v->param] != NULL) {
-		if (strcmp(params->lit[v->param], "NULL") == 0)
+		lit = sql + v->span.start;
+		n = v->span.end - v->span.start;
+	} else if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n && params->lit[v->param] != NULL) {
+		if (strcmp(params->lit[v->param], "NULL") == 0) {
 			*is_null = true;
-		else
-			fputs(params->lit[v->param], f);
-		return true;
+			return true;
+		}
+		lit = params->lit[v->param];
+		n = strlen(lit);
+	} else {
+		*why = "a value of a unique key is not a literal or a parameter";
+		return false;
 	}
-	return false;
+	if (!keys_literal_stored_as_written(c, lit, n)) {
+		*why = CONVERTED_KEY;
+		return false;
+	}
+	fwrite(lit, 1, n, f);
+	return true;
 }
 
 /*
@@ -1139,8 +1168,7 @@ static bool put_rows_in(FILE *f, const struct mirror_table *t, const char *sql, 
 					ok = false;
 				}
 				skip = true;
-			} else if (!value_literal_of(sql, v, params, g, &is_null)) {
-				*why = "a value of a unique key is not a literal or a parameter";
+			} else if (!value_literal_of(c, sql, v, params, g, &is_null, why)) {
 				ok = false;
 			} else if (is_null || (c->autoinc && v->kind == DV_NUMBER && v->span.end - v->span.start == 1 &&
 						   sql[v->span.start] == '0')) {
@@ -1333,7 +1361,7 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
-		bool gen = false, ok = true;
+		bool gen = false, ok = true, converted = false;
 
 		if (f == NULL)
 			goto oom;
@@ -1359,6 +1387,12 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 					ok = false;  /* 0: generated or not, by sql_mode */
 					break;
 				}
+				if (!keys_literal_stored_as_written(c, sql + v->span.start,
+								    v->span.end - v->span.start)) {
+					ok = false;
+					converted = true;
+					break;
+				}
 				fwrite(sql + v->span.start, 1, v->span.end - v->span.start, f);
 			} else if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n &&
 				   params->lit[v->param] != NULL) {
@@ -1369,6 +1403,11 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 						break;
 					}
 					gen = true;
+				} else if (!keys_literal_stored_as_written(c, params->lit[v->param],
+									   strlen(params->lit[v->param]))) {
+					ok = false;
+					converted = true;
+					break;
 				} else {
 					fputs(params->lit[v->param], f);
 				}
@@ -1380,7 +1419,8 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 		buf = close_stream(f, &buf, ok);
 		if (!ok || buf == NULL) {
 			mirror_plan_free(out);
-			return refuse(t, id, why, whylen, "a key value of the INSERT is not a literal or a parameter");
+			return refuse(t, id, why, whylen, "%s", converted ? CONVERTED_KEY :
+				      "a key value of the INSERT is not a literal or a parameter");
 		}
 		if (gen) {
 			free(buf);

@@ -119,6 +119,12 @@ struct mirror_plan {
 	bool relist_check;       /* MP_UNIQUE for INSERT ... SELECT: the rows
 				    listed after it must be at least as many as
 				    it inserted */
+	bool multi_rows;         /* MP_LOCKED_KEYS, multi-table: rows of the
+				    join that have no row of the table (an
+				    outer join, the table on its nullable
+				    side) list NULL keys, skipped, and the
+				    restricted statement keeps them (they
+				    write the other tables only) */
 	bool changes_key;        /* MP_LOCKED_KEYS UPDATE that sets key
 				    columns: each row of lock_sql gives the
 				    row's key, then its key after the UPDATE */
@@ -162,8 +168,12 @@ char *mirror_key_tuple(const struct mirror_table *t, char *const *vals, const un
 /* The tuple of generated auto-increment key `id`. */
 char *mirror_key_generated(const struct mirror_table *t, unsigned long long id);
 
-/* "(`a`, `b`) IN ((1, 'x'), ...)", or "FALSE" when n == 0; qualifier may be NULL. */
-char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, char *const *keys,
+/*
+ * "(`a`, `b`) IN ((1, 'x'), ...)", or "FALSE" when n == 0; qualifier may be
+ * NULL.  or_null (plan.multi_rows): "(... OR `a` IS NULL)", which keeps the
+ * rows of a join that have no row of the table.
+ */
+char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, bool or_null, char *const *keys,
 			   unsigned n);
 /*
  * The re-copy of keys, chosen so that the shadow never takes a gap lock

@@ -680,6 +680,14 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 		}
 		if (t->npk > 16 || !rs_parse_text_row(p, len, ncols, v))
 			goto out;
+		if (s->writes->plan.multi_rows) {
+			/* a row of an outer join with no row of t: its key
+			   columns, NOT NULL in t, are all NULL */
+			for (i = 0; i < t->npk && v[i].p == NULL; i++)
+				;
+			if (i == t->npk)
+				continue;
+		}
 		for (unsigned half = 0; half < (twice ? 2u : 1u); half++) {
 			char hex[2 * 256 + 1];
 
@@ -1180,7 +1188,7 @@ static void add_restricted_stmt(struct session *s)
 	/* the rows' own keys only: a row that has a new key now is not one of them */
 	old = keys_of_rows(w, false, &nold);
 	if (old != NULL)
-		cond = mirror_key_condition(w->plan.t, w->plan.qualifier, old, nold);
+		cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->plan.multi_rows, old, nold);
 	free(old);
 	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
 		sql = NULL;

@@ -256,3 +256,63 @@ def test_upsert_select_of_6000_rows_fails_the_deploy(env, mariadb):
     t, u, did = deployed_pair(env, mariadb, n=50)
     check(env, mariadb, t, u, did, ["INSERT IGNORE INTO {t} (id, name, created) SELECT seq + 1000000, 'x', "
                                     "'2025-01-01' FROM seq_1_to_6000"], COLS, "id")
+
+
+NARROW_STRING = ("CREATE TABLE {t} (code VARCHAR(5) NOT NULL PRIMARY KEY, v INT NOT NULL) "
+                 "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+INT_KEY = "CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+UINT_KEY = "CREATE TABLE {t} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+DEC_KEY = "CREATE TABLE {t} (id DECIMAL(6,2) NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+BIN_KEY = "CREATE TABLE {t} (id BINARY(4) NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+DT_KEY = "CREATE TABLE {t} (id DATETIME NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+UQ_KEY = ("CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, code VARCHAR(4) NOT NULL, v INT NOT NULL, "
+          "UNIQUE KEY (code)) ENGINE=InnoDB")
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+@pytest.mark.parametrize("sql_mode", ["", "STRICT_TRANS_TABLES"])
+@pytest.mark.parametrize("ddl,fill,cols,sql", [
+    (NARROW_STRING, "INSERT INTO {t} VALUES ('1', 0)", ["code", "v"], "INSERT INTO {t} VALUES ('abcdefgh', 1)"),
+    (NARROW_STRING, "INSERT INTO {t} VALUES ('1', 0)", ["code", "v"],
+     "INSERT INTO {t} (code, v) VALUES ('xyzzyq', 2), ('b', 3)"),
+    (NARROW_STRING, "INSERT INTO {t} VALUES ('1', 0)", ["code", "v"],
+     "INSERT IGNORE INTO {t} (code, v) VALUES ('1', 5), ('pqrstuv', 3)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (3000000000, 1)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (99.6, 1)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "REPLACE INTO {t} VALUES ('42.5', 1)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (1.5e1, 1)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (3e9, 1)"),
+    (UINT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (-3, 1), (256, 2)"),
+    (DEC_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (2.345, 1)"),
+    (BIN_KEY, "INSERT INTO {t} VALUES ('abcd', 0)", ["id", "v"], "INSERT INTO {t} VALUES ('ab', 1)"),
+    (DT_KEY, "INSERT INTO {t} VALUES ('2025-01-01', 0)", ["id", "v"],
+     "INSERT INTO {t} VALUES ('2025-01-02 10:00:00.7', 1)"),
+    (UQ_KEY, "INSERT INTO {t} VALUES (1, 'a', 0)", ["id", "code", "v"],
+     "INSERT INTO {t} VALUES (2, 'bbbbbb', 1) ON DUPLICATE KEY UPDATE v = v + 1"),
+])
+def test_key_value_the_column_converts(env, mariadb, ddl, fill, cols, sql, sql_mode, mode):
+    """An INSERT's key literal that the column stores converted (cut to
+    its length, rounded, clamped in a non-strict sql_mode, padded with zero
+    bytes): the proxy copied the row by the literal as written, which no row
+    has, so the shadow missed the row and the deploy stayed ready.  A
+    correct proxy refuses the statement (or copies the stored key)."""
+    t, u, did = custom_pair(env, mariadb, ddl, fill)
+    check(env, mariadb, t, u, did, [sql], cols, cols[0], mode=mode, setup=["SET sql_mode = '%s'" % sql_mode])
+
+
+@pytest.mark.parametrize("ddl,fill,cols,sql", [
+    (NARROW_STRING, "INSERT INTO {t} VALUES ('1', 0)", ["code", "v"], "INSERT INTO {t} VALUES ('abcde', 1)"),
+    (NARROW_STRING, "INSERT INTO {t} VALUES ('1', 0)", ["code", "v"], "INSERT INTO {t} VALUES (12345, 1)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES ('42', 1), (-2147483648, 2)"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (4.2e+01, 1), (1e2, 2)"),
+    (UINT_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (255, 1), ('007', 2)"),
+    (DEC_KEY, "INSERT INTO {t} VALUES (1, 0)", ["id", "v"], "INSERT INTO {t} VALUES (2.3, 1), ('-9999.990', 2)"),
+    (BIN_KEY, "INSERT INTO {t} VALUES ('abcd', 0)", ["id", "v"], "INSERT INTO {t} VALUES (X'00ff00ff', 1)"),
+    (DT_KEY, "INSERT INTO {t} VALUES ('2025-01-01', 0)", ["id", "v"], "INSERT INTO {t} VALUES ('2025-1-3 10:00', 1)"),
+])
+def test_key_value_stored_as_written_is_mirrored(env, mariadb, ddl, fill, cols, sql):
+    """The same shapes with values the column stores as written: mirrored,
+    not refused."""
+    t, u, did = custom_pair(env, mariadb, ddl, fill)
+    seen = check(env, mariadb, t, u, did, [sql], cols, cols[0])
+    assert not any(x[0] == "error" for x in seen), seen
