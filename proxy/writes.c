@@ -51,6 +51,7 @@
 #include "proxy/writes.h"
 #include "proxy/session-internal.h"
 #include "proxy/log.h"
+#include "cutover/keys.h"
 #include "cutover/mirror.h"
 #include "protocol/lexer.h"
 #include "protocol/mysql.h"
@@ -606,6 +607,20 @@ static bool type_is_string(uint8_t t)
 	return t == 15 || t == 253 || t == 254 || (t >= 249 && t <= 252);   /* VARCHAR, strings, blobs */
 }
 
+/* A key value read back (an integer, or the hex of a binary string) is
+   what column c stores (keys_literal_stored_as_written). */
+static bool value_fits(const struct deploy_col *c, const char *v, size_t n)
+{
+	char lit[2 * 256 + 4];
+
+	if (c->kind != KEY_BINARY)
+		return keys_literal_stored_as_written(c, v, n);
+	if (n + 4 > sizeof(lit))
+		return false;
+	snprintf(lit, sizeof(lit), "X'%.*s'", (int)n, v);
+	return keys_literal_stored_as_written(c, lit, n + 3);
+}
+
 /*
  * The key tuples of a captured text result (lock_sql, or the shadow's keys)
  * appended to *keys / *nkeys.  Returns false when it cannot be read (or
@@ -716,6 +731,12 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 						snprintf(hex + 2 * b, 3, "%02X", (unsigned char)vals[i][b]);
 					vals[i] = hex;
 					lens[i] *= 2;
+				}
+				if ((pos != NULL || half == 1) && vals[i] != NULL && !value_fits(c, vals[i], lens[i])) {
+					s->writes->keys_why = "a key value the column would store converted (out of the "
+							      "type's range, clamped; or shorter than a BINARY key, padded) "
+							      "would be copied by a key no row has";
+					goto out;
 				}
 			}
 			nk = realloc(*keys, (*nkeys + 1) * sizeof(char *));

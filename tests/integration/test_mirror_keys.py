@@ -316,3 +316,22 @@ def test_key_value_stored_as_written_is_mirrored(env, mariadb, ddl, fill, cols, 
     t, u, did = custom_pair(env, mariadb, ddl, fill)
     seen = check(env, mariadb, t, u, did, [sql], cols, cols[0])
     assert not any(x[0] == "error" for x in seen), seen
+
+
+@pytest.mark.parametrize("ddl,fill,cols,sql", [
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0), (2, 0)", ["id", "v"],
+     "INSERT INTO {t} (id, v) SELECT id + 3000000000, 5 FROM {t} WHERE id = 1"),
+    (INT_KEY, "INSERT INTO {t} VALUES (1, 0), (2, 0)", ["id", "v"], "UPDATE {t} SET id = id + 3000000000 WHERE id = 2"),
+    (UINT_KEY, "INSERT INTO {t} VALUES (1, 0), (2, 0)", ["id", "v"], "UPDATE {t} SET id = id - 5 WHERE id = 2"),
+    (BIN_KEY, "INSERT INTO {t} VALUES ('abcd', 0)", ["id", "v"],
+     "INSERT INTO {t} (id, v) SELECT _binary 'xy', 1 FROM {t} LIMIT 1"),
+])
+@pytest.mark.parametrize("sql_mode", ["", "STRICT_TRANS_TABLES"])
+def test_key_value_read_back_the_column_converts(env, mariadb, ddl, fill, cols, sql, sql_mode):
+    """Key values the proxy reads back (an INSERT ... SELECT's items, an
+    UPDATE's new keys) that are integers, but out of the key type's range
+    (clamped in a non-strict sql_mode), or binary strings shorter than a
+    BINARY(n) (padded): copied by a key no row has.  A correct proxy
+    refuses them (or copies the stored key)."""
+    t, u, did = custom_pair(env, mariadb, ddl, fill)
+    check(env, mariadb, t, u, did, [sql], cols, cols[0], setup=["SET sql_mode = '%s'" % sql_mode])
