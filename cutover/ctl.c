@@ -96,7 +96,7 @@ bool ctl_connect(struct ctl *c, const struct ctl_params *p)
 		return false;
 	}
 	c->mariadb = strstr(mysql_get_server_info(c->my), "MariaDB") != NULL;
-	if (!ctl_exec(c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
+	if (!ctl_exec(c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
 			 "time_zone = '+00:00', autocommit = 1")) {
 		mysql_close(c->my);
 		c->my = NULL;

@@ -518,6 +518,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 			continue;
 		t = &m->tables[m->n++];
 		t->deploy_id = d->id;
+		t->pin = ds->mariadb;
 		t->state = d->state;
 		t->reverse = d->swapped;
 		t->gate_epoch = d->gate_epoch;
@@ -1076,6 +1077,9 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 		snprintf(err, errlen, "control connection ([cutover] user %s): %s", ds->ctl.user, c.error);
 		return false;
 	}
+	pthread_mutex_lock(&ds->mu);
+	ds->mariadb = c.mariadb;
+	pthread_mutex_unlock(&ds->mu);
 	if (!ctl_u64(&c, &exists, NULL, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
 		     "TABLE_SCHEMA = %Q AND TABLE_NAME = 'deploys'", ds->schema))
 		goto sqlerr;

@@ -322,6 +322,18 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	return true;
 }
 
+bool keys_charset_is(unsigned collation_id, const char *charset)
+{
+	const MARIADB_CHARSET_INFO *ci = collation_id == 63 ? NULL : mariadb_get_charset_by_nr(collation_id);
+	const char *name;
+
+	if (ci == NULL || ci->csname == NULL)
+		return false;
+	/* utf8 is utf8mb3 by its newer name */
+	name = strcmp(ci->csname, "utf8") == 0 ? "utf8mb3" : ci->csname;
+	return strcmp(name, strcmp(charset, "utf8") == 0 ? "utf8mb3" : charset) == 0;
+}
+
 void keys_put_compare(FILE *f, const struct key_cols *d, bool shadow_names, bool after,
 		      char *const *lits)
 {

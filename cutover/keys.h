@@ -47,6 +47,13 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
 bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit, size_t n);
 
 /*
+ * Is `collation_id` (a result column definition's) a collation of
+ * character set `charset` (a column's, as information_schema names it)?
+ * False for binary (63) and ids the client library does not know.
+ */
+bool keys_charset_is(unsigned collation_id, const char *charset);
+
+/*
  * The condition "key > lits" (after = false: "key <= lits") over d's key
  * columns, where lits[i] is the literal of the i-th key column: for two
  * columns "(`a` > 1 OR (`a` = 1 AND `b` > 2))".

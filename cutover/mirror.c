@@ -256,6 +256,28 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 	ctl_put_ident(f, shadow ? t->shadow : t->table);
 }
 
+/*
+ * The proxy's statements run in the client's session, under its settings.
+ * A copy into the shadow must not depend on them: it runs under the
+ * backfill's sql_mode (cutover/ctl.c: strict, so a value the new column
+ * would cut fails the deploy instead of being cut; zero dates and a key 0
+ * stored as they are, whatever the client's mode) and time zone (a
+ * TIMESTAMP converted to DATETIME as the backfill converts it), with no
+ * sql_select_limit (it would cut the copy's SELECT).  A listing of the
+ * rows a statement touches keeps the client's sql_mode and time zone (its
+ * WHERE must read as the client's statement reads) but not its
+ * sql_select_limit.  MySQL has no SET STATEMENT: there they run as they are.
+ */
+#define PIN_COPY "SET STATEMENT sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', " \
+	"time_zone = '+00:00', sql_select_limit = 18446744073709551615 FOR "
+#define PIN_LIST "SET STATEMENT sql_select_limit = 18446744073709551615 FOR "
+
+static void put_pin(FILE *f, const struct mirror_table *t, const char *pin)
+{
+	if (t->pin)
+		fputs(pin, f);
+}
+
 /* DELETE FROM shadow WHERE key IN (keys) [AND t has not the key]. */
 static char *delete_sql(const struct mirror_table *t, char *const *keys, unsigned n, bool unless_in_t)
 {
@@ -265,6 +287,7 @@ static char *delete_sql(const struct mirror_table *t, char *const *keys, unsigne
 
 	if (f == NULL)
 		return NULL;
+	put_pin(f, t, PIN_COPY);
 	fputs(unless_in_t ? "DELETE s FROM " : "DELETE FROM ", f);
 	put_table(f, t, true);
 	fputs(unless_in_t ? " AS s WHERE " : " WHERE ", f);
@@ -307,6 +330,7 @@ char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsi
 
 	if (f == NULL)
 		return NULL;
+	put_pin(f, t, PIN_COPY);
 	keys_put_copy(f, t->db, t->table, t->shadow, t->cols, t->ncols);
 	fputs(" WHERE ", f);
 	put_key_in(f, t, NULL, false, keys, n);
@@ -793,6 +817,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 	f = open_memstream(&buf, &len);
 	if (f == NULL)
 		goto oom;
+	put_pin(f, t, PIN_LIST);
 	fputs(m->multi_table ? "SELECT DISTINCT " : "SELECT ", f);
 	keys_put_select(f, &TKC(t), alias, false);
 	ok = true;
@@ -1051,9 +1076,9 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 		return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the key values is mirrored when its "
 			      "SELECT is one plain SELECT (no UNION, INTO, comment or locking clause)");
 	for (unsigned k = 0; k < t->npk; k++)
-		if (t->cols[t->pk[k]].kind != KEY_NUMERIC && t->cols[t->pk[k]].kind != KEY_BINARY)
+		if (t->cols[t->pk[k]].kind == KEY_TEXT)
 			return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the values of key column %s "
-				      "(not a number or a binary string) is not mirrored yet", t->cols[t->pk[k]].orig);
+				      "(a date or time) is not mirrored yet", t->cols[t->pk[k]].orig);
 	/*
 	 * The whole SELECT, LOCK IN SHARE MODE, lists the rows (so DISTINCT,
 	 * aliases in ORDER BY and LIMIT choose the same rows as in the
@@ -1073,6 +1098,7 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 		out->key_pos[k] = m->ncolumns == 0 ? (int)c->ordinal : value_index(m, c);
 		ok = ok && out->key_pos[k] >= 0 && (star || (unsigned)out->key_pos[k] < nitems);
 	}
+	put_pin(f, t, PIN_LIST);
 	ok = ok && put_text(f, sql, m->select.start, m->select.end, m, params);
 	fputs(" LOCK IN SHARE MODE", f);
 	out->lock_sql = close_stream(f, &buf, ok);
@@ -1231,6 +1257,7 @@ static enum mirror_verdict plan_unique(const struct mirror_table *t, const char 
 		free(found);
 		return refuse(t, id, why, whylen, "out of memory");
 	}
+	put_pin(f, t, PIN_LIST);
 	fputs("SELECT ", f);
 	keys_put_select(f, &TKC(t), NULL, false);
 	fputs(" FROM ", f);

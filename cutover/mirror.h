@@ -34,6 +34,9 @@ struct mirror_table {
 	bool target_unique;          /* the table mirrored into has one (or it is
 					not known yet): its upserts guard
 					against a duplicate that is another row */
+	bool pin;                    /* MariaDB: the proxy's statements pin the
+				    session settings they depend on (SET
+				    STATEMENT ... FOR): see mirror.c */
 	bool reverse;                /* after a cut-over: `table` is the new
 					schema, `shadow` the original kept
 					for revert, cols mapped back */

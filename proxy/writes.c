@@ -607,13 +607,13 @@ static bool type_is_string(uint8_t t)
 	return t == 15 || t == 253 || t == 254 || (t >= 249 && t <= 252);   /* VARCHAR, strings, blobs */
 }
 
-/* A key value read back (an integer, or the hex of a binary string) is
+/* A key value read back (an integer, or the hex of a string) is
    what column c stores (keys_literal_stored_as_written). */
 static bool value_fits(const struct deploy_col *c, const char *v, size_t n)
 {
 	char lit[2 * 256 + 4];
 
-	if (c->kind != KEY_BINARY)
+	if (c->kind != KEY_BINARY && c->kind != KEY_STRING)
 		return keys_literal_stored_as_written(c, v, n);
 	if (n + 4 > sizeof(lit))
 		return false;
@@ -666,10 +666,12 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 
 		if ((kind == KEY_NUMERIC && !type_is_integer(types[at])) ||
 		    (kind == KEY_BINARY && (!type_is_string(types[at]) || charsets[at] != 63)) ||
-		    (kind != KEY_NUMERIC && kind != KEY_BINARY)) {
+		    (kind == KEY_STRING && (pos == NULL || !type_is_string(types[at]) ||
+					    !keys_charset_is(charsets[at], t->cols[t->pk[i]].charset))) ||
+		    kind == KEY_TEXT) {
 			s->writes->keys_why = "a key value that is not of the key column's type (an integer for a "
-					      "numeric key, a binary string for a binary one) would be converted as "
-					      "it is stored";
+					      "numeric key, a binary string for a binary one, a string in the key's "
+					      "character set for a string one) would be converted as it is stored";
 			goto out;
 		}
 	}
@@ -704,7 +706,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 				continue;
 		}
 		for (unsigned half = 0; half < (twice ? 2u : 1u); half++) {
-			char hex[2 * 256 + 1];
+			char hex[4][2 * 256 + 1];
 
 			if (*nkeys >= cap) {
 				*too_many = true;
@@ -722,20 +724,21 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 							      "the server would generate the keys";
 					goto out;
 				}
-				if (pos != NULL && c->kind == KEY_BINARY && vals[i] != NULL) {
-					/* raw bytes, as keys_put_literal() reads HEX(col);
-					   one buffer: a single binary key only */
-					if (lens[i] > 256 || t->npk > 1)
+				if (pos != NULL && (c->kind == KEY_BINARY || c->kind == KEY_STRING) && vals[i] != NULL) {
+					/* raw bytes (a string's in the key's character
+					   set, checked above), as keys_put_literal() reads
+					   HEX(col); up to 4 such key columns */
+					if (lens[i] > 256 || i >= 4)
 						goto out;
 					for (unsigned long b = 0; b < lens[i]; b++)
-						snprintf(hex + 2 * b, 3, "%02X", (unsigned char)vals[i][b]);
-					vals[i] = hex;
+						snprintf(hex[i] + 2 * b, 3, "%02X", (unsigned char)vals[i][b]);
+					vals[i] = hex[i];
 					lens[i] *= 2;
 				}
 				if ((pos != NULL || half == 1) && vals[i] != NULL && !value_fits(c, vals[i], lens[i])) {
-					s->writes->keys_why = "a key value the column would store converted (out of the "
-							      "type's range, clamped; or shorter than a BINARY key, padded) "
-							      "would be copied by a key no row has";
+					s->writes->keys_why = "a key value the column would store converted (out of an "
+							      "integer key's range, longer than a string key, not a BINARY "
+							      "key's length) would be copied by a key no row has";
 					goto out;
 				}
 			}

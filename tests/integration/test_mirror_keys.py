@@ -335,3 +335,50 @@ def test_key_value_read_back_the_column_converts(env, mariadb, ddl, fill, cols, 
     refuses them (or copies the stored key)."""
     t, u, did = custom_pair(env, mariadb, ddl, fill)
     check(env, mariadb, t, u, did, [sql], cols, cols[0], setup=["SET sql_mode = '%s'" % sql_mode])
+
+
+COMPOSITE_DDL = ("CREATE TABLE {t} (region VARCHAR(8) NOT NULL, id INT NOT NULL, v INT, "
+                 "PRIMARY KEY (region, id)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+COMPOSITE_FILL = "INSERT INTO {t} VALUES ('de', 1, 1), ('de', 2, 2), ('fr', 1, 3)"
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+@pytest.mark.parametrize("ddl,fill,cols,key,sql", [
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "INSERT INTO {t} (code, v) SELECT CONCAT(code, '00'), v + 10 FROM {t} WHERE code IN ('aa', 'bb')"),
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "INSERT IGNORE INTO {t} (code, v) SELECT UPPER(code), v + 10 FROM {t} WHERE code IN ('aa', '10')"),
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "INSERT INTO {t} (code, v) SELECT UPPER(code), 99 FROM {t} WHERE code = 'cc' ON DUPLICATE KEY UPDATE v = 77"),
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "REPLACE INTO {t} (code, v) SELECT CONCAT(code, 'é'), v + 10 FROM {t} WHERE code IN ('cc', '11')"),
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "INSERT INTO {t} SELECT * FROM (SELECT CONCAT(code, 'ee') AS c, v + 20 FROM {t} WHERE code < 'b') AS x"),
+    (COMPOSITE_DDL, COMPOSITE_FILL, ["region", "id", "v"], "region, id",
+     "INSERT INTO {t} (region, id, v) SELECT CONCAT(region, '-x'), id + 10, v FROM {t} WHERE region = 'de'"),
+])
+def test_insert_select_string_keys_mirrored(env, mariadb, ddl, fill, cols, key, sql, mode):
+    """An INSERT ... SELECT whose SELECT gives the values of a character-
+    string key (utf8mb4, the connection's character set): the listed
+    values come back as strings in the key's character set and are copied
+    by their bytes, under the key's collation ('CC' finds 'cc').  Mirrored,
+    not refused."""
+    t, u, did = custom_pair(env, mariadb, ddl, fill)
+    seen = check(env, mariadb, t, u, did, [sql], cols, key, mode=mode)
+    assert not any(x[0] == "error" for x in seen), seen
+
+
+@pytest.mark.parametrize("sql_mode", ["", "STRICT_TRANS_TABLES"])
+@pytest.mark.parametrize("ddl,fill,cols,key,sql", [
+    (STRING_DDL, STRING_FILL, ["code", "v"], "code",
+     "INSERT INTO {t} (code, v) SELECT CONCAT(code, REPEAT('z', 30)), v FROM {t} WHERE code = 'aa'"),
+    ("CREATE TABLE {t} (code VARCHAR(20) NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB "
+     "DEFAULT CHARSET=latin1", "INSERT INTO {t} VALUES ('aa', 1), ('bb', 2)", ["code", "v"], "code",
+     "INSERT INTO {t} (code, v) SELECT CONCAT(code, 'ä'), v FROM {t} WHERE code = 'aa'"),
+])
+def test_insert_select_string_keys_converted(env, mariadb, ddl, fill, cols, key, sql, sql_mode):
+    """String key values the column would store otherwise than listed (cut
+    to the key's length in a non-strict sql_mode; in another character set
+    than the connection's): refused, or copied right."""
+    t, u, did = custom_pair(env, mariadb, ddl, fill)
+    check(env, mariadb, t, u, did, [sql], cols, key, setup=["SET sql_mode = '%s'" % sql_mode])
