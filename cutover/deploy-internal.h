@@ -39,6 +39,10 @@ struct deploy {
 	struct deploy_col *cols; /* mapped columns, in the original's order */
 	unsigned npk;
 	unsigned *pk;            /* indexes into cols, in primary-key order */
+	struct deploy_view views[DEPLOY_MAX_VIEWS]; /* views of the table,
+				    read at create and at load: writes
+				    through them are refused */
+	unsigned nviews;
 	bool orig_unique;        /* the original has another unique key */
 	char uniq[256];          /* its unique keys besides the primary key, as
 				    indexes into cols: "1,2;5"; "?" when one

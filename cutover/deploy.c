@@ -519,6 +519,13 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		t = &m->tables[m->n++];
 		t->deploy_id = d->id;
 		t->pin = ds->mariadb;
+		if (d->nviews > 0) {
+			t->views = calloc(d->nviews, sizeof(*t->views));
+			if (t->views == NULL)
+				goto oom;
+			memcpy(t->views, d->views, d->nviews * sizeof(*t->views));
+			t->nviews = d->nviews;
+		}
 		t->state = d->state;
 		t->reverse = d->swapped;
 		t->gate_epoch = d->gate_epoch;
@@ -1139,6 +1146,11 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 		if (!catalog_save(&c, d))
 			log_warning("deploy %llu: cannot save: %s", (unsigned long long)d->id, c.error);
 	}
+	/* The views of each table under deploy (writes through them are
+	   refused): read again, they may have changed while cutoverd was down. */
+	TAILQ_FOREACH(d, &fresh, link)
+		if (deploy_state_mirrors(d->state) && !inspect_views(&c, d->db, d->table, d->views, &d->nviews))
+			goto sqlerr;
 	/* A swap interrupted: the tables say whether its RENAME happened. */
 	TAILQ_FOREACH(d, &fresh, link)
 		if (d->state == DS_CUTTING_OVER || d->state == DS_REVERTING)
@@ -1201,6 +1213,10 @@ static void *create_main(void *arg)
 	}
 	if (!inspect_table(&c, d->db, d->table, err, sizeof(err)))
 		goto refuse_close;
+	if (!inspect_views(&c, d->db, d->table, d->views, &d->nviews)) {
+		snprintf(err, sizeof(err), "cannot read information_schema.VIEWS: %s", c.error);
+		goto refuse_close;
+	}
 	if (!catalog_ensure(&c, ds->schema)) {
 		snprintf(err, sizeof(err), "cannot create the deploy catalog %s.deploys: %s", ds->schema, c.error);
 		goto refuse_close;

@@ -106,6 +106,14 @@ struct deploy_col {
 	char shadow_type[256];   /* the same in the shadow */
 };
 
+/* A view whose definition reads the table (directly or through another
+   view): writes through it would go to the table unseen. */
+#define DEPLOY_MAX_VIEWS 16
+struct deploy_view {
+	char db[DEPLOY_NAME_SIZE];
+	char name[DEPLOY_NAME_SIZE];
+};
+
 struct deploys;            /* the registry: opaque outside cutover/ */
 
 /* Called on the event loop when deploy states changed (to republish). */

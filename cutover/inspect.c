@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "cutover/inspect.h"
+#include "proxy/log.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -462,6 +463,70 @@ static bool key_kind_of(const struct colinfo *x, enum key_kind *k)
  * through them.  "?" when one of them cannot serve (a column that is not
  * mapped, a prefix of a column).
  */
+/* "%`db`.`name`%" for LIKE: the backquoted reference a view's definition
+   holds (MariaDB writes every table reference in full), \ % _ escaped. */
+static void like_pattern(char *out, size_t outlen, const char *db, const char *name)
+{
+	size_t k = 0;
+	const char *parts[2] = { db, name };
+
+	out[k++] = '%';
+	for (unsigned p = 0; p < 2; p++) {
+		if (p > 0 && k + 1 < outlen)
+			out[k++] = '.';
+		if (k + 1 < outlen)
+			out[k++] = '`';
+		for (const char *q = parts[p]; *q != '\0' && k + 3 < outlen; q++) {
+			if (*q == '\\' || *q == '%' || *q == '_')
+				out[k++] = '\\';
+			if (*q == '`')
+				out[k++] = '`';
+			out[k++] = *q;
+		}
+		if (k + 1 < outlen)
+			out[k++] = '`';
+	}
+	if (k + 1 < outlen)
+		out[k++] = '%';
+	out[k] = '\0';
+}
+
+bool inspect_views(struct ctl *c, const char *db, const char *table, struct deploy_view *out, unsigned *n)
+{
+	*n = 0;
+	/* breadth first: the table, then each view found, as a name to look for */
+	for (unsigned next = 0; next <= *n; next++) {
+		const char *d = next == 0 ? db : out[next - 1].db;
+		const char *t = next == 0 ? table : out[next - 1].name;
+		char pat[4 * DEPLOY_NAME_SIZE + 8];
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		like_pattern(pat, sizeof(pat), d, t);
+		if (!ctl_query(c, &res, "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.VIEWS "
+			       "WHERE VIEW_DEFINITION LIKE %Q", pat))
+			return false;
+		while ((row = mysql_fetch_row(res)) != NULL) {
+			bool seen = row[0] == NULL || row[1] == NULL;
+
+			for (unsigned i = 0; i < *n && !seen; i++)
+				seen = strcmp(out[i].db, row[0]) == 0 && strcmp(out[i].name, row[1]) == 0;
+			if (seen)
+				continue;
+			if (*n == DEPLOY_MAX_VIEWS) {
+				log_warning("%s.%s: more than %d views read it; writes through view %s.%s are not "
+					    "refused", db, table, DEPLOY_MAX_VIEWS, row[0], row[1]);
+				continue;
+			}
+			snprintf(out[*n].db, sizeof(out[*n].db), "%s", row[0]);
+			snprintf(out[*n].name, sizeof(out[*n].name), "%s", row[1]);
+			(*n)++;
+		}
+		mysql_free_result(res);
+	}
+	return true;
+}
+
 bool inspect_uniques(struct ctl *c, const struct deploy *d, bool shadow, char *out, size_t outlen)
 {
 	MYSQL_RES *res;

@@ -75,6 +75,13 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
  */
 bool inspect_uniques(struct ctl *c, const struct deploy *d, bool shadow, char *out, size_t outlen);
 
+/*
+ * The views whose definition names db.table, and the views of those (at
+ * most DEPLOY_MAX_VIEWS; more are left out, with a warning in the log).
+ * False when information_schema cannot be read.
+ */
+bool inspect_views(struct ctl *c, const char *db, const char *table, struct deploy_view *out, unsigned *n);
+
 bool inspect_reverse(struct ctl *c, const struct deploy *d, unsigned *ords, bool *autoinc,
 		     bool *unique, char *err, size_t errlen) WARN_UNUSED;
 

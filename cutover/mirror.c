@@ -49,6 +49,7 @@ void mirror_set_unref(struct mirror_set *m)
 	for (unsigned i = 0; i < m->n; i++) {
 		free(m->tables[i].cols);
 		free(m->tables[i].pk);
+		free(m->tables[i].views);
 	}
 	free(m->tables);
 	free(m);
@@ -1501,6 +1502,17 @@ bool mirror_may_write(const struct sql_stmt *st)
 	}
 }
 
+/* The table of ms that has a view db.name. */
+static const struct mirror_table *find_view(const struct mirror_set *ms, const char *db, const char *name)
+{
+	for (unsigned i = 0; i < ms->n; i++)
+		for (unsigned k = 0; k < ms->tables[i].nviews; k++)
+			if (strcasecmp(ms->tables[i].views[k].db, db) == 0 &&
+			    strcasecmp(ms->tables[i].views[k].name, name) == 0)
+				return &ms->tables[i];
+	return NULL;
+}
+
 enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sql,
 				     const struct sql_stmt *st, const struct sql_dialect *d,
 				     const char *db, const struct params_literals *params,
@@ -1551,6 +1563,9 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 
 		if (s != NULL && (i < st->nwrite || ddl))
 			return refuse(s, id, why, whylen, "%s.%s is its shadow table", s->db, s->shadow);
+		if (i < st->nwrite && (s = find_view(ms, db_of(x, db), x->name)) != NULL)
+			return refuse(s, id, why, whylen, "%s.%s is a view of it: writes through it are not "
+				      "mirrored; write to the table itself", db_of(x, db), x->name);
 		if (i < st->nwrite || st->kind == SQL_LOCK_TABLES || st->kind == SQL_RENAME) {
 			const struct mirror_table *hit = mirror_set_find(ms, db_of(x, db), x->name);
 

@@ -26,6 +26,9 @@ struct mirror_table {
 	struct deploy_col *cols;     /* owned */
 	unsigned npk;
 	unsigned *pk;                /* owned */
+	struct deploy_view *views;   /* views of the table (writes
+					    through them are refused) */
+	unsigned nviews;
 	bool orig_unique;            /* the original has a unique key besides
 					the primary key */
 	char uniq[256];              /* the live table's unique keys besides the

@@ -45,8 +45,6 @@ UQ = ("CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, code VARCHAR(8) NOT NULL, 
 UQ_FILL = "INSERT INTO {t} VALUES (1, 'a', 1), (2, 'b', 2), (3, 'c', 3), (4, 'd', 4), (5, 'e', 5)"
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (issue 3 note, session 6): writes through a view of the "
-                   "table are neither mirrored nor refused")
 def test_write_through_view(env, mariadb):
     """UPDATE / INSERT / DELETE through an updatable view over the table:
     the planner checks the names in the statement against the mirror set
@@ -61,6 +59,39 @@ def test_write_through_view(env, mariadb):
     check(env, mariadb, t, u, did, ["UPDATE {t}_v SET v = 99 WHERE id = 1",
                                     "INSERT INTO {t}_v (name, v) VALUES ('c', 3)",
                                     "DELETE FROM {t}_v WHERE id = 2"], ["id", "name", "v"], "id")
+
+
+def test_writes_through_views_refused_reads_pass(env, mariadb):
+    """Views of the table, also a view of a view and one in another
+    database, found at deploy create: writes through them get 1105 naming
+    the deploy and change nothing; reads through them pass; a view of
+    another table is untouched."""
+    _n[0] += 1
+    t = "rv%d" % _n[0]
+    execute(mariadb, INT_AI.format(t="mir." + t), "INSERT INTO mir.%s VALUES (1, 'a', 1), (2, 'b', 2)" % t,
+            "CREATE VIEW mir.%s_v1 AS SELECT id, v FROM mir.%s WHERE id > 0" % (t, t),
+            "CREATE VIEW mir.%s_v2 AS SELECT * FROM mir.%s_v1" % (t, t),
+            "CREATE DATABASE IF NOT EXISTS other",
+            "CREATE OR REPLACE VIEW other.rxv_v3 AS SELECT * FROM mir.%s" % t,
+            "CREATE VIEW mir.%s_other AS SELECT * FROM mir.j" % t)
+    did = create(env, "mir.%s ADD COLUMN note INT NULL" % t)
+    go(env, did)
+    pc = env.connect(database="mir")
+    with pc.cursor() as cur:
+        for sql in ("UPDATE %s_v1 SET v = 9 WHERE id = 1" % t, "DELETE FROM %s_v2 WHERE id = 2" % t,
+                    "INSERT INTO other.rxv_v3 (name, v) VALUES ('x', 1)"):
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute(sql)
+            assert e.value.args[0] == 1105 and "view" in e.value.args[1], e.value.args
+        cur.execute("SELECT COUNT(*) FROM %s_v2" % t)
+        assert cur.fetchone() == (2,)
+        assert cur.execute("UPDATE %s_other SET b = b WHERE id = 1" % t) == 0
+    pc.close()
+    assert rows(mariadb, "SELECT id, v FROM mir.%s ORDER BY id" % t) == ((1, 1), (2, 2))
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready" and s["refused"] == 3, s
+    env.admin("deploy cancel %d" % did, timeout=30)
+    execute(mariadb, "DROP DATABASE other")
 
 
 def test_backfill_row_with_auto_increment_key_zero(env, mariadb):
