@@ -207,20 +207,31 @@ static bool decimal_digits(const char *v, size_t n, bool *neg, size_t *ints, siz
 	return true;
 }
 
-static bool integer_fits(const char *v, size_t n, const char *name, bool uns)
+/* The integer type called `name`, or NULL. */
+static const struct int_type {
+	const char *name;
+	unsigned long long smax, umax;
+} *int_type(const char *name)
 {
-	static const struct {
-		const char *name;
-		unsigned long long smax, umax;
-	} types[] = {
+	static const struct int_type types[] = {
 		{ "tinyint", 127ULL, 255ULL },
 		{ "smallint", 32767ULL, 65535ULL },
 		{ "mediumint", 8388607ULL, 16777215ULL },
 		{ "int", 2147483647ULL, 4294967295ULL },
 		{ "bigint", 9223372036854775807ULL, 18446744073709551615ULL },
 	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (strcmp(name, types[i].name) == 0)
+			return &types[i];
+	return NULL;
+}
+
+/* v[0, n) is an integer written plainly ("-12", "007") in the range of it. */
+static bool integer_fits(const char *v, size_t n, const struct int_type *it, bool uns)
+{
 	bool neg, zero;
-	size_t ints, fracs, i;
+	size_t ints, fracs;
 	unsigned long long mag = 0;
 
 	if (!decimal_digits(v, n, &neg, &ints, &fracs, &zero) || fracs > 0 || memchr(v, '.', n) != NULL ||
@@ -228,16 +239,13 @@ static bool integer_fits(const char *v, size_t n, const char *name, bool uns)
 		return false;
 	if (zero)
 		return true;
-	for (i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (v[i] >= '0' && v[i] <= '9') {
 			if (mag > (18446744073709551615ULL - (unsigned)(v[i] - '0')) / 10)
 				return false;
 			mag = mag * 10 + (unsigned)(v[i] - '0');
 		}
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if (strcmp(name, types[i].name) == 0)
-			return uns ? !neg && mag <= types[i].umax : mag <= types[i].smax + (neg ? 1 : 0);
-	return false;
+	return uns ? !neg && mag <= it->umax : mag <= it->smax + (neg ? 1 : 0);
 }
 
 bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit, size_t n)
@@ -247,6 +255,7 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	bool uns, neg, zero;
 	size_t ints, fracs;
 	struct lit l;
+	const struct int_type *it;
 
 	if (c->type[0] == '\0')
 		return true;
@@ -254,8 +263,7 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	memset(&l, 0, sizeof(l));
 	if (!lit_parse(lit, n, &l))
 		return false;
-	if (strcmp(name, "tinyint") == 0 || strcmp(name, "smallint") == 0 || strcmp(name, "mediumint") == 0 ||
-	    strcmp(name, "int") == 0 || strcmp(name, "bigint") == 0) {
+	if ((it = int_type(name)) != NULL) {
 		/* 5 or '5'; not 5.5, ' 5', X'05'; a DOUBLE parameter's
 		   4.2e+01 when it is a whole number in range */
 		char num[64], whole[32];
@@ -268,9 +276,9 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 			if (!(v > -9007199254740992.0 && v < 9007199254740992.0) || v != (double)(long long)v)
 				return false;
 			snprintf(whole, sizeof(whole), "%lld", (long long)v);
-			return integer_fits(whole, strlen(whole), name, uns);
+			return integer_fits(whole, strlen(whole), it, uns);
 		}
-		return l.kind != LIT_HEX && !l.escapes && integer_fits(l.p, l.n, name, uns);
+		return l.kind != LIT_HEX && !l.escapes && integer_fits(l.p, l.n, it, uns);
 	}
 	if (strcmp(name, "decimal") == 0) {
 		if (l.kind == LIT_HEX || l.escapes || !decimal_digits(l.p, l.n, &neg, &ints, &fracs, &zero))
@@ -288,7 +296,7 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 
 		if (a < 0 || (long)bytes > a)
 			return false;
-		if (l.kind == LIT_NUMBER && !integer_fits(l.p, l.n, "bigint", false))
+		if (l.kind == LIT_NUMBER && !integer_fits(l.p, l.n, int_type("bigint"), false))
 			return false;       /* 5.0 or 1e3 would be stored as another text */
 		/* a CHAR drops trailing spaces: under a NO PAD collation they
 		   would no longer compare equal */

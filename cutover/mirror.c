@@ -25,11 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Why a key value is refused that the column would store converted. */
 #define CONVERTED_KEY "a key value the column would store converted (rounded, cut, clamped or padded: " \
 	"99.6 in an INT is 100) would be copied by a key no row has; write the value the key stores"
-#include <strings.h>
 
 #define TKC(t) ((struct key_cols){ (t)->cols, (t)->pk, (t)->npk })
 
@@ -1084,8 +1084,9 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 	 * The whole SELECT, LOCK IN SHARE MODE, lists the rows (so DISTINCT,
 	 * aliases in ORDER BY and LIMIT choose the same rows as in the
 	 * INSERT); the key values are read at the key columns' places in them,
-	 * and must come as integers (or binary strings) so that they are the
-	 * values the keys will store (see writes.c read_keys()).
+	 * and must be of the key's type (integers, binary strings, strings in
+	 * its character set) and stored as they are (see writes.c
+	 * read_keys()).
 	 */
 	out->key_pos = calloc(t->npk, sizeof(*out->key_pos));
 	f = out->key_pos == NULL ? NULL : open_memstream(&buf, &len);
@@ -1108,13 +1109,33 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 		return refuse(t, id, why, whylen, "an INSERT ... SELECT that does not give every key value "
 			      "is not mirrored");
 	}
-	(void)from_at;
 	out->how = MP_UNIQUE;
 	out->kind = SQL_INSERT;
 	out->relist_check = true;
 	out->t = t;
 	*id = t->deploy_id;
 	return MIRROR_PLAN;
+}
+
+/*
+ * The literal text of value v of an INSERT: a literal as written, or a
+ * bound parameter's literal ("NULL" for NULL).  False when it is neither
+ * (an expression, DEFAULT, NULL written out).
+ */
+static bool value_text(const char *sql, const struct dml_value *v, const struct params_literals *params,
+		       const char **lit, size_t *n)
+{
+	if (v->kind == DV_NUMBER || v->kind == DV_STRING) {
+		*lit = sql + v->span.start;
+		*n = v->span.end - v->span.start;
+		return true;
+	}
+	if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n && params->lit[v->param] != NULL) {
+		*lit = params->lit[v->param];
+		*n = strlen(*lit);
+		return true;
+	}
+	return false;
 }
 
 /*
@@ -1129,24 +1150,16 @@ static bool value_literal_of(const struct deploy_col *c, const char *sql, const 
 	const char *lit;
 	size_t n;
 
-	*is_null = false;
-	if (v->kind == DV_NULL) {
-		*is_null = true;
+	*is_null = v->kind == DV_NULL;
+	if (*is_null)
 		return true;
-	}
-	if (v->kind == DV_NUMBER || v->kind == DV_STRING) {
-		lit = sql + v->span.start;
-		n = v->span.end - v->span.start;
-	} else if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n && params->lit[v->param] != NULL) {
-		if (strcmp(params->lit[v->param], "NULL") == 0) {
-			*is_null = true;
-			return true;
-		}
-		lit = params->lit[v->param];
-		n = strlen(lit);
-	} else {
+	if (!value_text(sql, v, params, &lit, &n)) {
 		*why = "a value of a unique key is not a literal or a parameter";
 		return false;
+	}
+	if (v->kind == DV_PLACEHOLDER && strcmp(lit, "NULL") == 0) {
+		*is_null = true;
+		return true;
 	}
 	if (!keys_literal_stored_as_written(c, lit, n)) {
 		*why = CONVERTED_KEY;
@@ -1390,6 +1403,8 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 		size_t len = 0;
 		FILE *f = open_memstream(&buf, &len);
 		bool gen = false, ok = true, converted = false;
+		const char *lit;
+		size_t n;
 
 		if (f == NULL)
 			goto oom;
@@ -1409,38 +1424,18 @@ static enum mirror_verdict plan_insert(const struct mirror_table *t, const char 
 						      c->orig);
 				}
 				gen = true;
-			} else if (v->kind == DV_NUMBER || v->kind == DV_STRING) {
-				if (c->autoinc && v->kind == DV_NUMBER && v->span.end - v->span.start == 1 &&
-				    sql[v->span.start] == '0') {
-					ok = false;  /* 0: generated or not, by sql_mode */
-					break;
-				}
-				if (!keys_literal_stored_as_written(c, sql + v->span.start,
-								    v->span.end - v->span.start)) {
-					ok = false;
-					converted = true;
-					break;
-				}
-				fwrite(sql + v->span.start, 1, v->span.end - v->span.start, f);
-			} else if (v->kind == DV_PLACEHOLDER && params != NULL && v->param < params->n &&
-				   params->lit[v->param] != NULL) {
-				if (c->autoinc && (strcmp(params->lit[v->param], "NULL") == 0 ||
-						   strcmp(params->lit[v->param], "0") == 0)) {
-					if (t->npk != 1 || strcmp(params->lit[v->param], "0") == 0) {
-						ok = false;
-						break;
-					}
-					gen = true;
-				} else if (!keys_literal_stored_as_written(c, params->lit[v->param],
-									   strlen(params->lit[v->param]))) {
-					ok = false;
-					converted = true;
-					break;
-				} else {
-					fputs(params->lit[v->param], f);
-				}
-			} else {
+			} else if (!value_text(sql, v, params, &lit, &n)) {
 				ok = false;
+			} else if (c->autoinc && v->kind != DV_STRING && n == 1 && lit[0] == '0') {
+				ok = false;  /* 0: generated or not, by sql_mode */
+			} else if (c->autoinc && v->kind == DV_PLACEHOLDER && strcmp(lit, "NULL") == 0) {
+				ok = t->npk == 1;   /* a NULL parameter: generated */
+				gen = true;
+			} else if (!keys_literal_stored_as_written(c, lit, n)) {
+				ok = false;
+				converted = true;
+			} else {
+				fwrite(lit, 1, n, f);
 			}
 		}
 		fputc(')', f);

@@ -658,8 +658,10 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 			goto out;
 	}
 	/* values the proxy did not read from the key columns themselves (a
-	   SELECT's items, an UPDATE's new keys) must be what the keys will
-	   store: integers for numeric keys, binary strings for binary ones */
+	   SELECT's items, an UPDATE's new keys) must be of the key's type:
+	   integers for numeric keys, binary strings for binary ones, strings
+	   in the key's character set for string ones (a SELECT's only); each
+	   is checked below to be stored as it is (value_fits()) */
 	for (i = 0; (pos != NULL || twice) && i < t->npk; i++) {
 		unsigned at = pos != NULL ? (unsigned)pos[i] : t->npk + i;
 		enum key_kind kind = t->cols[t->pk[i]].kind;
