@@ -10,6 +10,7 @@
 #include "cutover/deploy.h"
 #include "cutover/deploy-internal.h"
 #include "cutover/inspect.h"
+#include "cutover/keys.h"
 #include "cutover/mirror.h"
 #include "proxy/log.h"
 
@@ -519,6 +520,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		t = &m->tables[m->n++];
 		t->deploy_id = d->id;
 		t->pin = ds->mariadb;
+		t->pin_tz = keys_copy_needs_time_zone(d->cols, d->ncols);
 		if (d->nviews > 0) {
 			t->views = calloc(d->nviews, sizeof(*t->views));
 			if (t->views == NULL)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "cutover/inspect.h"
+#include "cutover/keys.h"
 #include "proxy/log.h"
 
 #include <ctype.h>
@@ -656,6 +657,15 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 		snprintf(err, errlen, "the ALTER changes the primary key; deploy requests need the same primary key in both tables");
 		goto out;
 	}
+	if (keys_copy_needs_time_zone(d->cols, d->ncols))
+		for (i = 0; i < d->npk; i++)
+			if (strncasecmp(d->cols[d->pk[i]].type, "timestamp", 9) == 0) {
+				/* the copy would run in one time zone and read the
+				   keys the client wrote in another (mirror.c) */
+				snprintf(err, errlen, "the ALTER converts a column to or from TIMESTAMP, and primary key column %s is a TIMESTAMP: deploy requests do not support both",
+					 d->cols[d->pk[i]].orig);
+				goto out;
+			}
 	ok = true;
 out:
 	free(oc);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *col_name(const struct deploy_col *c, bool shadow_names)
 {
@@ -106,8 +107,9 @@ bool keys_put_literal(FILE *f, const struct deploy_col *c, const char *v, size_t
 /* ---- literals the server stores as written ---------------------------------- */
 
 struct lit {
-	enum { LIT_NUMBER, LIT_STRING, LIT_HEX } kind;
-	const char *p;            /* the number, the string's content, the hex digits */
+	enum { LIT_NUMBER, LIT_STRING, LIT_HEX, LIT_DATE, LIT_TIMESTAMP, LIT_TIME } kind;
+	const char *p;            /* the number, the string's content, the hex
+				     digits, a typed literal's text */
 	size_t n;
 	bool escapes;             /* a backslash or a doubled quote in the string */
 };
@@ -141,6 +143,22 @@ static bool lit_parse(const char *s, size_t n, struct lit *l)
 		l->p = s + i + 2;
 		l->n = n - i - 2;
 		return l->n > 0 && is_hex(l->p, l->n);
+	}
+	/* DATE'..', TIMESTAMP'..', TIME'..' as params.c writes them */
+	static const struct { const char *word; int kind; } typed[] = {
+		{ "DATE'", LIT_DATE }, { "TIMESTAMP'", LIT_TIMESTAMP }, { "TIME'", LIT_TIME },
+	};
+	for (size_t k = 0; k < sizeof(typed) / sizeof(typed[0]); k++) {
+		size_t w = strlen(typed[k].word);
+
+		if (n - i > w && strncasecmp(s + i, typed[k].word, w) == 0) {
+			if (s[n - 1] != '\'')
+				return false;
+			l->kind = typed[k].kind;
+			l->p = s + i + w;
+			l->n = n - i - w - 1;
+			return memchr(l->p, '\'', l->n) == NULL && memchr(l->p, '\\', l->n) == NULL;
+		}
 	}
 	if (i < n && (s[i] == '\'' || s[i] == '"')) {
 		if (n - i < 2 || s[n - 1] != s[i])
@@ -263,6 +281,17 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	memset(&l, 0, sizeof(l));
 	if (!lit_parse(lit, n, &l))
 		return false;
+	if (l.kind == LIT_DATE || l.kind == LIT_TIMESTAMP || l.kind == LIT_TIME) {
+		/* a typed literal into a column of its own kind (a DATE into a
+		   DATETIME is midnight); into any other, converted */
+		bool date_col = strcmp(name, "date") == 0;
+		bool dt_col = strcmp(name, "datetime") == 0 || strcmp(name, "timestamp") == 0;
+
+		if (l.kind == LIT_TIME ? strcmp(name, "time") != 0 :
+		    l.kind == LIT_DATE ? !date_col && !dt_col :
+		    !dt_col && !(date_col && l.n > 10 && strspn(l.p + 10, " 0:.") == l.n - 10))
+			return false;
+	}
 	if ((it = int_type(name)) != NULL) {
 		/* 5 or '5'; not 5.5, ' 5', X'05'; a DOUBLE parameter's
 		   4.2e+01 when it is a whole number in range */
@@ -316,18 +345,34 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 		return a >= 0 && (strcmp(name, "binary") == 0 ? (long)bytes == a : (long)bytes <= a);
 	}
 	if (strcmp(name, "datetime") == 0 || strcmp(name, "timestamp") == 0 || strcmp(name, "time") == 0) {
-		/* more fraction digits than the column keeps are rounded */
+		/* more fraction digits than the column keeps are rounded
+		   (trailing zeros are no digits) */
 		const char *dot = memchr(l.p, '.', l.n);
 		size_t k = 0;
 
 		if (l.kind == LIT_HEX || l.escapes)
 			return false;
 		if (dot != NULL)
-			for (const char *q = dot + 1; q < l.p + l.n && *q >= '0' && *q <= '9'; q++)
-				k++;
+			for (size_t j = 1; dot + j < l.p + l.n && dot[j] >= '0' && dot[j] <= '9'; j++)
+				if (dot[j] != '0')
+					k = j;
 		return (long)k <= (a < 0 ? 0 : a);
 	}
 	return true;
+}
+
+static bool is_timestamp(const char *type)
+{
+	return strncasecmp(type, "timestamp", 9) == 0;
+}
+
+bool keys_copy_needs_time_zone(const struct deploy_col *cols, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (cols[i].type[0] == '\0' || cols[i].shadow_type[0] == '\0' ||
+		    is_timestamp(cols[i].type) != is_timestamp(cols[i].shadow_type))
+			return true;
+	return false;
 }
 
 bool keys_charset_is(unsigned collation_id, const char *charset)

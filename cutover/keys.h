@@ -54,6 +54,15 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 bool keys_charset_is(unsigned collation_id, const char *charset);
 
 /*
+ * Does copying the columns cols[0, n) into the shadow depend on the
+ * session's time zone?  True when a column is a TIMESTAMP on one side and
+ * not on the other (the value is converted through the time zone), or when
+ * a column's types are not known (an older catalog).  A TIMESTAMP copied
+ * into a TIMESTAMP keeps its instant whatever the time zone.
+ */
+bool keys_copy_needs_time_zone(const struct deploy_col *cols, unsigned n);
+
+/*
  * The condition "key > lits" (after = false: "key <= lits") over d's key
  * columns, where lits[i] is the literal of the i-th key column: for two
  * columns "(`a` > 1 OR (`a` = 1 AND `b` > 2))".

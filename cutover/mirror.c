@@ -262,21 +262,44 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
  * A copy into the shadow must not depend on them: it runs under the
  * backfill's sql_mode (cutover/ctl.c: strict, so a value the new column
  * would cut fails the deploy instead of being cut; zero dates and a key 0
- * stored as they are, whatever the client's mode) and time zone (a
- * TIMESTAMP converted to DATETIME as the backfill converts it), with no
- * sql_select_limit (it would cut the copy's SELECT).  A listing of the
- * rows a statement touches keeps the client's sql_mode and time zone (its
- * WHERE must read as the client's statement reads) but not its
- * sql_select_limit.  MySQL has no SET STATEMENT: there they run as they are.
+ * stored as they are, whatever the client's mode) with no sql_select_limit
+ * (it would cut the copy's SELECT), no max_join_size (SQL_BIG_SELECTS) and
+ * no sql_safe_updates (either would refuse a statement of ours that the
+ * client's own statement does not need); and when it converts a TIMESTAMP
+ * to or from another type, under the backfill's time zone, so that the
+ * value is converted as the backfill converts it.  Otherwise the time zone
+ * stays the client's: the keys a copy names (literals of the client's
+ * statement, values read back by a listing) are read in it, and a
+ * TIMESTAMP key in another time zone is another instant.  inspect_map()
+ * refuses a deploy that would need both (a TIMESTAMP in the primary key
+ * and a TIMESTAMP converted).  A listing of the rows a statement touches
+ * keeps the client's sql_mode and time zone (its WHERE must read as the
+ * client's statement reads) but not its sql_select_limit or max_join_size
+ * (sql_safe_updates does not bear on a SELECT).  A client's single-table
+ * DELETE, which plan_locked() writes in the multi-table form, drops
+ * max_join_size too (the optimizer checks it for that form only).  MySQL
+ * has no SET STATEMENT: there they run as they are.
  */
-#define PIN_COPY "SET STATEMENT sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', " \
-	"time_zone = '+00:00', sql_select_limit = 18446744073709551615 FOR "
-#define PIN_LIST "SET STATEMENT sql_select_limit = 18446744073709551615 FOR "
+#define PIN_COPY_MODE "SET STATEMENT sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
+#define PIN_COPY_TZ "time_zone = '+00:00', "
+#define PIN_COPY_SAFE "sql_safe_updates = 0, "
+#define PIN_LIMIT "sql_select_limit = 18446744073709551615, max_join_size = 18446744073709551615 FOR "
 
-static void put_pin(FILE *f, const struct mirror_table *t, const char *pin)
+enum pin { PIN_COPY, PIN_LIST };
+
+static void put_pin(FILE *f, const struct mirror_table *t, enum pin pin)
 {
-	if (t->pin)
-		fputs(pin, f);
+	if (!t->pin)
+		return;
+	if (pin == PIN_COPY) {
+		fputs(PIN_COPY_MODE, f);
+		fputs(PIN_COPY_SAFE, f);
+		if (t->pin_tz)
+			fputs(PIN_COPY_TZ, f);
+	} else {
+		fputs("SET STATEMENT ", f);
+	}
+	fputs(PIN_LIMIT, f);
 }
 
 /* DELETE FROM shadow WHERE key IN (keys) [AND t has not the key]. */
@@ -873,11 +896,28 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 
 		ok = true;
 		if (force && m->kind == SQL_UPDATE) {
+			/* sql_safe_updates refuses an UPDATE without WHERE or
+			   LIMIT, but not one restricted to keys: the multi-table
+			   form, which it refuses whatever the keys, keeps that
+			   (without the max_join_size only that form is held to) */
+			bool whole = !m->where.present && !m->limit.present && !m->order_by.present;
+
+			if (whole && t->pin)
+				fputs("SET STATEMENT max_join_size = 18446744073709551615 FOR ", f);
 			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
 			fputs(" FORCE INDEX (PRIMARY)", f);
+			if (whole)
+				fputs(", (SELECT 1) AS cutover_whole_table", f);
 			from = m->table_refs.end;
 		} else if (force && m->kind == SQL_DELETE && !m->returning &&
 			   (fromkw = find_from(sql, m->stmt.start, m->table_refs.start)) != 0) {
+			/* the multi-table form is checked against max_join_size,
+			   and sql_safe_updates refuses it whatever the keys;
+			   the client's DELETE is refused by that mode only
+			   without a WHERE, and then so is this */
+			if (t->pin)
+				fprintf(f, "SET STATEMENT max_join_size = 18446744073709551615%s FOR ",
+					m->where.present ? ", sql_safe_updates = 0" : "");
 			ok = put_text(f, sql, m->stmt.start, fromkw, m, params);
 			put_ident(f, name);
 			fputs(" FROM ", f);
@@ -1561,6 +1601,11 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 		if (i < st->nwrite && (s = find_view(ms, db_of(x, db), x->name)) != NULL)
 			return refuse(s, id, why, whylen, "%s.%s is a view of it: writes through it are not "
 				      "mirrored; write to the table itself", db_of(x, db), x->name);
+		if (i >= st->nwrite && st->defines_view &&
+		    ((s = mirror_set_find(ms, db_of(x, db), x->name)) != NULL ||
+		     (s = find_view(ms, db_of(x, db), x->name)) != NULL))
+			return refuse(s, id, why, whylen, "a view that reads %s.%s cannot be defined until the "
+				      "deploy ends (writes through it would not be mirrored)", db_of(x, db), x->name);
 		if (i < st->nwrite || st->kind == SQL_LOCK_TABLES || st->kind == SQL_RENAME) {
 			const struct mirror_table *hit = mirror_set_find(ms, db_of(x, db), x->name);
 

@@ -40,6 +40,8 @@ struct mirror_table {
 	bool pin;                    /* MariaDB: the proxy's statements pin the
 				    session settings they depend on (SET
 				    STATEMENT ... FOR): see mirror.c */
+	bool pin_tz;                 /* and the time zone too: a copy converts a
+				    TIMESTAMP (keys_copy_needs_time_zone()) */
 	bool reverse;                /* after a cut-over: `table` is the new
 					schema, `shadow` the original kept
 					for revert, cols mapped back */

@@ -1118,6 +1118,7 @@ static void parse_create(struct parser *p)
 		}
 		walk_rest(p, W_QUERY);
 	} else if (accept(p, "VIEW")) {
+		p->st->defines_view = true;
 		skip_if_exists(p);
 		table_name(p, true);
 		walk_rest(p, W_QUERY);
@@ -1156,6 +1157,7 @@ static void parse_alter(struct parser *p)
 		table_name(p, true);
 		walk_rest(p, W_DDL);
 	} else if (accept(p, "VIEW")) {
+		p->st->defines_view = true;
 		table_name(p, true);
 		walk_rest(p, W_QUERY);
 	} else if (accept(p, "SEQUENCE")) {

@@ -132,6 +132,8 @@ struct sql_stmt {
 	bool lock_in_share_mode;    /* LOCK IN SHARE MODE or FOR SHARE */
 	bool with_cte;              /* starts with WITH ...; kind is that of the
 				       main statement */
+	bool defines_view;          /* CREATE / ALTER VIEW: tables[nwrite..] are
+				       the tables its definition reads */
 };
 
 enum sql_flavor { SQL_FLAVOR_UNKNOWN, SQL_FLAVOR_MYSQL, SQL_FLAVOR_MARIADB };

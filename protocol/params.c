@@ -355,18 +355,14 @@ static const uint8_t *get_string(struct pkt_reader *r, size_t *n, const char **w
 
 /* ---- dates and times ------------------------------------------------------ */
 
-/* ".ffffff" without trailing zeros, or "" for 0. */
+/* ".ffffff", or "" for 0: the server holds a temporal parameter with six
+ * fraction digits when it has a fraction, none when not (Item_param's
+ * decimals), and a typed literal has as many as it is written with. */
 static void format_fraction(char *buf, size_t cap, uint32_t micro)
 {
-	size_t n;
-
 	buf[0] = '\0';
-	if (micro == 0)
-		return;
-	snprintf(buf, cap, ".%06" PRIu32, micro);
-	n = strlen(buf);
-	while (n > 1 && buf[n - 1] == '0')
-		buf[--n] = '\0';
+	if (micro != 0)
+		snprintf(buf, cap, ".%06" PRIu32, micro);
 }
 
 /* Days in a month of the proleptic Gregorian calendar; year 0 is not a
@@ -390,6 +386,7 @@ static char *datetime_literal(struct pkt_reader *r, uint8_t type, const char **w
 {
 	uint64_t len;
 	uint32_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, micro = 0;
+	bool zero_part;
 	char buf[64], frac[16];
 
 	if (!get_length(r, &len, why))
@@ -424,8 +421,14 @@ static char *datetime_literal(struct pkt_reader *r, uint8_t type, const char **w
 		*why = "date parameter past the end of its month";
 		return NULL;
 	}
+	/* a typed literal is the temporal value the parameter is (a quoted
+	   string would compare with a string column as a string, and be a
+	   number in arithmetic); a zero month or day is refused in one under
+	   NO_ZERO_IN_DATE / NO_ZERO_DATE, a quoted string is not */
+	zero_part = month == 0 || day == 0;
 	if (type == PARAMS_T_DATE) {
-		snprintf(buf, sizeof(buf), "'%04" PRIu32 "-%02" PRIu32 "-%02" PRIu32 "'", year, month, day);
+		snprintf(buf, sizeof(buf), "%s'%04" PRIu32 "-%02" PRIu32 "-%02" PRIu32 "'", zero_part ? "" : "DATE",
+			 year, month, day);
 	} else {
 		if (hour > 23 || minute > 59 || second > 59 || micro > 999999) {
 			*why = "datetime parameter out of range";
@@ -433,8 +436,8 @@ static char *datetime_literal(struct pkt_reader *r, uint8_t type, const char **w
 		}
 		format_fraction(frac, sizeof(frac), micro);
 		snprintf(buf, sizeof(buf),
-			 "'%04" PRIu32 "-%02" PRIu32 "-%02" PRIu32 " %02" PRIu32 ":%02" PRIu32 ":%02" PRIu32 "%s'",
-			 year, month, day, hour, minute, second, frac);
+			 "%s'%04" PRIu32 "-%02" PRIu32 "-%02" PRIu32 " %02" PRIu32 ":%02" PRIu32 ":%02" PRIu32 "%s'",
+			 zero_part ? "" : "TIMESTAMP", year, month, day, hour, minute, second, frac);
 	}
 	return strdup(buf);
 }
@@ -488,7 +491,7 @@ static char *time_literal(struct pkt_reader *r, const char **why)
 	if (hours == 0 && minute == 0 && second == 0 && micro == 0)
 		neg = false;           /* the server reads -00:00:00 as 00:00:00 */
 	format_fraction(frac, sizeof(frac), micro);
-	snprintf(buf, sizeof(buf), "'%s%02" PRIu64 ":%02" PRIu32 ":%02" PRIu32 "%s'", neg ? "-" : "",
+	snprintf(buf, sizeof(buf), "TIME'%s%02" PRIu64 ":%02" PRIu32 ":%02" PRIu32 "%s'", neg ? "-" : "",
 		 hours, minute, second, frac);
 	return strdup(buf);
 }

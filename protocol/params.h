@@ -8,7 +8,7 @@
  * same value: integers in decimal, floats and doubles with enough digits to
  * round-trip, strings quoted and escaped for the session's
  * NO_BACKSLASH_ESCAPES mode (or as X'..' hex when they hold bytes that
- * cannot be quoted safely), dates and times as 'YYYY-MM-DD hh:mm:ss.ffffff',
+ * cannot be quoted safely), dates and times as typed literals,
  * NULL as NULL.
  *
  * Parameter types come with an execute that sets new_params_bound_flag and
@@ -58,17 +58,21 @@
  *                               where quoting cannot carry the bytes.
  *   Under sql_mode EMPTY_STRING_IS_NULL an empty string or blob parameter
  *   is NULL, and so are '' and _binary''.
- *   DATE                        '2024-01-02' (time bytes ignored, as the
- *                               server does); length 0: '0000-00-00'
- *   DATETIME TIMESTAMP          '2024-01-02 03:04:05' or with the fraction,
- *                               trailing zeros dropped: '...05.000006';
- *                               length 0: '0000-00-00 00:00:00'
- *   TIME                        '-27:04:05.5': days folded into hours; more
- *                               than 838 hours is 838:59:59 (with the
- *                               fraction), as the server clamps it
- *   Dates and times are quoted strings: the server converts them where they
- *   meet a temporal column.  Compared with a character column they compare
- *   as strings, where the parameter compares as a temporal value.
+ *   DATE                        DATE'2024-01-02' (time bytes ignored, as
+ *                               the server does)
+ *   DATETIME TIMESTAMP          TIMESTAMP'2024-01-02 03:04:05', with a
+ *                               fraction six digits: '...05.500000' (the
+ *                               server holds six when there is one)
+ *   TIME                        TIME'-27:04:05.500000': days folded into
+ *                               hours; more than 838 hours is 838:59:59
+ *                               (with the fraction), as the server clamps it
+ *   Typed literals, so that they compare and compute as the temporal value
+ *   the parameter is.  A date with a zero month or day (and length 0, the
+ *   zero date) is a quoted string, '0000-00-00' or '2024-00-31 10:00:00':
+ *   the server refuses such a typed literal under NO_ZERO_DATE /
+ *   NO_ZERO_IN_DATE.  It converts where it meets a temporal column, but
+ *   compares with a character column as a string and is a number in
+ *   arithmetic, where the parameter is a date.
  *
  * Refused, with a reason (the planner refuses the statement), because no
  * literal is the value the server holds:

@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#define DIAG_MAX_ITEMS 8       /* select items answered from the copy */
+#define DIAG_NAME_SIZE 256     /* a column name as written */
 
 void diag_clear(struct diag *d)
 {
@@ -200,24 +204,183 @@ static bool parse_limit(const char *s, unsigned long *off, unsigned long *cnt)
 	return false;
 }
 
-static void answer_count(const char *name, unsigned long v, uint32_t caps, uint16_t status,
-			 uint8_t seq, struct pkt_writer *out)
+static void answer_counts(const char *const *names, const unsigned long *v, unsigned n, uint32_t caps,
+			  uint16_t status, uint8_t seq, struct pkt_writer *out)
 {
 	struct rs_builder b;
-	struct rs_column c = { name, MYSQL_TYPE_LONGLONG, 21, COLFLAG_UNSIGNED | COLFLAG_BINARY,
-			       CHARSET_BINARY, 0 };
-	char num[24];
-	const char *vals[1] = { num };
-	size_t lens[1];
+	char num[DIAG_MAX_ITEMS][24];
+	const char *vals[DIAG_MAX_ITEMS];
+	size_t lens[DIAG_MAX_ITEMS];
 
-	lens[0] = (size_t)snprintf(num, sizeof(num), "%lu", v);
-	rs_begin(&b, caps, seq, 1);
-	rs_column(&b, &c);
+	rs_begin(&b, caps, seq, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct rs_column c = { names[i], MYSQL_TYPE_LONGLONG, 21, COLFLAG_UNSIGNED | COLFLAG_BINARY,
+				       CHARSET_BINARY, 0 };
+
+		rs_column(&b, &c);
+		lens[i] = (size_t)snprintf(num[i], sizeof(num[i]), "%lu", v[i]);
+		vals[i] = num[i];
+	}
 	rs_columns_done(&b, status);
-	rs_row(&b, vals, lens, 1);
+	rs_row(&b, vals, lens, n);
 	rs_end(&b, 0, status);
 	pkt_put_bytes(out, b.out.buf, b.out.len);
 	rs_free(&b);
+}
+
+static void answer_count(const char *name, unsigned long v, uint32_t caps, uint16_t status,
+			 uint8_t seq, struct pkt_writer *out)
+{
+	answer_counts(&name, &v, 1, caps, status, seq, out);
+}
+
+static bool is_word_char(uint8_t c)
+{
+	return isalnum(c) || c == '_' || c == '$';
+}
+
+/* Does sql[*i, len) start with keyword `kw` (any case) followed by a
+ * character that is not part of a word?  Moves *i past it. */
+static bool keyword(const uint8_t *sql, size_t len, size_t *i, const char *kw)
+{
+	size_t k = strlen(kw);
+
+	if (len - *i < k || strncasecmp((const char *)sql + *i, kw, k) != 0 ||
+	    (*i + k < len && is_word_char(sql[*i + k])))
+		return false;
+	*i += k;
+	return true;
+}
+
+static void skip_space(const uint8_t *sql, size_t len, size_t *i)
+{
+	while (*i < len && isspace(sql[*i]))
+		(*i)++;
+}
+
+/*
+ * An alias at sql[*i]: `quoted` (`` for `), 'string' or "string" without
+ * escapes or doubled quotes, or a bare word that is not a keyword that could
+ * follow a select item.  Its text into name.  False when it is none of
+ * these (the statement goes to the server).
+ */
+static bool alias(const uint8_t *sql, size_t len, size_t *i, char *name, size_t cap)
+{
+	static const char *const follow[] = {
+		"from", "where", "limit", "into", "union", "for", "lock", "order", "group", "having",
+		"procedure", "window", "intersect", "except", "as", "returning", "offset", "fetch",
+	};
+	size_t n = 0;
+
+	if (*i >= len)
+		return false;
+	if (sql[*i] == '`' || sql[*i] == '\'' || sql[*i] == '"') {
+		uint8_t q = sql[(*i)++];
+
+		for (;;) {
+			if (*i >= len)
+				return false;
+			if (sql[*i] == q) {
+				if (q == '`' && *i + 1 < len && sql[*i + 1] == '`') {
+					*i += 1;        /* `` is one ` */
+				} else {
+					(*i)++;
+					break;
+				}
+			} else if (sql[*i] == '\\' && q != '`') {
+				return false;
+			}
+			if (n + 1 >= cap)
+				return false;
+			name[n++] = (char)sql[(*i)++];
+		}
+		name[n] = '\0';
+		return n > 0;
+	}
+	if (!is_word_char(sql[*i]))
+		return false;
+	for (size_t k = 0; k < sizeof(follow) / sizeof(follow[0]); k++) {
+		size_t j = *i;
+
+		if (keyword(sql, len, &j, follow[k]))
+			return false;
+	}
+	while (*i < len && is_word_char(sql[*i])) {
+		if (n + 1 >= cap)
+			return false;
+		name[n++] = (char)sql[(*i)++];
+	}
+	name[n] = '\0';
+	return true;
+}
+
+/*
+ * SELECT item [, item ...] where each item is @@[session.|local.]
+ * warning_count or error_count with an optional [AS] alias, and nothing
+ * after but white space and ';'.  The columns are named as the server
+ * names them: the alias, or the item as written.  False when the statement
+ * is anything else.
+ */
+static bool parse_count_select(const uint8_t *sql, size_t len, char names[][DIAG_NAME_SIZE], bool *is_warning,
+			       unsigned *n)
+{
+	size_t i = 0;
+
+	*n = 0;
+	skip_space(sql, len, &i);
+	if (!keyword(sql, len, &i, "select"))
+		return false;
+	for (;;) {
+		size_t start, k;
+		char var[64];
+
+		skip_space(sql, len, &i);
+		if (*n == DIAG_MAX_ITEMS || len - i < 2 || sql[i] != '@' || sql[i + 1] != '@')
+			return false;
+		start = i;
+		i += 2;
+		while (i < len && (is_word_char(sql[i]) || sql[i] == '.'))
+			i++;
+		if (i - start >= DIAG_NAME_SIZE || i - start - 2 >= sizeof(var))
+			return false;
+		for (k = 0; k < i - start - 2; k++)
+			var[k] = (char)tolower(sql[start + 2 + k]);
+		var[k] = '\0';
+		memcpy(names[*n], sql + start, i - start);
+		names[*n][i - start] = '\0';
+		{
+			const char *v = var;
+
+			if (strncmp(v, "session.", 8) == 0)
+				v += 8;
+			else if (strncmp(v, "local.", 6) == 0)
+				v += 6;
+			if (strcmp(v, "warning_count") == 0)
+				is_warning[*n] = true;
+			else if (strcmp(v, "error_count") == 0)
+				is_warning[*n] = false;
+			else
+				return false;
+		}
+		skip_space(sql, len, &i);
+		if (keyword(sql, len, &i, "as")) {
+			skip_space(sql, len, &i);
+			if (!alias(sql, len, &i, names[*n], DIAG_NAME_SIZE))
+				return false;
+		} else if (i < len && sql[i] != ',' && sql[i] != ';') {
+			if (!alias(sql, len, &i, names[*n], DIAG_NAME_SIZE))
+				return false;
+		}
+		(*n)++;
+		skip_space(sql, len, &i);
+		if (i < len && sql[i] == ',') {
+			i++;
+			continue;
+		}
+		while (i < len && (isspace(sql[i]) || sql[i] == ';'))
+			i++;
+		return i == len;
+	}
 }
 
 bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t caps,
@@ -243,33 +406,21 @@ bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t 
 		answer_count("@@session.error_count", nerr, caps, status, seq, out);
 		return true;
 	}
-	if (strncmp(q, "select @@", 9) == 0) {
-		const char *var = q + 9;
-		size_t skip;
-		char name[64];
+	{
+		char names[DIAG_MAX_ITEMS][DIAG_NAME_SIZE];
+		const char *np[DIAG_MAX_ITEMS];
+		unsigned long v[DIAG_MAX_ITEMS];
+		bool warning[DIAG_MAX_ITEMS];
+		unsigned n;
 
-		if (strncmp(var, "session.", 8) == 0)
-			var += 8;
-		if (strcmp(var, "warning_count") != 0 && strcmp(var, "error_count") != 0)
-			return false;
-		/* the column is named as the client wrote it: the word after SELECT */
-		skip = 0;
-		while (skip < len && isspace(sql[skip]))
-			skip++;
-		skip += strlen("select");
-		while (skip < len && isspace(sql[skip]))
-			skip++;
-		{
-			size_t n = 0;
-
-			while (skip + n < len && !isspace(sql[skip + n]) && sql[skip + n] != ';' &&
-			       n < sizeof(name) - 1)
-				n++;
-			memcpy(name, sql + skip, n);
-			name[n] = '\0';
+		if (parse_count_select(sql, len, names, warning, &n)) {
+			for (i = 0; i < n; i++) {
+				np[i] = names[i];
+				v[i] = warning[i] ? d->n : nerr;
+			}
+			answer_counts(np, v, n, caps, status, seq, out);
+			return true;
 		}
-		answer_count(name, strcmp(var, "warning_count") == 0 ? d->n : nerr, caps, status, seq, out);
-		return true;
 	}
 	if (strncmp(q, "show warnings", 13) == 0) {
 		rest = q + 13;
@@ -311,6 +462,7 @@ bool diag_is_read(const uint8_t *sql, size_t len)
 		"show warnings", "show errors", "show count(*)", "get diagnostics",
 		"get current diagnostics", "select @@warning_count", "select @@error_count",
 		"select @@session.warning_count", "select @@session.error_count",
+		"select @@local.warning_count", "select @@local.error_count",
 	};
 	char q[256];
 	size_t i;

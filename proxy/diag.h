@@ -7,7 +7,8 @@
  * more statements after it, the plan first captures SHOW WARNINGS; until
  * the client's next statement, the proxy answers the diagnostics reads it
  * recognises (SHOW WARNINGS / ERRORS [LIMIT], SHOW COUNT(*) WARNINGS /
- * ERRORS, SELECT @@warning_count / @@error_count) from that copy, exactly
+ * ERRORS, a SELECT of @@warning_count / @@error_count items, with aliases)
+ * from that copy, exactly
  * as the server would have.  Other reads (GET DIAGNOSTICS, ROW_COUNT())
  * see the server's state: documented in the README.
  */

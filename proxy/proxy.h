@@ -160,6 +160,15 @@ struct session {
 	struct evbuffer *hold;        /* held response (SINK_HOLD) */
 	struct evbuffer *capture;     /* captured response (SINK_CAPTURE) */
 	struct diag diag;             /* the client's diagnostics, when saved */
+	bool diag_planned;            /* this plan saves them (SHOW WARNINGS) */
+	bool diag_keep;               /* a statement that reads no table runs:
+					 the copy stays if it leaves nothing */
+	bool client_answered;         /* this plan's client step has answered */
+	bool client_keeps_diag;       /* and it does not reset the server's list
+					 (a COMMIT behind deferred re-copies) */
+	bool maybe_warnings;          /* the server's list may hold warnings or
+					 an error of the client's (its last
+					 statement that reset it left some) */
 
 	/* deploy requests */
 	uint64_t plan_version;        /* mirror set version the command in

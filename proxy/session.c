@@ -308,6 +308,9 @@ static void free_steps(struct session *s)
 	}
 	s->nsteps = 0;
 	s->cur = 0;
+	s->diag_planned = false;
+	s->client_answered = false;
+	s->client_keeps_diag = false;
 }
 
 void session_free(struct session *s)
@@ -1039,8 +1042,22 @@ static void save_diagnostics(struct session *s, const struct resp_parser *rp)
 {
 	diag_clear(&s->diag);
 	if (rp->warnings > 0 || rp->is_err)
-		(void)plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE,
-			       false, diag_captured);
+		s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE,
+					   false, diag_captured);
+}
+
+/*
+ * One of the proxy's statements after the client's left warnings or an
+ * error in the server's list, where the client's statement left none (its
+ * list was not saved): SHOW WARNINGS would show ours.  Save an empty copy
+ * (SHOW WARNINGS LIMIT 0: the column definitions, no rows), which answers
+ * the client's reads as the server would have.
+ */
+static void save_empty_diagnostics(struct session *s)
+{
+	diag_clear(&s->diag);
+	s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS LIMIT 0"), RESP_KIND_QUERY, SINK_CAPTURE, false,
+				   diag_captured);
 }
 
 /* [debug] inject_after: runs once the client's response is in (held). */
@@ -1305,8 +1322,21 @@ static void step_end(struct session *s)
 		if (s->rp.is_err)
 			s->proxy->stats.server_errors++;
 	}
+	if (st->is_client && s->diag_keep) {
+		s->diag_keep = false;
+		if (s->rp.is_err || s->rp.warnings > 0)
+			diag_clear(&s->diag);
+	}
+	if (st->is_client) {
+		s->client_answered = true;
+		if (s->rp.is_err || s->rp.warnings > 0)
+			s->maybe_warnings = true;
+	}
 	if (st->done != NULL)
 		st->done(s, st, &s->rp);
+	if (!st->is_client && (s->client_answered || s->client_keeps_diag) && !s->diag_planned &&
+	    (s->rp.is_err || s->rp.warnings > 0))
+		save_empty_diagnostics(s);
 	s->cur++;
 	plan_next_step(s);
 	if (s->cur >= s->nsteps)
@@ -1354,7 +1384,9 @@ void session_save_diagnostics(struct session *s, const struct resp_parser *rp)
 bool session_plan_save_diagnostics(struct session *s)
 {
 	diag_clear(&s->diag);
-	return plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE, false, diag_captured);
+	s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE, false,
+				   diag_captured);
+	return s->diag_planned;
 }
 
 /* ---- command dispatch -------------------------------------------------------- */
@@ -1542,9 +1574,30 @@ static bool query_reads_diagnostics(struct session *s)
 }
 
 /*
+ * Is the command one statement that reads no table: SELECT without FROM a
+ * table, SET?  The server keeps its list of warnings over such a
+ * statement (it resets it for statements that use tables), and so the copy
+ * stays good when it adds none.
+ */
+static bool uses_no_table(struct session *s)
+{
+	struct sql_stmt st[2];
+	size_t len, n;
+	uint8_t *q;
+
+	if (s->cmd_byte != COM_QUERY || (q = query_text(s, &len)) == NULL)
+		return false;
+	n = sql_parse_ex((const char *)q, len, st, 2, (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0);
+	free(q);
+	return n == 1 && (st[0].kind == SQL_SELECT || st[0].kind == SQL_SET) && st[0].tables_known &&
+	       st[0].ntables == 0;
+}
+
+/*
  * The client reads diagnostics the proxy saved: answer from the copy.
  * Returns true when answered.  Any other command forgets the copy (the
- * server would have reset its diagnostics for it too).
+ * server would have reset its diagnostics for it too), but for a statement
+ * that reads no table and answers without warnings or an error.
  */
 static bool answer_from_diag(struct session *s)
 {
@@ -1571,8 +1624,12 @@ static bool answer_from_diag(struct session *s)
 		pkt_writer_free(&out);
 		free(q);
 	}
-	if (!done)
-		diag_clear(&s->diag);
+	if (!done) {
+		if (uses_no_table(s))
+			s->diag_keep = true;     /* until its answer says */
+		else
+			diag_clear(&s->diag);
+	}
 	return done;
 }
 

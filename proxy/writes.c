@@ -1580,6 +1580,8 @@ static void deferred_done(struct session *s, struct step *st, const struct resp_
 	struct writes *w = s->writes;
 
 	(void)st;
+	/* a write uses its table: the server's list is now its own */
+	s->maybe_warnings = rp->is_err || rp->warnings > 0;
 	if (rp->is_err || rp->affected_rows == 0)
 		return;                   /* changed nothing */
 	if (!pend_add(w, w->deploy_id, w->plan.kind, w->plan.upsert, w->plan.keys, w->plan.nkeys)) {
@@ -1648,6 +1650,12 @@ static bool flush_plan(struct session *s, bool commit)
 	w->active = true;
 	w->set = mirror_set_ref(s->proxy->mirrors);
 	w->deploy_id = w->pend_id;
+	/* the re-copies reset the server's list of warnings, which COMMIT
+	   (or a statement without tables) would have left to the client:
+	   save it first when it may hold some */
+	if (s->maybe_warnings && !session_plan_save_diagnostics(s))
+		ok = false;
+	s->client_keeps_diag = true;
 	if (ndel > 0)
 		add_step(s, mirror_sync_delete(t, del, ndel), SINK_DROP, recopy_done);
 	if (nup > 0)
@@ -1656,8 +1664,8 @@ static bool flush_plan(struct session *s, bool commit)
 	free(del);
 	pend_clear(w);
 	if (commit)
-		ok = session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
-				      flushed_commit_done);
+		ok = ok && session_plan_add(s, NULL, resp_kind_for_command(s->cmd_byte), SINK_HOLD, true,
+					    flushed_commit_done);
 	else
 		session_plan_rerun(s);
 	if (!ok) {

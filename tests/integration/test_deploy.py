@@ -223,6 +223,8 @@ REFUSALS = [
      "{db}.t ADD FOREIGN KEY (p) REFERENCES `{db}`.t (id)", "foreign keys"),
     ("pk change", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, a INT NOT NULL) ENGINE=InnoDB",
      "{db}.t DROP PRIMARY KEY, ADD PRIMARY KEY (a)", "primary key"),
+    ("timestamp key and conversion", "CREATE TABLE `{db}`.t (ts TIMESTAMP NOT NULL PRIMARY KEY, d DATETIME NULL) "
+     "ENGINE=InnoDB", "{db}.t MODIFY d TIMESTAMP NULL", "TIMESTAMP"),
     ("bad target", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "t ADD x INT", "is not <db>.<table>"),
     ("no clause", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t", "usage"),
 ]

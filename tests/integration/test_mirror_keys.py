@@ -382,3 +382,45 @@ def test_insert_select_string_keys_converted(env, mariadb, ddl, fill, cols, key,
     than the connection's): refused, or copied right."""
     t, u, did = custom_pair(env, mariadb, ddl, fill)
     check(env, mariadb, t, u, did, [sql], cols, key, setup=["SET sql_mode = '%s'" % sql_mode])
+
+
+# -- a TIMESTAMP key in the client's time zone ----------------------------------------
+
+TS_DDL = "CREATE TABLE {t} (ts TIMESTAMP(0) NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB"
+TS_FILL = "INSERT INTO {t} VALUES ('2024-01-01 00:00:00', 1), ('2024-01-01 05:00:00', 2)"
+
+
+@pytest.mark.parametrize("alter", ["ADD COLUMN note INT NULL", "MODIFY v BIGINT NOT NULL"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+@pytest.mark.parametrize("sqls", [
+    ["INSERT INTO {t} VALUES ('2024-01-02 10:00:00', 3)"],
+    ["INSERT INTO {t} VALUES ('2024-01-02 10:00:00', 3)", "UPDATE {t} SET v = 5 WHERE ts = '2024-01-02 10:00:00'"],
+    ["UPDATE {t} SET v = v + 10 WHERE ts >= '2024-01-01 04:00:00'"],
+    ["DELETE FROM {t} WHERE ts = '2024-01-01 10:00:00'"],
+    ["REPLACE INTO {t} VALUES ('2024-01-01 10:00:00', 7)"],
+], ids=["insert", "insert-update", "update-range", "delete", "replace"])
+def test_timestamp_key_in_the_clients_time_zone(env, mariadb, alter, mode, sqls):
+    """A client in time zone +05:00 writes a table keyed by a TIMESTAMP.
+    Its key literals (and the keys a listing reads back) are times in its
+    zone; a copy into the shadow that ran in another zone looked for another
+    instant and missed the row (session 6 pinned the copies to '+00:00';
+    the shadow silently missed every row written).  The time zone is now
+    pinned only when a copy converts a TIMESTAMP, and a deploy that would
+    need both is refused (test_deploy.py, "timestamp key and conversion")."""
+    t, u, did = custom_pair(env, mariadb, TS_DDL, TS_FILL, alter=alter)
+    got = check(env, mariadb, t, u, did, sqls, ["ts", "v"], "ts", mode=mode, setup=["SET time_zone = '+05:00'"])
+    assert not any(x[0] == "error" for x in got), got
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+def test_timestamp_converted_in_the_clients_time_zone(env, mariadb, mode):
+    """The other side of the same choice: an ALTER that makes a TIMESTAMP a
+    DATETIME converts it in the backfill's zone ('+00:00'), and so does the
+    mirror, whatever the client's zone."""
+    t, u, did = custom_pair(env, mariadb,
+                            "CREATE TABLE {t} (id INT NOT NULL PRIMARY KEY, ts TIMESTAMP NULL, v INT NOT NULL) "
+                            "ENGINE=InnoDB", "INSERT INTO {t} VALUES (1, '2024-01-01 00:00:00', 1)",
+                            alter="MODIFY ts DATETIME NULL")
+    check(env, mariadb, t, u, did, ["INSERT INTO {t} VALUES (2, '2024-01-02 10:00:00', 2)",
+                                    "UPDATE {t} SET ts = '2024-01-03 00:00:00' WHERE id = 1"],
+          ["id", "ts", "v"], "id", mode=mode, setup=["SET time_zone = '+05:00'"])
