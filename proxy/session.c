@@ -1250,14 +1250,19 @@ bool session_split_start(struct session *s, const char *sql, size_t len, const s
 	return true;
 }
 
+static bool uses_no_table(struct session *s);
+
 static void plan_finish(struct session *s)
 {
 	if (s->rerun_cmd) {
 		s->rerun_cmd = false;
 		if (evbuffer_get_length(s->hold) == 0 && evbuffer_get_length(s->cmd) > 0) {
-			/* the proxy's statements went through: now the command */
+			/* the proxy's statements went through: now the command
+			   (which keeps a copy of the client's warnings they
+			   saved only if it reads no table) */
 			free_steps(s);
 			writes_plan_end(s);
+			s->diag_keep = s->diag.valid && uses_no_table(s);
 			s->state = SS_IDLE;   /* the command is still in flight */
 			execute_command(s);
 			if (s->state != SS_IDLE)
@@ -1322,11 +1327,15 @@ static void step_end(struct session *s)
 		if (s->rp.is_err)
 			s->proxy->stats.server_errors++;
 	}
-	if (st->is_client && s->diag_keep) {
-		s->diag_keep = false;
-		if (s->rp.is_err || s->rp.warnings > 0)
+	if (st->is_client && s->diag.valid && !s->diag_planned) {
+		/* a copy saved before this statement outlives it only where
+		   the server's list would: it read no table (diag_keep, set
+		   on its way in) and added nothing */
+		if (!s->diag_keep || s->rp.is_err || s->rp.warnings > 0)
 			diag_clear(&s->diag);
 	}
+	if (st->is_client)
+		s->diag_keep = false;
 	if (st->is_client) {
 		s->client_answered = true;
 		if (s->rp.is_err || s->rp.warnings > 0)

@@ -21,6 +21,7 @@ on its twin; what the client sees must be the same.
 import pymysql
 import pytest
 
+from test_deploy import wait_state
 from test_mirror import env  # noqa: F401
 from test_mirror_review6 import pair, UQ, UQ_FILL
 
@@ -37,6 +38,8 @@ SEQUENCES = {
     "no-table-between": [WIDE, "SELECT 1", "SET @a = 2", "SHOW WARNINGS", "SELECT @@warning_count"],
     "table-between": [WIDE, "SELECT 1", "SELECT v FROM {t} WHERE id = 1", "SHOW WARNINGS"],
     "commit-no-table-between": ["BEGIN", WIDE, "COMMIT", "SELECT NOW() > 0", "SHOW WARNINGS"],
+    "set-autocommit-ends": ["BEGIN", WIDE, "SET autocommit = 1", "SHOW WARNINGS", "SET autocommit = 1"],
+    "ddl-error-ends": ["BEGIN", WIDE, "CREATE TABLE {t}_x (x INT, x INT)", "SHOW WARNINGS"],
 }
 
 
@@ -82,7 +85,6 @@ def test_failed_mirror_statement_not_in_the_clients_warnings(env, mariadb, mode)
     for conn, x in ((env.connect(database="mir"), t), (mariadb.connect(database="mir"), u)):
         out.append(run(conn, sqls, x))
         conn.close()
-    s = env.admin("deploy show %d" % did)
-    assert s["state"] == "failed", s
+    wait_state(env, did, "failed")      # the deploy fails in the background
     env.admin("deploy cancel %d" % did, timeout=30)
     assert out[0] == out[1]
