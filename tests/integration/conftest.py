@@ -47,6 +47,21 @@ BUILDDIR = os.path.abspath(os.environ.get("CUTOVER_BUILDDIR") or REPO_ROOT)
 CUTOVERD = os.path.join(BUILDDIR, "cutoverd")
 CUTOVERCTL = os.path.join(BUILDDIR, "cutoverctl")
 
+
+def _sanitized_build():
+    """configure's SAN_CFLAGS, as the build's Makefile has it."""
+    try:
+        with open(os.path.join(BUILDDIR, "Makefile")) as f:
+            return any(line.startswith("SAN_CFLAGS =") and "-fsanitize=" in line for line in f)
+    except OSError:
+        return False
+
+
+# The build under test has AddressSanitizer / UBSan (tests/run's second
+# build): the largest matrices run one isolation level there, both in the
+# normal build (test_mirror.py, ISOLATIONS).
+SANITIZED = _sanitized_build()
+
 MARIADBD = shutil.which("mariadbd", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db", path="/usr/bin:/usr/sbin:/bin:/sbin") or "/usr/bin/mariadb-install-db"
 MARIADB_CLI = shutil.which("mariadb", path="/usr/bin:/bin") or "/usr/bin/mariadb"
