@@ -899,10 +899,12 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			/* sql_safe_updates refuses an UPDATE without WHERE or
 			   LIMIT, but not one restricted to keys: the multi-table
 			   form, which it refuses whatever the keys, keeps that
-			   (without the max_join_size only that form is held to) */
-			bool whole = !m->where.present && !m->limit.present && !m->order_by.present;
+			   (without the max_join_size only that form is held to;
+			   MySQL has no SET STATEMENT to drop it, so there the
+			   single-table form stays) */
+			bool whole = t->pin && !m->where.present && !m->limit.present && !m->order_by.present;
 
-			if (whole && t->pin)
+			if (whole)
 				fputs("SET STATEMENT max_join_size = 18446744073709551615 FOR ", f);
 			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
 			fputs(" FORCE INDEX (PRIMARY)", f);
