@@ -1334,9 +1334,8 @@ static void step_end(struct session *s)
 		if (!s->diag_keep || s->rp.is_err || s->rp.warnings > 0)
 			diag_clear(&s->diag);
 	}
-	if (st->is_client)
-		s->diag_keep = false;
 	if (st->is_client) {
+		s->diag_keep = false;
 		s->client_answered = true;
 		if (s->rp.is_err || s->rp.warnings > 0)
 			s->maybe_warnings = true;
@@ -1617,8 +1616,10 @@ static bool answer_from_diag(struct session *s)
 
 	if (!s->diag.valid)
 		return false;
-	if (s->cmd_byte == COM_PING || s->cmd_byte == COM_STATISTICS)
+	if (s->cmd_byte == COM_PING || s->cmd_byte == COM_STATISTICS) {
+		s->diag_keep = true;             /* they leave the list alone */
 		return false;
+	}
 	if (s->cmd_byte == COM_QUERY && (q = query_text(s, &len)) != NULL) {
 		pkt_writer_init(&out);
 		done = diag_answer(&s->diag, q, len, s->caps, s->status, (uint8_t)(s->cmd_seq + 1), &out) &&

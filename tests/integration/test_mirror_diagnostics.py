@@ -39,6 +39,7 @@ SEQUENCES = {
     "table-between": [WIDE, "SELECT 1", "SELECT v FROM {t} WHERE id = 1", "SHOW WARNINGS"],
     "commit-no-table-between": ["BEGIN", WIDE, "COMMIT", "SELECT NOW() > 0", "SHOW WARNINGS"],
     "set-autocommit-ends": ["BEGIN", WIDE, "SET autocommit = 1", "SHOW WARNINGS", "SET autocommit = 1"],
+    "ping-between": [WIDE, "PING", "SHOW WARNINGS", "BEGIN", WIDE, "COMMIT", "PING", "SHOW COUNT(*) WARNINGS"],
     "ddl-error-ends": ["BEGIN", WIDE, "CREATE TABLE {t}_x (x INT, x INT)", "SHOW WARNINGS"],
 }
 
@@ -48,6 +49,9 @@ def run(conn, sqls, t):
     with conn.cursor() as cur:
         cur.execute("SET sql_mode = ''")
         for sql in sqls:
+            if sql == "PING":               # COM_PING: leaves the list alone
+                conn.ping(reconnect=False)
+                continue
             try:
                 cur.execute(sql.format(t=t))
                 seen.append((sql, cur.fetchall() if cur.description else cur.rowcount,
