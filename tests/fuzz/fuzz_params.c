@@ -167,6 +167,22 @@ static void check_literal(const char *lit, bool nbe)
 			broken("_binary literal does not read back");
 		return;
 	}
+	/* typed temporal literals: digits and separators only, quoted */
+	for (size_t k = 0; k < 3; k++) {
+		static const char *const words[3] = { "DATE'", "TIMESTAMP'", "TIME'" };
+		size_t w = strlen(words[k]), n = strlen(lit);
+		char body[64];
+
+		if (strncmp(lit, words[k], w) != 0)
+			continue;
+		if (n < w + 2 || n - w - 1 >= sizeof(body) || lit[n - 1] != '\'')
+			broken("typed literal malformed");
+		memcpy(body, lit + w, n - w - 1);
+		body[n - w - 1] = '\0';
+		if (!all_of(body, k == 2 ? "0123456789:.-" : "0123456789:.- ") || body[0] == '.')
+			broken("typed literal with other characters");
+		return;
+	}
 	if (!all_of(lit, "0123456789.-+e"))
 		broken("number literal with other characters");
 	if (lit[0] == '.' || lit[0] == 'e' || lit[0] == '+')
