@@ -659,7 +659,7 @@ bool inspect_map(struct ctl *c, struct deploy *d, const struct inspect_renames *
 	}
 	if (keys_copy_needs_time_zone(d->cols, d->ncols))
 		for (i = 0; i < d->npk; i++)
-			if (strncasecmp(d->cols[d->pk[i]].type, "timestamp", 9) == 0) {
+			if (keys_type_is_timestamp(d->cols[d->pk[i]].type)) {
 				/* the copy would run in one time zone and read the
 				   keys the client wrote in another (mirror.c) */
 				snprintf(err, errlen, "the ALTER converts a column to or from TIMESTAMP, and primary key column %s is a TIMESTAMP: deploy requests do not support both",

@@ -361,7 +361,7 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	return true;
 }
 
-static bool is_timestamp(const char *type)
+bool keys_type_is_timestamp(const char *type)
 {
 	return strncasecmp(type, "timestamp", 9) == 0;
 }
@@ -370,7 +370,7 @@ bool keys_copy_needs_time_zone(const struct deploy_col *cols, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (cols[i].type[0] == '\0' || cols[i].shadow_type[0] == '\0' ||
-		    is_timestamp(cols[i].type) != is_timestamp(cols[i].shadow_type))
+		    keys_type_is_timestamp(cols[i].type) != keys_type_is_timestamp(cols[i].shadow_type))
 			return true;
 	return false;
 }

@@ -62,6 +62,9 @@ bool keys_charset_is(unsigned collation_id, const char *charset);
  */
 bool keys_copy_needs_time_zone(const struct deploy_col *cols, unsigned n);
 
+/* Is a COLUMN_TYPE ("timestamp(6)") a TIMESTAMP? */
+bool keys_type_is_timestamp(const char *type);
+
 /*
  * The condition "key > lits" (after = false: "key <= lits") over d's key
  * columns, where lits[i] is the literal of the i-th key column: for two

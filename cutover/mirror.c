@@ -283,7 +283,8 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 #define PIN_COPY_MODE "SET STATEMENT sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
 #define PIN_COPY_TZ "time_zone = '+00:00', "
 #define PIN_COPY_SAFE "sql_safe_updates = 0, "
-#define PIN_LIMIT "sql_select_limit = 18446744073709551615, max_join_size = 18446744073709551615 FOR "
+#define NO_JOIN_LIMIT "max_join_size = 18446744073709551615"
+#define PIN_LIMIT "sql_select_limit = 18446744073709551615, " NO_JOIN_LIMIT " FOR "
 
 enum pin { PIN_COPY, PIN_LIST };
 
@@ -905,7 +906,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			bool whole = t->pin && !m->where.present && !m->limit.present && !m->order_by.present;
 
 			if (whole)
-				fputs("SET STATEMENT max_join_size = 18446744073709551615 FOR ", f);
+				fputs("SET STATEMENT " NO_JOIN_LIMIT " FOR ", f);
 			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
 			fputs(" FORCE INDEX (PRIMARY)", f);
 			if (whole)
@@ -918,7 +919,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			   the client's DELETE is refused by that mode only
 			   without a WHERE, and then so is this */
 			if (t->pin)
-				fprintf(f, "SET STATEMENT max_join_size = 18446744073709551615%s FOR ",
+				fprintf(f, "SET STATEMENT " NO_JOIN_LIMIT "%s FOR ",
 					m->where.present ? ", sql_safe_updates = 0" : "");
 			ok = put_text(f, sql, m->stmt.start, fromkw, m, params);
 			put_ident(f, name);

@@ -1038,12 +1038,18 @@ static void diag_captured(struct session *s, struct step *st, const struct resp_
  * and errors first, so that SHOW WARNINGS still answers as if they had
  * not run (see diag.h).
  */
+static bool plan_save_diagnostics(struct session *s, const char *show)
+{
+	diag_clear(&s->diag);
+	s->diag_planned = plan_add(s, query_packet(show), RESP_KIND_QUERY, SINK_CAPTURE, false, diag_captured);
+	return s->diag_planned;
+}
+
 static void save_diagnostics(struct session *s, const struct resp_parser *rp)
 {
 	diag_clear(&s->diag);
 	if (rp->warnings > 0 || rp->is_err)
-		s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE,
-					   false, diag_captured);
+		(void)plan_save_diagnostics(s, "SHOW WARNINGS");
 }
 
 /*
@@ -1055,9 +1061,7 @@ static void save_diagnostics(struct session *s, const struct resp_parser *rp)
  */
 static void save_empty_diagnostics(struct session *s)
 {
-	diag_clear(&s->diag);
-	s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS LIMIT 0"), RESP_KIND_QUERY, SINK_CAPTURE, false,
-				   diag_captured);
+	(void)plan_save_diagnostics(s, "SHOW WARNINGS LIMIT 0");
 }
 
 /* [debug] inject_after: runs once the client's response is in (held). */
@@ -1391,10 +1395,7 @@ void session_save_diagnostics(struct session *s, const struct resp_parser *rp)
 
 bool session_plan_save_diagnostics(struct session *s)
 {
-	diag_clear(&s->diag);
-	s->diag_planned = plan_add(s, query_packet("SHOW WARNINGS"), RESP_KIND_QUERY, SINK_CAPTURE, false,
-				   diag_captured);
-	return s->diag_planned;
+	return plan_save_diagnostics(s, "SHOW WARNINGS");
 }
 
 /* ---- command dispatch -------------------------------------------------------- */
