@@ -219,6 +219,17 @@ const struct conf_option conf_options[] = {
 			"milliseconds) the backfill tolerates on a watched replica.",
 	},
 	{
+		.section = "cutover", .name = "index_lock_wait_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_index_lock_wait_ms),
+		.def = "100", .min = 1, .max = 60000, .reloadable = false,
+		.help = "After the backfill, the shadow's secondary indexes "
+			"are built online; the build may wait this long for its "
+			"metadata lock (an open transaction that wrote the "
+			"table through the proxy, a session outside the proxy "
+			"using the shadow), while writes to the table wait "
+			"behind it. Then it is stopped and retried later.",
+	},
+	{
 		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,
 		.offset = offsetof(struct conf, cutover_drain_timeout_ms),
 		.def = "500", .min = 1, .max = 60000, .reloadable = false,

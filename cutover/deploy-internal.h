@@ -170,6 +170,7 @@ struct deploys {
 	uint64_t published_version;     /* [mu] the loop published this set */
 	int drain_timeout_ms;
 	int rename_wait_ms;          /* the RENAME's lock wait, then killed */
+	int index_lock_wait_ms;         /* the deferred index build's lock wait, then killed */
 	int max_attempts;
 	int retry_ms;
 	int revert_window_s;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define CHUNK_ROWS_START 1000
 
@@ -306,6 +307,7 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 	ds->default_max_threads_running = conf->cutover_max_threads_running;
 	ds->drain_timeout_ms = conf->cutover_drain_timeout_ms;
 	ds->rename_wait_ms = conf->cutover_rename_wait_ms;
+	ds->index_lock_wait_ms = conf->cutover_index_lock_wait_ms;
 	ds->max_attempts = conf->cutover_max_attempts;
 	ds->retry_ms = conf->cutover_retry_ms;
 	ds->revert_window_s = conf->cutover_revert_window_s;
@@ -847,17 +849,159 @@ void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
 }
 
 /*
+ * The index build's lock watch.  The deferred ALTER takes the shadow's
+ * metadata lock exclusively for a moment as it starts and as it ends, and
+ * while it waits for it (behind a transaction that has written the shadow,
+ * through the mirror, or a session outside the proxy using the shadow)
+ * every mirrored write to the table waits behind it.  So a thread with a
+ * connection of its own looks at the ALTER's connection every
+ * LOCK_WATCH_POLL_MS and kills the statement once it has been seen waiting
+ * for a metadata lock for index_lock_wait_ms; the build is tried again
+ * later.  Joined before the ALTER's connection runs anything else, as the
+ * RENAME's watchdog is (swap.c).  Without its connection the session's
+ * lock_wait_timeout (2 s) is the bound, as before the watch.
+ */
+#define LOCK_WATCH_POLL_MS 5
+#define INDEX_LOCK_WAIT_S 2
+#define INDEX_RETRY_MS 250
+#define INDEX_RETRY_MAX_MS 5000
+
+struct lock_watch {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;                      /* [mu] the ALTER returned */
+	bool fired;                     /* [mu] the watch killed it */
+	unsigned long long conn_id;
+	int budget_ms;
+	uint64_t deploy_id;
+	const struct ctl_params *params;
+};
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Is connection id waiting for a metadata lock?  false when not, or unknown. */
+static bool waits_for_mdl(struct ctl *k, unsigned long long id)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	bool waiting = false;
+
+	if (!ctl_query(k, &res, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %llu", id))
+		return false;
+	row = mysql_fetch_row(res);
+	if (row != NULL && row[0] != NULL)
+		waiting = strcmp(row[0], "Waiting for table metadata lock") == 0;
+	mysql_free_result(res);
+	return waiting;
+}
+
+static void *lock_watch_main(void *arg)
+{
+	struct lock_watch *w = arg;
+	struct ctl k;
+	bool up = ctl_connect(&k, w->params);
+	double since = -1.0;
+
+	if (!up)
+		log_warning("deploy %llu: no connection to watch the index build's lock wait: %s",
+			    (unsigned long long)w->deploy_id, k.error);
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && up) {
+		struct timespec until;
+		bool waiting;
+		double now;
+
+		pthread_mutex_unlock(&w->mu);
+		waiting = waits_for_mdl(&k, w->conn_id);
+		now = mono_ms();
+		if (!waiting) {
+			since = -1.0;
+		} else if (since < 0) {
+			since = now;
+		} else if (now - since >= w->budget_ms) {
+			pthread_mutex_lock(&w->mu);
+			if (!w->done) {
+				log_info("deploy %llu: the index build has waited %d ms for a metadata lock "
+					 "(index_lock_wait_ms): stopping it, to try again later",
+					 (unsigned long long)w->deploy_id, w->budget_ms);
+				if (ctl_exec(&k, "KILL QUERY %llu", w->conn_id))
+					w->fired = true;
+				else
+					log_warning("deploy %llu: cannot stop the index build: %s",
+						    (unsigned long long)w->deploy_id, k.error);
+			}
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += LOCK_WATCH_POLL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&w->mu);
+		if (!w->done)
+			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (up)
+		ctl_close(&k);
+	ctl_thread_end();
+	return NULL;
+}
+
+static bool lock_watch_start(struct lock_watch *w, struct deploy *d, struct ctl *c)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->conn_id = mysql_thread_id(c->my);
+	w->budget_ms = d->ds->index_lock_wait_ms;
+	w->deploy_id = d->id;
+	w->params = &d->ds->ctl;
+	if (pthread_create(&w->thread, NULL, lock_watch_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return false;
+	}
+	return true;
+}
+
+/* Stop the watch; true when it killed the ALTER. */
+static bool lock_watch_stop(struct lock_watch *w)
+{
+	bool fired;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	fired = w->fired;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	return fired;
+}
+
+/*
  * After the copy: build the shadow's secondary indexes that were left out
  * of it (inspect_defer_indexes), online, while mirrored writes go on.  The
- * ALTER waits at most 2 s for its metadata lock (behind a long transaction
- * that wrote the shadow, new writes would queue behind the ALTER), then
- * lets go and tries again.  An index that exists already (built before a
- * restart) counts as built.
+ * ALTER waits at most index_lock_wait_ms for its metadata lock (the lock
+ * watch above; new writes would queue behind it), then lets go and tries
+ * again, 250 ms later, then twice as long each time up to 5 s.  An index
+ * that exists already (built before a restart) counts as built.
  */
 static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
 	char *add;
 	unsigned tries = 0;
+	int backoff = INDEX_RETRY_MS;
 
 	pthread_mutex_lock(&d->ds->mu);
 	add = d->deferred != NULL ? strdup(d->deferred) : NULL;
@@ -865,16 +1009,20 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	if (add == NULL)
 		return COPY_DONE;
 	log_info("deploy %llu: backfill done, building the shadow's secondary indexes", (unsigned long long)d->id);
-	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = 2")) {
+	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = %d", INDEX_LOCK_WAIT_S)) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c->error);
 		free(add);
 		return COPY_FAILED;
 	}
 	for (;;) {
-		if (ctl_exec(c, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", d->db, d->shadow, add) ||
-		    c->err == 1061 /* ER_DUP_KEYNAME: built before a restart */)
+		struct lock_watch w;
+		bool watched = lock_watch_start(&w, d, c);
+		bool built = ctl_exec(c, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", d->db, d->shadow, add);
+		bool killed = watched && lock_watch_stop(&w);
+
+		if (built || c->err == 1061 /* ER_DUP_KEYNAME: built before a restart */)
 			break;
-		if (c->err != 1205 /* lock wait timeout */) {
+		if (c->err != 1205 /* lock wait timeout */ && !(killed && c->err == 1317 /* interrupted */)) {
 			snprintf(err, errlen, "building the shadow's secondary indexes: %s", c->error);
 			free(add);
 			return COPY_FAILED;
@@ -882,9 +1030,11 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 		pthread_mutex_lock(&d->ds->mu);
 		d->throttled = true;
 		snprintf(d->throttle_reason, sizeof(d->throttle_reason),
-			 "building the shadow's indexes: waiting for a metadata lock (%u tries)", ++tries);
+			 "building the shadow's indexes: waiting for a metadata lock that an open transaction "
+			 "holds on the shadow (%u tries)", ++tries);
 		pthread_mutex_unlock(&d->ds->mu);
-		deploy_sleep(d, 500);
+		deploy_sleep(d, backoff);
+		backoff = backoff * 2 > INDEX_RETRY_MAX_MS ? INDEX_RETRY_MAX_MS : backoff * 2;
 		if (deploy_stopping(d)) {
 			free(add);
 			return COPY_STOPPED;

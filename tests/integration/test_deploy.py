@@ -650,6 +650,55 @@ def test_deploy_builds_plain_indexes_after_the_copy(dproxy, mariadb, db):
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
 
 
+def test_deploy_index_build_does_not_stall_writers(dproxy, mariadb, db):
+    """While the deferred index build waits for the shadow's metadata lock
+    (here: a session outside the proxy reads the shadow in an open
+    transaction), mirrored writes queue behind that lock request.  They wait
+    at most about index_lock_wait_ms (100 ms): the build is stopped and
+    retried, not left waiting for its lock_wait_timeout (2 s) as it used
+    to be.  Once the session ends, the build is done and the deploy ready."""
+    fill(mariadb, db, "t", 2000)
+    r = create(dproxy, "--paused %s.t ADD INDEX idx_flag (flag)" % db)
+    assert r["ok"], r
+    did = r["id"]
+    assert "idx_flag" in dproxy.admin("deploy show %d" % did)["deferred_indexes"]
+    holder = mariadb.root_connect()
+    try:
+        with holder.cursor() as cur:
+            cur.execute("START TRANSACTION")
+            cur.execute("SELECT COUNT(*) FROM `%s`.`_t_shadow`" % db)
+        dproxy.admin("deploy set %d paused=0" % did)
+        deadline = time.monotonic() + 30
+        while True:
+            s = dproxy.admin("deploy show %d" % did)
+            if "metadata lock" in (s["throttle_reason"] or ""):
+                break
+            assert s["state"] == "copying" and time.monotonic() < deadline, s
+            time.sleep(0.02)
+        c = dproxy.connect(database=db, autocommit=True)
+        worst, n = 0.0, 0
+        with c.cursor() as cur:
+            end = time.monotonic() + 3
+            while time.monotonic() < end:
+                t0 = time.monotonic()
+                cur.execute("UPDATE t SET flag = %d WHERE id = %d" % (n % 3, 1 + n % 2000))
+                worst = max(worst, time.monotonic() - t0)
+                n += 1
+        c.close()
+        s = dproxy.admin("deploy show %d" % did)
+        assert s["state"] == "copying" and s["deferred_indexes"] is not None, s
+        tries = int(s["throttle_reason"].rsplit("(", 1)[1].split()[0])
+        assert tries >= 2, s
+        assert worst < 1.0, "a write waited %.3f s behind the index build (%d writes)" % (worst, n)
+    finally:
+        holder.rollback()
+        holder.close()
+    s = wait_state(dproxy, did, ("ready", "failed"))
+    assert s["state"] == "ready" and s["deferred_indexes"] is None, s
+    assert "idx_flag" in {x[0] for x in index_list(mariadb, db, "_t_shadow")}
+    assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
+
+
 def test_deploy_pause_survives_a_restart(dproxy, mariadb, db):
     fill(mariadb, db, "t", 300)
     r = create(dproxy, "%s.t ADD COLUMN x INT" % db)
