@@ -361,6 +361,17 @@ bool keys_literal_stored_as_written(const struct deploy_col *c, const char *lit,
 	return true;
 }
 
+bool keys_is_integer(const struct deploy_col *c, bool *uns)
+{
+	char name[32];
+	long a, b;
+
+	if (c->kind != KEY_NUMERIC || c->type[0] == '\0')
+		return false;
+	type_parse(c->type, name, sizeof(name), &a, &b, uns);
+	return int_type(name) != NULL;
+}
+
 bool keys_type_is_timestamp(const char *type)
 {
 	return strncasecmp(type, "timestamp", 9) == 0;

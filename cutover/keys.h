@@ -62,6 +62,10 @@ bool keys_charset_is(unsigned collation_id, const char *charset);
  */
 bool keys_copy_needs_time_zone(const struct deploy_col *cols, unsigned n);
 
+/* c is a column of an integer type (TINYINT ... BIGINT; *uns: UNSIGNED)
+   whose keys are carried as numbers. */
+bool keys_is_integer(const struct deploy_col *c, bool *uns);
+
 /* Is a COLUMN_TYPE ("timestamp(6)") a TIMESTAMP? */
 bool keys_type_is_timestamp(const char *type);
 

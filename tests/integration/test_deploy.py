@@ -650,6 +650,38 @@ def test_deploy_builds_plain_indexes_after_the_copy(dproxy, mariadb, db):
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "name", "amount", "created", "flag"])
 
 
+SPAN_KEYS = {
+    # dense runs, gaps of every size, the type's ends
+    "BIGINT": ([-9223372036854775808, -9223372036854775807] + list(range(-2500, 2500)) +
+               [10 ** 6, 10 ** 9] + list(range(10 ** 12, 10 ** 12 + 6000)) +
+               [2 ** 62, 9223372036854775806, 9223372036854775807]),
+    "BIGINT UNSIGNED": ([0, 1] + list(range(1000, 4000)) + [2 ** 40] + list(range(2 ** 63 - 3000, 2 ** 63 + 3000)) +
+                        [18446744073709551614, 18446744073709551615]),
+    "TINYINT": list(range(-128, 128)),
+    "INT": list(range(1, 20000, 3)) + list(range(1000000, 1004000)) + [2147483647],
+}
+
+
+@pytest.mark.parametrize("ktype", sorted(SPAN_KEYS))
+def test_deploy_copies_integer_keys_by_value(dproxy, mariadb, db, ktype):
+    """A primary key of one integer column is copied in chunks bounded by
+    value: every row arrives across gaps, signs, dense runs after sparse
+    stretches (where a chunk is cut by its row limit) and the type's ends."""
+    keys = SPAN_KEYS[ktype]
+    execute(mariadb, "CREATE TABLE `%s`.t (id %s NOT NULL PRIMARY KEY, v VARCHAR(30) NOT NULL)" % (db, ktype))
+    for i in range(0, len(keys), 5000):
+        execute(mariadb, "INSERT INTO `%s`.t VALUES %s"
+                % (db, ", ".join("(%d, 'v%d')" % (k, k) for k in keys[i:i + 5000])))
+    r = create(dproxy, "%s.t ADD COLUMN note VARCHAR(10) NULL" % db)
+    assert r["ok"], r
+    s = wait_state(dproxy, r["id"], ("ready", "failed"))
+    assert s["state"] == "ready", s
+    assert s["rows_copied"] == len(keys) and s["verify_mismatches"] == 0, s
+    got = [x[0] for x in rows(mariadb, "SELECT id FROM `%s`._t_shadow ORDER BY id" % db)]
+    assert got == sorted(keys)
+    assert_same(mariadb, db, "t", "_t_shadow", ["id", "v"])
+
+
 def test_deploy_index_build_does_not_stall_writers(dproxy, mariadb, db):
     """While the deferred index build waits for the shadow's metadata lock
     (here: a session outside the proxy reads the shadow in an open
