@@ -222,12 +222,15 @@ const struct conf_option conf_options[] = {
 		.section = "cutover", .name = "index_lock_wait_ms", .type = CONF_INT,
 		.offset = offsetof(struct conf, cutover_index_lock_wait_ms),
 		.def = "100", .min = 1, .max = 60000, .reloadable = false,
-		.help = "After the backfill, the shadow's secondary indexes "
-			"are built online; the build may wait this long for its "
-			"metadata lock (an open transaction that wrote the "
-			"table through the proxy, a session outside the proxy "
-			"using the shadow), while writes to the table wait "
-			"behind it. Then it is stopped and retried later.",
+		.help = "After the backfill, the shadow's secondary indexes are "
+			"built online; as it starts, the build may wait this long "
+			"for its metadata lock (an open transaction that wrote "
+			"the table through the proxy, a session outside the proxy "
+			"using the shadow), while writes to the table wait behind "
+			"it. Then it is stopped and retried later. As it ends, it "
+			"may wait a tenth of the time it has been building if "
+			"that is longer (2 s at most, more if this is longer), "
+			"since stopping it then throws the build away.",
 	},
 	{
 		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,

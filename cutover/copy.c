@@ -175,10 +175,12 @@ static bool stream_end(FILE *f, char **buf)
 /*
  * The key after which the chunk of n rows starting after lo ends: *hi
  * (hi->n = 0: fewer rows than that before bound, or before the table's end
- * when bound->n = 0).
+ * when bound->n = 0).  locking: a locking read, which reads the newest rows
+ * (not the transaction's snapshot) and never waits when the transaction
+ * has locked the rows already.
  */
 static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, const struct key *bound,
-		       unsigned rows, struct key *hi)
+		       unsigned rows, struct key *hi, bool locking)
 {
 	char *sql = NULL;
 	size_t len = 0;
@@ -200,6 +202,8 @@ static bool find_upper(struct deploy *d, struct ctl *c, const struct key *lo, co
 	fputs(" ORDER BY ", f);
 	keys_put_columns(f, &KC(d), NULL, false);
 	fprintf(f, " LIMIT 1 OFFSET %u", rows - 1);
+	if (locking)
+		fputs(" LOCK IN SHARE MODE", f);
 	if (!stream_end(f, &sql))
 		return false;
 	ok = ctl_query(c, &res, "%s", sql);
@@ -742,7 +746,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			if (!span_next(d, c, &sp, &lo, &hi, &from, &last))
 				goto sqlerr_rb;
 		} else {
-			if (!find_upper(d, c, &lo, &none, rows, &hi))
+			if (!find_upper(d, c, &lo, &none, rows, &hi, false))
 				goto sqlerr_rb;
 			last = hi.n == 0;
 		}
@@ -799,18 +803,21 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			goto out;
 		}
 		if (sp.on && records >= rows * SPAN_CAP) {
-			/* cut by the LIMIT: the chunk ends at its last row */
+			/* cut by the LIMIT: the chunk ends at its last row.  A
+			   locking read: the transaction's snapshot (the MIN/MAX
+			   read) may predate rows the INSERT copied; the INSERT's
+			   locks keep the range as it read it */
 			unsigned long long end;
 
 			key_free(&hi);
-			if (!find_upper(d, c, &lo, &none, records, &hi))
+			if (!find_upper(d, c, &lo, &none, records, &hi, true))
 				goto sqlerr_rb;
 			if (hi.n == 0 || !span_parse(&sp, hi.lit[0], &end)) {
 				snprintf(c->error, sizeof(c->error), "cannot read the last key of a chunk");
 				goto sqlerr_rb;
 			}
 			last = false;
-			span = end - from + 1;
+			span = end >= from ? end - from + 1 : records;   /* rows below the MIN read */
 		} else if (sp.on && !last) {
 			unsigned long long end;
 
@@ -818,7 +825,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 				snprintf(c->error, sizeof(c->error), "cannot read the last key of a chunk");
 				goto sqlerr_rb;
 			}
-			span = end - from + 1;
+			span = end >= from ? end - from + 1 : records;
 		}
 		if (last) {
 			/* Everything after lo: the table's end is reached. */
@@ -849,7 +856,9 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			double r = records * 1000.0 / ms;
 
 			d->copy_rate = d->copy_rate > 0 ? 0.7 * d->copy_rate + 0.3 * r : r;
-			if (records > 0 && !last) {
+			/* (a chunk by value that found few rows, across a gap,
+			   says little about the time a full chunk takes) */
+			if (records > 0 && !last && (!sp.on || records * 2 >= rows || ms > d->target_chunk_ms)) {
 				/* at most halved, at most 8 times bigger: from 1000 rows
 				   the target is reached in a few chunks */
 				double ideal = records * (double)d->target_chunk_ms / ms;
@@ -1091,7 +1100,7 @@ static enum copy_result verify_loop(struct deploy *d, struct ctl *c, char *err, 
 		t0 = now_ms();
 		/* the chunk's end, read without locks; the range is compared in a
 		   snapshot of its own below */
-		if (!find_upper(d, c, &r.lo, &bound, rows, &r.hi))
+		if (!find_upper(d, c, &r.lo, &bound, rows, &r.hi, false))
 			goto sqlerr;
 		full = r.hi.n > 0;
 		if (!full && bound.n > 0) {

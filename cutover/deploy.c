@@ -854,15 +854,23 @@ void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
  * while it waits for it (behind a transaction that has written the shadow,
  * through the mirror, or a session outside the proxy using the shadow)
  * every mirrored write to the table waits behind it.  So a thread with a
- * connection of its own looks at the ALTER's connection every
- * LOCK_WATCH_POLL_MS and kills the statement once it has been seen waiting
- * for a metadata lock for index_lock_wait_ms; the build is tried again
- * later.  Joined before the ALTER's connection runs anything else, as the
- * RENAME's watchdog is (swap.c).  Without its connection the session's
- * lock_wait_timeout (2 s) is the bound, as before the watch.
+ * connection of its own looks at the ALTER's connection in the process
+ * list and kills the statement (the build is tried again later) once it
+ * has been seen waiting for a metadata lock:
+ *  - as it starts, for index_lock_wait_ms: nothing is built yet;
+ *  - as it ends, for a tenth of the time the build has run, at least
+ *    index_lock_wait_ms and at most the session's lock_wait_timeout: a
+ *    kill then throws the build away, so the longer the build, the longer
+ *    writers may be kept waiting rather than lose it.
+ * It looks every LOCK_WATCH_POLL_MS until the ALTER is past its first
+ * lock, then every LOCK_WATCH_SLOW_MS.  Joined before the ALTER's
+ * connection runs anything else, as the RENAME's watchdog is (swap.c): a
+ * KILL QUERY that arrives once the ALTER has returned finds the connection
+ * idle and does nothing.  Without its connection (or if it loses it) the
+ * session's lock_wait_timeout is the bound.
  */
 #define LOCK_WATCH_POLL_MS 5
-#define INDEX_LOCK_WAIT_S 2
+#define LOCK_WATCH_SLOW_MS 20
 #define INDEX_RETRY_MS 250
 #define INDEX_RETRY_MAX_MS 5000
 
@@ -872,8 +880,10 @@ struct lock_watch {
 	pthread_cond_t cv;
 	bool done;                      /* [mu] the ALTER returned */
 	bool fired;                     /* [mu] the watch killed it */
+	bool built;                     /* [mu] it was killed as it ended */
 	unsigned long long conn_id;
-	int budget_ms;
+	int budget_ms;                  /* index_lock_wait_ms */
+	int max_ms;                     /* the session's lock_wait_timeout */
 	uint64_t deploy_id;
 	const struct ctl_params *params;
 };
@@ -886,15 +896,16 @@ static double mono_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Is connection id waiting for a metadata lock?  false when not, or unknown. */
-static bool waits_for_mdl(struct ctl *k, unsigned long long id)
+/* What connection id is doing: 1 waiting for a metadata lock, 0 something
+   else, -1 unknown (the query failed). */
+static int waits_for_mdl(struct ctl *k, unsigned long long id)
 {
 	MYSQL_RES *res;
 	MYSQL_ROW row;
-	bool waiting = false;
+	int waiting = 0;
 
 	if (!ctl_query(k, &res, "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = %llu", id))
-		return false;
+		return -1;
 	row = mysql_fetch_row(res);
 	if (row != NULL && row[0] != NULL)
 		waiting = strcmp(row[0], "Waiting for table metadata lock") == 0;
@@ -907,7 +918,8 @@ static void *lock_watch_main(void *arg)
 	struct lock_watch *w = arg;
 	struct ctl k;
 	bool up = ctl_connect(&k, w->params);
-	double since = -1.0;
+	bool past = false;              /* seen at work: past its first lock */
+	double since = -1.0, started = mono_ms(), working = 0.0;
 
 	if (!up)
 		log_warning("deploy %llu: no connection to watch the index build's lock wait: %s",
@@ -915,32 +927,50 @@ static void *lock_watch_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->done && up) {
 		struct timespec until;
-		bool waiting;
-		double now;
+		int waiting;
+		double now, limit;
 
 		pthread_mutex_unlock(&w->mu);
 		waiting = waits_for_mdl(&k, w->conn_id);
 		now = mono_ms();
+		if (waiting < 0) {
+			log_warning("deploy %llu: cannot watch the index build's lock wait any more: %s",
+				    (unsigned long long)w->deploy_id, k.error);
+			pthread_mutex_lock(&w->mu);
+			break;
+		}
 		if (!waiting) {
+			if (!past) {
+				past = now - started >= LOCK_WATCH_POLL_MS;   /* not merely starting */
+				working = now;
+			}
 			since = -1.0;
 		} else if (since < 0) {
 			since = now;
-		} else if (now - since >= w->budget_ms) {
+		}
+		limit = w->budget_ms;
+		if (past && (now - working) / 10.0 > limit)
+			limit = (now - working) / 10.0;
+		if (limit > w->max_ms)
+			limit = w->max_ms;
+		if (since >= 0 && now - since >= limit) {
 			pthread_mutex_lock(&w->mu);
 			if (!w->done) {
-				log_info("deploy %llu: the index build has waited %d ms for a metadata lock "
-					 "(index_lock_wait_ms): stopping it, to try again later",
-					 (unsigned long long)w->deploy_id, w->budget_ms);
-				if (ctl_exec(&k, "KILL QUERY %llu", w->conn_id))
+				log_info("deploy %llu: the index build has waited %.0f ms for a metadata lock %s: "
+					 "stopping it, to try again later", (unsigned long long)w->deploy_id, now - since,
+					 past ? "as it ends" : "(index_lock_wait_ms)");
+				if (ctl_exec(&k, "KILL QUERY %llu", w->conn_id)) {
 					w->fired = true;
-				else
+					w->built = past;
+				} else {
 					log_warning("deploy %llu: cannot stop the index build: %s",
 						    (unsigned long long)w->deploy_id, k.error);
+				}
 			}
 			break;
 		}
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += LOCK_WATCH_POLL_MS * 1000000L;
+		until.tv_nsec += (past ? LOCK_WATCH_SLOW_MS : LOCK_WATCH_POLL_MS) * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
@@ -956,13 +986,14 @@ static void *lock_watch_main(void *arg)
 	return NULL;
 }
 
-static bool lock_watch_start(struct lock_watch *w, struct deploy *d, struct ctl *c)
+static bool lock_watch_start(struct lock_watch *w, struct deploy *d, unsigned long long conn_id, int max_ms)
 {
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	w->conn_id = mysql_thread_id(c->my);
+	w->conn_id = conn_id;
 	w->budget_ms = d->ds->index_lock_wait_ms;
+	w->max_ms = max_ms;
 	w->deploy_id = d->id;
 	w->params = &d->ds->ctl;
 	if (pthread_create(&w->thread, NULL, lock_watch_main, w) != 0) {
@@ -973,8 +1004,8 @@ static bool lock_watch_start(struct lock_watch *w, struct deploy *d, struct ctl 
 	return true;
 }
 
-/* Stop the watch; true when it killed the ALTER. */
-static bool lock_watch_stop(struct lock_watch *w)
+/* Stop the watch; true when it killed the ALTER (*built: as it ended). */
+static bool lock_watch_stop(struct lock_watch *w, bool *built)
 {
 	bool fired;
 
@@ -984,6 +1015,7 @@ static bool lock_watch_stop(struct lock_watch *w)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	fired = w->fired;
+	*built = w->built;
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	return fired;
@@ -1000,8 +1032,12 @@ static bool lock_watch_stop(struct lock_watch *w)
 static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *err, size_t errlen)
 {
 	char *add;
-	unsigned tries = 0;
+	unsigned tries = 0, lost = 0;
 	int backoff = INDEX_RETRY_MS;
+	/* the server's bound, above the watch's: 2 s, or more for a longer
+	   index_lock_wait_ms */
+	int wait_s = d->ds->index_lock_wait_ms / 1000 + 2;
+	uint64_t conn_id = 0;
 
 	pthread_mutex_lock(&d->ds->mu);
 	add = d->deferred != NULL ? strdup(d->deferred) : NULL;
@@ -1009,16 +1045,19 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	if (add == NULL)
 		return COPY_DONE;
 	log_info("deploy %llu: backfill done, building the shadow's secondary indexes", (unsigned long long)d->id);
-	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = %d", INDEX_LOCK_WAIT_S)) {
-		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c->error);
+	/* CONNECTION_ID(), not mysql_thread_id(): the latter is 32 bits */
+	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = %d", wait_s) ||
+	    !ctl_u64(c, &conn_id, NULL, "SELECT CONNECTION_ID()")) {
+		snprintf(err, errlen, "cannot prepare the index build's connection: %s", c->error);
 		free(add);
 		return COPY_FAILED;
 	}
 	for (;;) {
 		struct lock_watch w;
-		bool watched = lock_watch_start(&w, d, c);
+		bool watched = lock_watch_start(&w, d, conn_id, wait_s * 1000);
 		bool built = ctl_exec(c, "ALTER TABLE %I.%I %s, ALGORITHM=INPLACE, LOCK=NONE", d->db, d->shadow, add);
-		bool killed = watched && lock_watch_stop(&w);
+		bool at_end = false;
+		bool killed = watched && lock_watch_stop(&w, &at_end);
 
 		if (built || c->err == 1061 /* ER_DUP_KEYNAME: built before a restart */)
 			break;
@@ -1027,11 +1066,13 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 			free(add);
 			return COPY_FAILED;
 		}
+		if (at_end)
+			lost++;
 		pthread_mutex_lock(&d->ds->mu);
 		d->throttled = true;
 		snprintf(d->throttle_reason, sizeof(d->throttle_reason),
-			 "building the shadow's indexes: waiting for a metadata lock that an open transaction "
-			 "holds on the shadow (%u tries)", ++tries);
+			 "building the shadow's indexes: an open transaction holds the shadow's metadata lock "
+			 "(%u tries, %u builds lost)", ++tries, lost);
 		pthread_mutex_unlock(&d->ds->mu);
 		deploy_sleep(d, backoff);
 		backoff = backoff * 2 > INDEX_RETRY_MAX_MS ? INDEX_RETRY_MAX_MS : backoff * 2;
