@@ -214,7 +214,7 @@ struct watchdog {
 	pthread_cond_t cv;
 	bool done;
 	bool fired;
-	unsigned long conn_id;
+	uint64_t conn_id;
 	int ms;
 	const struct ctl_params *params;
 	struct ctl *killer;
@@ -261,13 +261,13 @@ static void *watchdog_main(void *arg)
 	return NULL;
 }
 
-static bool watchdog_start(struct watchdog *w, struct ctl *c, struct ctl *killer, const struct ctl_params *params,
+static bool watchdog_start(struct watchdog *w, uint64_t conn_id, struct ctl *killer, const struct ctl_params *params,
 			   int ms)
 {
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	w->conn_id = mysql_thread_id(c->my);
+	w->conn_id = conn_id;
 	w->ms = ms;
 	w->params = params;
 	w->killer = killer;
@@ -479,6 +479,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	int backoff = ds->retry_ms;
 	char last[768] = "";
 	double total = 0;
+	uint64_t conn_id = 0;
 
 	*pause_ms = 0;
 	*attempts = 0;
@@ -503,6 +504,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	}
 	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", (ds->rename_wait_ms + 999) / 1000)) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c.error);
+		goto out;
+	}
+	/* for the watchdog's KILL QUERY: CONNECTION_ID(), as mysql_thread_id()
+	   is 32 bits */
+	if (!ctl_u64(&c, &conn_id, NULL, "SELECT CONNECTION_ID()")) {
+		snprintf(err, errlen, "cannot read the connection id: %s", c.error);
 		goto out;
 	}
 	pthread_mutex_lock(&ds->mu);
@@ -571,7 +578,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		t1 = now_ms();
 		{
 			struct watchdog wd;
-			bool watched = sql != NULL && watchdog_start(&wd, &c, &killer, &ds->ctl, ds->rename_wait_ms);
+			bool watched;
+
+			if (conn_id == 0 && !ctl_u64(&c, &conn_id, NULL, "SELECT CONNECTION_ID()"))
+				conn_id = 0;    /* the RENAME below fails the same way */
+			watched = sql != NULL && conn_id != 0 &&
+				  watchdog_start(&wd, conn_id, &killer, &ds->ctl, ds->rename_wait_ms);
 
 			ok = sql != NULL && ctl_exec(&c, "%s", sql);
 			killed = watched && watchdog_stop(&wd);
@@ -608,6 +620,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				 */
 				ctl_close(&c);
 				connected = false;
+				conn_id = 0;    /* a new connection: read again */
 				for (unsigned k = 0; !renamed_check(r, &c, &renamed); k++) {
 					bool stop;
 
