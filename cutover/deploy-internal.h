@@ -35,6 +35,7 @@ struct deploy {
 	char *deferred;          /* [mu] "ADD INDEX ..." of the shadow's plain
 				    secondary indexes, dropped for the copy and
 				    built after it; NULL when none (left) */
+	bool indexing;           /* [mu] build_deferred() is at work */
 	unsigned ncols;
 	struct deploy_col *cols; /* mapped columns, in the original's order */
 	unsigned npk;

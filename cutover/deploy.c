@@ -1021,17 +1021,9 @@ static bool lock_watch_stop(struct lock_watch *w, bool *built)
 	return fired;
 }
 
-/*
- * After the copy: build the shadow's secondary indexes that were left out
- * of it (inspect_defer_indexes), online, while mirrored writes go on.  The
- * ALTER waits at most index_lock_wait_ms for its metadata lock (the lock
- * watch above; new writes would queue behind it), then lets go and tries
- * again, 250 ms later, then twice as long each time up to 5 s.  An index
- * that exists already (built before a restart) counts as built.
- */
-static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+/* build_deferred()'s work: the ALTER of `add`, retried while the lock watch stops it. */
+static enum copy_result build_indexes(struct deploy *d, struct ctl *c, const char *add, char *err, size_t errlen)
 {
-	char *add;
 	unsigned tries = 0, lost = 0;
 	int backoff = INDEX_RETRY_MS;
 	/* the server's bound, above the watch's: 2 s, or more for a longer
@@ -1039,17 +1031,10 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 	int wait_s = d->ds->index_lock_wait_ms / 1000 + 2;
 	uint64_t conn_id = 0;
 
-	pthread_mutex_lock(&d->ds->mu);
-	add = d->deferred != NULL ? strdup(d->deferred) : NULL;
-	pthread_mutex_unlock(&d->ds->mu);
-	if (add == NULL)
-		return COPY_DONE;
-	log_info("deploy %llu: backfill done, building the shadow's secondary indexes", (unsigned long long)d->id);
 	/* CONNECTION_ID(), not mysql_thread_id(): the latter is 32 bits */
 	if (!ctl_exec(c, "SET SESSION lock_wait_timeout = %d", wait_s) ||
 	    !ctl_u64(c, &conn_id, NULL, "SELECT CONNECTION_ID()")) {
 		snprintf(err, errlen, "cannot prepare the index build's connection: %s", c->error);
-		free(add);
 		return COPY_FAILED;
 	}
 	for (;;) {
@@ -1063,7 +1048,6 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 			break;
 		if (c->err != 1205 /* lock wait timeout */ && !(killed && c->err == 1317 /* interrupted */)) {
 			snprintf(err, errlen, "building the shadow's secondary indexes: %s", c->error);
-			free(add);
 			return COPY_FAILED;
 		}
 		if (at_end)
@@ -1077,11 +1061,9 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 		deploy_sleep(d, backoff);
 		backoff = backoff * 2 > INDEX_RETRY_MAX_MS ? INDEX_RETRY_MAX_MS : backoff * 2;
 		if (deploy_stopping(d)) {
-			free(add);
 			return COPY_STOPPED;
 		}
 	}
-	free(add);
 	log_info("deploy %llu: the shadow's secondary indexes are built", (unsigned long long)d->id);
 	pthread_mutex_lock(&d->ds->mu);
 	free(d->deferred);
@@ -1095,6 +1077,38 @@ static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *er
 		log_warning("deploy %llu: cannot reset lock_wait_timeout: %s", (unsigned long long)d->id, c->error);
 	return COPY_DONE;
 }
+
+/*
+ * After the copy: build the shadow's secondary indexes that were left out
+ * of it (inspect_defer_indexes), online, while mirrored writes go on.  The
+ * ALTER waits for its metadata lock no longer than the lock watch above
+ * allows (new writes would queue behind it), then lets go and tries again,
+ * 250 ms later, then twice as long each time up to 5 s.  An index that
+ * exists already (built before a restart) counts as built.  deploy show's
+ * `step` says "building indexes" meanwhile.
+ */
+static enum copy_result build_deferred(struct deploy *d, struct ctl *c, char *err, size_t errlen)
+{
+	char *add;
+	enum copy_result r;
+
+	pthread_mutex_lock(&d->ds->mu);
+	add = d->deferred != NULL ? strdup(d->deferred) : NULL;
+	pthread_mutex_unlock(&d->ds->mu);
+	if (add == NULL)
+		return COPY_DONE;
+	log_info("deploy %llu: backfill done, building the shadow's secondary indexes", (unsigned long long)d->id);
+	pthread_mutex_lock(&d->ds->mu);
+	d->indexing = true;
+	pthread_mutex_unlock(&d->ds->mu);
+	r = build_indexes(d, c, add, err, errlen);
+	pthread_mutex_lock(&d->ds->mu);
+	d->indexing = false;
+	pthread_mutex_unlock(&d->ds->mu);
+	free(add);
+	return r;
+}
+
 
 /*
  * A deploy stopped on request ends cancelled (deploy cancel), or failed
@@ -1546,6 +1560,8 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	json_object_set_new(o, "rows_verified", json_integer((json_int_t)d->rows_verified));
 	json_object_set_new(o, "columns_mapped", json_integer(d->ncols));
 	json_object_set_new(o, "deferred_indexes", d->deferred ? json_string(d->deferred) : json_null());
+	json_object_set_new(o, "step", d->state != DS_COPYING ? json_null() :
+			    json_string(d->indexing ? "building indexes" : "backfill"));
 	json_object_set_new(o, "created", json_string(created));
 	json_object_set_new(o, "copy_started", json_string(started));
 	json_object_set_new(o, "ready_at", json_string(ready));

@@ -611,10 +611,11 @@ def test_deploy_create_paused(dproxy, mariadb, db):
     time.sleep(0.3)
     s = dproxy.admin("deploy show %d" % r["id"])
     assert s["state"] == "copying" and s["rows_copied"] == 0 and s["paused"] and s["throttled"], s
+    assert s["step"] == "backfill", s
     assert "paused by the operator" in s["throttle_reason"], s
     dproxy.admin("deploy set %d paused=0" % r["id"])
     s = wait_state(dproxy, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready" and s["rows_copied"] == 500, s
+    assert s["state"] == "ready" and s["rows_copied"] == 500 and s["step"] is None, s
 
 
 def index_list(mariadb, db, table):
@@ -719,6 +720,7 @@ def test_deploy_index_build_does_not_stall_writers(dproxy, mariadb, db):
         c.close()
         s = dproxy.admin("deploy show %d" % did)
         assert s["state"] == "copying" and s["deferred_indexes"] is not None, s
+        assert s["step"] == "building indexes", s
         tries = int(s["throttle_reason"].rsplit("(", 1)[1].split()[0])
         assert tries >= 2, s
         assert worst < 1.0, "a write waited %.3f s behind the index build (%d writes)" % (worst, n)
