@@ -81,6 +81,7 @@ struct conf {
 	char *debug_inject_after;  /* SQL run after each client command */
 	char *debug_swap_stall_at; /* "gated" / "renamed": stall the swap there */
 	int debug_swap_stall_ms;
+	int debug_copy_stall_ms;   /* stall the backfill after it reads the key range */
 	bool debug_swap_as_mysql;  /* swap as on MySQL: lock_wait_timeout, no NOWAIT */
 };
 

@@ -337,6 +337,15 @@ const struct conf_option conf_options[] = {
 			"For tests only.",
 	},
 	{
+		.section = "debug", .name = "copy_stall_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, debug_copy_stall_ms),
+		.def = "0", .min = 0, .max = 600000, .reloadable = false,
+		.help = "Test hook: the backfill stalls this long, inside the "
+			"chunk's transaction, each time it has read the table's "
+			"smallest and largest keys (a key of one integer column). "
+			"For tests only.",
+	},
+	{
 		.section = "debug", .name = "swap_as_mysql", .type = CONF_BOOL,
 		.offset = offsetof(struct conf, debug_swap_as_mysql),
 		.def = "false", .reloadable = false,

@@ -643,6 +643,11 @@ static bool span_read_ends(struct deploy *d, struct ctl *c, struct span *sp)
 	if (!ok)
 		snprintf(c->error, sizeof(c->error), "cannot read the table's smallest and largest keys");
 	sp->have_ends = ok;
+	if (ok && d->ds->copy_stall_ms > 0) {
+		log_warning("deploy %llu: [debug] copy_stall_ms: stalling %d ms after reading the key range",
+			    (unsigned long long)d->id, d->ds->copy_stall_ms);
+		deploy_sleep(d, d->ds->copy_stall_ms);
+	}
 	return ok;
 }
 

@@ -178,6 +178,7 @@ struct deploys {
 	bool keep_old_table;
 	char stall_at[16];              /* [debug] swap_stall_at */
 	int stall_ms;
+	int copy_stall_ms;              /* [debug] copy_stall_ms */
 	bool as_mysql;                  /* [debug] swap_as_mysql */
 	bool mariadb;                   /* [mu] the backend is MariaDB (read at load) */
 	struct event *window_timer;     /* loop: ends revert windows */

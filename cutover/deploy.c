@@ -315,6 +315,7 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 	snprintf(ds->stall_at, sizeof(ds->stall_at), "%s",
 		 conf->debug_swap_stall_at != NULL ? conf->debug_swap_stall_at : "");
 	ds->stall_ms = conf->debug_swap_stall_ms;
+	ds->copy_stall_ms = conf->debug_copy_stall_ms;
 	ds->as_mysql = conf->debug_swap_as_mysql;
 	pthread_mutex_init(&ds->swap_mu, NULL);
 	ds->base = base;

@@ -683,6 +683,38 @@ def test_deploy_copies_integer_keys_by_value(dproxy, mariadb, db, ktype):
     assert_same(mariadb, db, "t", "_t_shadow", ["id", "v"])
 
 
+def test_deploy_chunk_cut_by_its_limit_ends_at_its_last_row(make_proxy, unique_name, mariadb, db):
+    """A chunk by value re-reads the key range inside its transaction, which
+    fixes the transaction's snapshot; rows committed after that, and copied
+    by the INSERT's locking read, must count when the chunk is cut by its
+    LIMIT and its end is looked up.  ([debug] copy_stall_ms holds the chunk
+    there while rows arrive directly on the server.)  Read in the old
+    snapshot, the end was not found and the deploy failed ("cannot read the
+    last key of a chunk"); with fewer rows missing, rows were skipped."""
+    schema = unique_name("_cutover")
+    p = make_proxy("[debug]\ncopy_stall_ms = 1000\n", cutover_schema=schema)
+    try:
+        execute(mariadb, "CREATE TABLE `%s`.t (id INT NOT NULL PRIMARY KEY, v VARCHAR(20) NOT NULL)" % db,
+                "INSERT INTO `%s`.t VALUES (1, 'first'), (500000, 'last')" % db)
+        r = create(p, "%s.t ADD COLUMN note INT NULL" % db)
+        assert r["ok"], r
+        # chunk 1 is [1, 1000] (it reads the range: stall 1); chunk 2, wide
+        # after finding one row, reaches the largest key and reads it again
+        deadline = time.monotonic() + 30
+        while p.read_log().count("copy_stall_ms: stalling") < 2:
+            assert time.monotonic() < deadline, p.read_log()[-2000:]
+            time.sleep(0.02)
+        execute(mariadb, "INSERT INTO `%s`.t VALUES %s"
+                % (db, ", ".join("(%d, 'x%d')" % (i, i) for i in range(1001, 3501))))
+        s = wait_state(p, r["id"], ("ready", "failed"), timeout=120)
+        assert s["state"] == "ready", s
+        assert s["rows_copied"] == 2502 and s["verify_mismatches"] == 0, s
+        assert_same(mariadb, db, "t", "_t_shadow", ["id", "v"])
+    finally:
+        p.stop()
+        execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % schema)
+
+
 def test_deploy_index_build_does_not_stall_writers(dproxy, mariadb, db):
     """While the deferred index build waits for the shadow's metadata lock
     (here: a session outside the proxy reads the shadow in an open
