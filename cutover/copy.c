@@ -47,14 +47,6 @@
 #define CHUNK_MIN 10
 #define CHUNK_MAX 1000000   /* the time target, not this cap, should set the size */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A key as literals: npk malloc'ed strings. */
 struct key {
 	unsigned n;
@@ -653,10 +645,11 @@ static bool span_read_ends(struct deploy *d, struct ctl *c, struct span *sp)
 
 /*
  * The chunk after lo (lo->n == 0: from the table's start): its bound *hi
- * and its first value *from; *last when it is open-ended (hi->n == 0).
+ * (the value *upto) and its first value *from; *last when it is
+ * open-ended (hi->n == 0).
  */
 static bool span_next(struct deploy *d, struct ctl *c, struct span *sp, const struct key *lo, struct key *hi,
-		      unsigned long long *from, bool *last)
+		      unsigned long long *from, unsigned long long *upto, bool *last)
 {
 	unsigned long long at = 0, to = 0;
 
@@ -690,6 +683,7 @@ static bool span_next(struct deploy *d, struct ctl *c, struct span *sp, const st
 	}
 	if (to > sp->max)
 		to = sp->max;
+	*upto = to;
 	if (!span_key(sp, to, hi)) {
 		snprintf(c->error, sizeof(c->error), "out of memory");
 		return false;
@@ -730,7 +724,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 	for (;;) {
 		double t0, ms;
 		unsigned rows, records = 0, dups = 0, warns = 0;
-		unsigned long long from = 0, span = 0;
+		unsigned long long from = 0, upto = 0;
 		char *sql, *pos;
 		const char *info;
 		bool last, copied;
@@ -744,11 +738,11 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 		pthread_mutex_unlock(&d->ds->mu);
 		if (sp.on && sp.width == 0)
 			sp.width = rows;
-		t0 = now_ms();
+		t0 = deploy_now_ms();
 		if (!ctl_exec(c, "START TRANSACTION"))
 			goto sqlerr;
 		if (sp.on) {
-			if (!span_next(d, c, &sp, &lo, &hi, &from, &last))
+			if (!span_next(d, c, &sp, &lo, &hi, &from, &upto, &last))
 				goto sqlerr_rb;
 		} else {
 			if (!find_upper(d, c, &lo, &none, rows, &hi, false))
@@ -812,25 +806,14 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			   locking read: the transaction's snapshot (the MIN/MAX
 			   read) may predate rows the INSERT copied; the INSERT's
 			   locks keep the range as it read it */
-			unsigned long long end;
-
 			key_free(&hi);
 			if (!find_upper(d, c, &lo, &none, records, &hi, true))
 				goto sqlerr_rb;
-			if (hi.n == 0 || !span_parse(&sp, hi.lit[0], &end)) {
+			if (hi.n == 0 || !span_parse(&sp, hi.lit[0], &upto)) {
 				snprintf(c->error, sizeof(c->error), "cannot read the last key of a chunk");
 				goto sqlerr_rb;
 			}
 			last = false;
-			span = end >= from ? end - from + 1 : records;   /* rows below the MIN read */
-		} else if (sp.on && !last) {
-			unsigned long long end;
-
-			if (!span_parse(&sp, hi.lit[0], &end)) {
-				snprintf(c->error, sizeof(c->error), "cannot read the last key of a chunk");
-				goto sqlerr_rb;
-			}
-			span = end >= from ? end - from + 1 : records;
 		}
 		if (last) {
 			/* Everything after lo: the table's end is reached. */
@@ -854,7 +837,7 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			goto sqlerr_rb;
 		if (!ctl_exec(c, "COMMIT"))
 			goto sqlerr;
-		ms = now_ms() - t0;
+		ms = deploy_now_ms() - t0;
 		pthread_mutex_lock(&d->ds->mu);
 		publish_frontier(d, d->copied_upto, last);
 		if (ms > 0) {
@@ -873,7 +856,9 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 			}
 			if (sp.on && !last) {
 				/* the next chunk's width: chunk_rows at this chunk's
-				   density; across a gap, 8 times wider */
+				   density (keys from..upto; rows below the MIN read at
+				   the start: taken as dense); across a gap, 8 times wider */
+				unsigned long long span = upto >= from ? upto - from + 1 : records;
 				double w = records > 0 ? (double)span * d->chunk_rows / records : (double)sp.width * 8.0;
 
 				sp.width = w < 1.0 ? 1 : w >= 1.8e19 ? ~0ULL : (unsigned long long)w;
@@ -1102,7 +1087,7 @@ static enum copy_result verify_loop(struct deploy *d, struct ctl *c, char *err, 
 			break;
 		}
 		free(fr);
-		t0 = now_ms();
+		t0 = deploy_now_ms();
 		/* the chunk's end, read without locks; the range is compared in a
 		   snapshot of its own below */
 		if (!find_upper(d, c, &r.lo, &bound, rows, &r.hi, false))
@@ -1133,7 +1118,7 @@ static enum copy_result verify_loop(struct deploy *d, struct ctl *c, char *err, 
 			}
 			n = n2;
 		}
-		ms = now_ms() - t0;
+		ms = deploy_now_ms() - t0;
 		pthread_mutex_lock(&d->ds->mu);
 		d->verify_chunks++;
 		d->rows_verified += n;

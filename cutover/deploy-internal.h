@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include "cutover/ctl.h"
 #include "cutover/deploy.h"
@@ -190,6 +191,38 @@ bool deploy_stopping(struct deploy *d);
 
 /* Sleep up to ms, waking early when the worker must stop or settings change. */
 void deploy_sleep(struct deploy *d, int ms);
+
+/* Milliseconds on the monotonic clock (durations). */
+double deploy_now_ms(void);
+
+/* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait(). */
+void deploy_deadline(struct timespec *until, int ms);
+
+/*
+ * A thread that watches a statement on a worker's connection and may kill
+ * it (swap.c's RENAME watchdog, deploy.c's index-build lock watch).  Embed
+ * it first in the watcher's own struct, start it right before the
+ * statement and stop it right after it returns, before the connection runs
+ * anything else: a KILL QUERY sent as the statement ends then finds the
+ * connection idle and does nothing.
+ */
+struct stmt_watch {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;                      /* [mu] the statement returned */
+	bool fired;                     /* [mu] the watch killed it */
+};
+
+/* Run fn(arg) on a thread of its own; false (nothing started) if it cannot. */
+bool stmt_watch_start(struct stmt_watch *w, void *(*fn)(void *), void *arg);
+
+/* Say the statement returned, join the thread; true when the watch fired. */
+bool stmt_watch_stop(struct stmt_watch *w);
+
+/* On the watch's thread, w->mu held: wait until stopped or ms have passed;
+   true when stopped. */
+bool stmt_watch_wait(struct stmt_watch *w, int ms);
 
 /* UPDATE the catalog row from d (taken under d->ds->mu). */
 bool catalog_save(struct ctl *c, struct deploy *d) WARN_UNUSED;

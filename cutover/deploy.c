@@ -387,17 +387,67 @@ bool deploy_stopping(struct deploy *d)
 	return stop;
 }
 
+double deploy_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void deploy_deadline(struct timespec *until, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, until);
+	until->tv_sec += ms / 1000;
+	until->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
+}
+
+bool stmt_watch_start(struct stmt_watch *w, void *(*fn)(void *), void *arg)
+{
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->done = false;
+	w->fired = false;
+	if (pthread_create(&w->thread, NULL, fn, arg) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return false;
+	}
+	return true;
+}
+
+bool stmt_watch_stop(struct stmt_watch *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->done = true;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	return w->fired;
+}
+
+bool stmt_watch_wait(struct stmt_watch *w, int ms)
+{
+	struct timespec until;
+
+	deploy_deadline(&until, ms);
+	while (!w->done)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
+			break;
+	return w->done;
+}
+
 void deploy_sleep(struct deploy *d, int ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	deploy_deadline(&until, ms);
 	/* one wait: any broadcast (cancel, stop, deploy set) ends it early;
 	   callers re-check what they wait for */
 	pthread_mutex_lock(&d->ds->mu);
@@ -864,11 +914,9 @@ void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
  *    kill then throws the build away, so the longer the build, the longer
  *    writers may be kept waiting rather than lose it.
  * It looks every LOCK_WATCH_POLL_MS until the ALTER is past its first
- * lock, then every LOCK_WATCH_SLOW_MS.  Joined before the ALTER's
- * connection runs anything else, as the RENAME's watchdog is (swap.c): a
- * KILL QUERY that arrives once the ALTER has returned finds the connection
- * idle and does nothing.  Without its connection (or if it loses it) the
- * session's lock_wait_timeout is the bound.
+ * lock, then every LOCK_WATCH_SLOW_MS (a struct stmt_watch, as the
+ * RENAME's watchdog in swap.c).  Without its connection (or if it loses
+ * it) the session's lock_wait_timeout is the bound.
  */
 #define LOCK_WATCH_POLL_MS 5
 #define LOCK_WATCH_SLOW_MS 20
@@ -876,26 +924,14 @@ void deploy_finish(struct deploy *d, struct ctl *c, enum deploy_state to, const 
 #define INDEX_RETRY_MAX_MS 5000
 
 struct lock_watch {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;                      /* [mu] the ALTER returned */
-	bool fired;                     /* [mu] the watch killed it */
-	bool built;                     /* [mu] it was killed as it ended */
+	struct stmt_watch base;         /* first: fired, under base.mu */
+	bool built;                     /* [base.mu] it was killed as it ended */
 	unsigned long long conn_id;
 	int budget_ms;                  /* index_lock_wait_ms */
 	int max_ms;                     /* the session's lock_wait_timeout */
 	uint64_t deploy_id;
 	const struct ctl_params *params;
 };
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* What connection id is doing: 1 waiting for a metadata lock, 0 something
    else, -1 unknown (the query failed). */
@@ -920,24 +956,23 @@ static void *lock_watch_main(void *arg)
 	struct ctl k;
 	bool up = ctl_connect(&k, w->params);
 	bool past = false;              /* seen at work: past its first lock */
-	double since = -1.0, started = mono_ms(), working = 0.0;
+	double since = -1.0, started = deploy_now_ms(), working = 0.0;
 
 	if (!up)
 		log_warning("deploy %llu: no connection to watch the index build's lock wait: %s",
 			    (unsigned long long)w->deploy_id, k.error);
-	pthread_mutex_lock(&w->mu);
-	while (!w->done && up) {
-		struct timespec until;
+	pthread_mutex_lock(&w->base.mu);
+	while (!w->base.done && up) {
 		int waiting;
 		double now, limit;
 
-		pthread_mutex_unlock(&w->mu);
+		pthread_mutex_unlock(&w->base.mu);
 		waiting = waits_for_mdl(&k, w->conn_id);
-		now = mono_ms();
+		now = deploy_now_ms();
 		if (waiting < 0) {
 			log_warning("deploy %llu: cannot watch the index build's lock wait any more: %s",
 				    (unsigned long long)w->deploy_id, k.error);
-			pthread_mutex_lock(&w->mu);
+			pthread_mutex_lock(&w->base.mu);
 			break;
 		}
 		if (!waiting) {
@@ -955,13 +990,13 @@ static void *lock_watch_main(void *arg)
 		if (limit > w->max_ms)
 			limit = w->max_ms;
 		if (since >= 0 && now - since >= limit) {
-			pthread_mutex_lock(&w->mu);
-			if (!w->done) {
+			pthread_mutex_lock(&w->base.mu);
+			if (!w->base.done) {
 				log_info("deploy %llu: the index build has waited %.0f ms for a metadata lock %s: "
 					 "stopping it, to try again later", (unsigned long long)w->deploy_id, now - since,
 					 past ? "as it ends" : "(index_lock_wait_ms)");
 				if (ctl_exec(&k, "KILL QUERY %llu", w->conn_id)) {
-					w->fired = true;
+					w->base.fired = true;
 					w->built = past;
 				} else {
 					log_warning("deploy %llu: cannot stop the index build: %s",
@@ -970,17 +1005,10 @@ static void *lock_watch_main(void *arg)
 			}
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (past ? LOCK_WATCH_SLOW_MS : LOCK_WATCH_POLL_MS) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_mutex_lock(&w->mu);
-		if (!w->done)
-			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		pthread_mutex_lock(&w->base.mu);
+		(void)stmt_watch_wait(&w->base, past ? LOCK_WATCH_SLOW_MS : LOCK_WATCH_POLL_MS);
 	}
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->base.mu);
 	if (up)
 		ctl_close(&k);
 	ctl_thread_end();
@@ -990,35 +1018,20 @@ static void *lock_watch_main(void *arg)
 static bool lock_watch_start(struct lock_watch *w, struct deploy *d, unsigned long long conn_id, int max_ms)
 {
 	memset(w, 0, sizeof(*w));
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	w->conn_id = conn_id;
 	w->budget_ms = d->ds->index_lock_wait_ms;
 	w->max_ms = max_ms;
 	w->deploy_id = d->id;
 	w->params = &d->ds->ctl;
-	if (pthread_create(&w->thread, NULL, lock_watch_main, w) != 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		return false;
-	}
-	return true;
+	return stmt_watch_start(&w->base, lock_watch_main, w);
 }
 
 /* Stop the watch; true when it killed the ALTER (*built: as it ended). */
 static bool lock_watch_stop(struct lock_watch *w, bool *built)
 {
-	bool fired;
+	bool fired = stmt_watch_stop(&w->base);
 
-	pthread_mutex_lock(&w->mu);
-	w->done = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	fired = w->fired;
 	*built = w->built;
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
 	return fired;
 }
 

@@ -66,13 +66,6 @@ static const char *action_name(enum swap_action a)
 	return a == SWAP_CUTOVER ? "cutover" : "revert";
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(int ms)
 {
@@ -209,11 +202,7 @@ static void open_gate(struct swap_req *r)
  * watchdog connects when it fires.
  */
 struct watchdog {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done;
-	bool fired;
+	struct stmt_watch base;         /* first */
 	uint64_t conn_id;
 	int ms;
 	const struct ctl_params *params;
@@ -223,23 +212,12 @@ struct watchdog {
 static void *watchdog_main(void *arg)
 {
 	struct watchdog *w = arg;
-	struct timespec until;
 	bool fire;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += w->ms / 1000;
-	until.tv_nsec += (long)(w->ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&w->mu);
-	while (!w->done)
-		if (pthread_cond_timedwait(&w->cv, &w->mu, &until) == ETIMEDOUT)
-			break;
-	fire = !w->done;
-	w->fired = fire;
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_lock(&w->base.mu);
+	fire = !stmt_watch_wait(&w->base, w->ms);
+	w->base.fired = fire;
+	pthread_mutex_unlock(&w->base.mu);
 	if (fire) {
 		struct ctl k;
 
@@ -265,34 +243,11 @@ static bool watchdog_start(struct watchdog *w, uint64_t conn_id, struct ctl *kil
 			   int ms)
 {
 	memset(w, 0, sizeof(*w));
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
 	w->conn_id = conn_id;
 	w->ms = ms;
 	w->params = params;
 	w->killer = killer;
-	if (pthread_create(&w->thread, NULL, watchdog_main, w) != 0) {
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		return false;
-	}
-	return true;
-}
-
-/* Stop the watchdog; true when it killed the RENAME. */
-static bool watchdog_stop(struct watchdog *w)
-{
-	bool fired;
-
-	pthread_mutex_lock(&w->mu);
-	w->done = true;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	fired = w->fired;
-	pthread_cond_destroy(&w->cv);
-	pthread_mutex_destroy(&w->mu);
-	return fired;
+	return stmt_watch_start(&w->base, watchdog_main, w);
 }
 
 /*
@@ -549,10 +504,10 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		pthread_mutex_unlock(&ds->mu);
 		if (broken || !ok)
 			break;
-		t0 = now_ms();
+		t0 = deploy_now_ms();
 		if (!close_gate(r, &blockers)) {
 			open_gate(r);
-			pause = now_ms() - t0;
+			pause = deploy_now_ms() - t0;
 			total += pause;
 			snprintf(last, sizeof(last), "open transactions on the table did not end within "
 				 "cutover_drain_timeout_ms (%d ms)", ds->drain_timeout_ms);
@@ -565,7 +520,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			json_decref(blockers);
 			continue;
 		}
-		drain = now_ms() - t0;
+		drain = deploy_now_ms() - t0;
 		stall(ds, "gated");
 		pthread_mutex_lock(&ds->mu);
 		broken = any_mirror_broken(r, last, sizeof(last));
@@ -575,7 +530,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			open_gate(r);
 			break;
 		}
-		t1 = now_ms();
+		t1 = deploy_now_ms();
 		{
 			struct watchdog wd;
 			bool watched;
@@ -586,8 +541,8 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				  watchdog_start(&wd, conn_id, &killer, &ds->ctl, ds->rename_wait_ms);
 
 			ok = sql != NULL && ctl_exec(&c, "%s", sql);
-			killed = watched && watchdog_stop(&wd);
-			ren = now_ms() - t1;
+			killed = watched && stmt_watch_stop(&wd.base);
+			ren = deploy_now_ms() - t1;
 			if (!ok)
 				snprintf(last, sizeof(last), "RENAME failed: %s%s", sql == NULL ? "out of memory" : c.error,
 					 killed ? " (killed: it waited for its locks longer than cutover_rename_wait_ms)"
@@ -642,7 +597,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			}
 			if (!renamed) {
 				open_gate(r);
-				pause = now_ms() - t0;
+				pause = deploy_now_ms() - t0;
 				total += pause;
 				pthread_mutex_lock(&ds->mu);
 				for (unsigned i = 0; i < r->n; i++)
@@ -681,7 +636,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		r->released = true;
 		pthread_mutex_unlock(&ds->mu);
 		(void)deploys_wait_published(ds);
-		pause = now_ms() - t0;
+		pause = deploy_now_ms() - t0;
 		total += pause;
 		*pause_ms = pause;
 		pthread_mutex_lock(&ds->mu);
