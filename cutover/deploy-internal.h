@@ -15,6 +15,7 @@
 
 #include "cutover/ctl.h"
 #include "cutover/deploy.h"
+#include "cutover/routines.h"
 
 struct deploys;
 
@@ -45,6 +46,9 @@ struct deploy {
 				    read at create and at load: writes
 				    through them are refused */
 	unsigned nviews;
+	struct routine_set *routines; /* [mu] the stored procedures a client may
+				    CALL (routines.h), read at create and at
+				    load; NULL: not read (every CALL refused) */
 	bool orig_unique;        /* the original has another unique key */
 	char uniq[256];          /* its unique keys besides the primary key, as
 				    indexes into cols: "1,2;5"; "?" when one

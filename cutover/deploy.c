@@ -168,6 +168,7 @@ static void deploy_free(struct deploy *d)
 	free(d->copied_upto);
 	free(d->frontier);
 	json_decref(d->history);
+	routines_unref(d->routines);
 	free(d);
 }
 
@@ -581,6 +582,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 			memcpy(t->views, d->views, d->nviews * sizeof(*t->views));
 			t->nviews = d->nviews;
 		}
+		t->routines = routines_ref(d->routines);
 		t->state = d->state;
 		t->reverse = d->swapped;
 		t->gate_epoch = d->gate_epoch;
@@ -1372,6 +1374,20 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 	TAILQ_FOREACH(d, &fresh, link)
 		if (deploy_state_mirrors(d->state) && !inspect_views(&c, d->db, d->table, d->views, &d->nviews))
 			goto sqlerr;
+	/* The stored procedures that may be CALLed: read again too.  A
+	   function or trigger that may now change the table cannot stop a
+	   deploy that runs: it is logged. */
+	TAILQ_FOREACH(d, &fresh, link) {
+		char why[1024];
+
+		if (!deploy_state_mirrors(d->state))
+			continue;
+		if (!routines_read(&c, d, &d->routines, why, sizeof(why)))
+			log_warning("deploy %llu: %s; every CALL is refused while it runs", (unsigned long long)d->id,
+				    why);
+		else if (why[0] != '\0')
+			log_warning("deploy %llu: %s", (unsigned long long)d->id, why);
+	}
 	/* A swap interrupted: the tables say whether its RENAME happened. */
 	TAILQ_FOREACH(d, &fresh, link)
 		if (d->state == DS_CUTTING_OVER || d->state == DS_REVERTING)
@@ -1438,6 +1454,8 @@ static void *create_main(void *arg)
 		snprintf(err, sizeof(err), "cannot read information_schema.VIEWS: %s", c.error);
 		goto refuse_close;
 	}
+	if (!routines_read(&c, d, &d->routines, err, sizeof(err)) || err[0] != '\0')
+		goto refuse_close;
 	if (!catalog_ensure(&c, ds->schema)) {
 		snprintf(err, sizeof(err), "cannot create the deploy catalog %s.deploys: %s", ds->schema, c.error);
 		goto refuse_close;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cutover/deploy.h"
+#include "cutover/routines.h"
 #include "protocol/lexer.h"
 #include "protocol/params.h"
 
@@ -29,6 +30,8 @@ struct mirror_table {
 	struct deploy_view *views;   /* views of the table (writes
 					    through them are refused) */
 	unsigned nviews;
+	struct routine_set *routines; /* reference: the procedures that may
+					 be CALLed (NULL: none) */
 	bool orig_unique;            /* the original has a unique key besides
 					the primary key */
 	char uniq[256];              /* the live table's unique keys besides the

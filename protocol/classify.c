@@ -1393,6 +1393,9 @@ static void classify(struct parser *p, unsigned depth)
 	} else if (is(p, "CALL")) {
 		st->kind = SQL_CALL;
 		unknown(p);
+		advance(p);
+		if (!parse_table_name(p, st->routine.db, st->routine.name))
+			st->routine.name[0] = '\0';
 	} else if (is(p, "BEGIN")) {
 		st->kind = SQL_BEGIN;
 	} else if (is(p, "START")) {

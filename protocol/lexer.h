@@ -134,6 +134,8 @@ struct sql_stmt {
 				       main statement */
 	bool defines_view;          /* CREATE / ALTER VIEW: tables[nwrite..] are
 				       the tables its definition reads */
+	struct sql_table routine;   /* SQL_CALL: the procedure (name "" when it
+				       could not be read) */
 };
 
 enum sql_flavor { SQL_FLAVOR_UNKNOWN, SQL_FLAVOR_MYSQL, SQL_FLAVOR_MARIADB };

@@ -432,8 +432,9 @@ def test_mirror_refusals(env, mariadb, sql):
             cur.execute(sql.format(t=t, u=u))
         assert e.value.args[0] == 1105, e.value.args
         if sql.startswith("CALL"):
-            # tables unknown: refused while any deploy runs, naming one
-            assert "cutoverd: deploy request" in e.value.args[1] and "(CALL)" in e.value.args[1], e.value.args
+            # not a procedure the deploy knows: refused, naming one deploy
+            assert "cutoverd: deploy request" in e.value.args[1] and \
+                "no_such_proc was not there" in e.value.args[1], e.value.args
         else:
             assert "cutoverd: deploy request %d is changing mir.%s" % (did, t) in e.value.args[1], e.value.args
         # the session goes on

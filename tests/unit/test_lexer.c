@@ -761,6 +761,32 @@ static void test_kind_names(void)
 	      "kind name spelling");
 }
 
+static void test_call_names(void)
+{
+	static const struct {
+		const char *sql, *db, *name;
+	} calls[] = {
+		{ "CALL p()", "", "p" },
+		{ "call Shop.P2(?, @x)", "Shop", "P2" },
+		{ "CALL `my db`.`a``b`", "my db", "a`b" },
+		{ "CALL /* c */ p", "", "p" },
+		{ "CALL", "", "" },
+		{ "CALL (1)", "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		struct sql_stmt st;
+
+		if (sql_parse(calls[i].sql, strlen(calls[i].sql), &st, 1) != 1) {
+			check(false, "%s: one statement", calls[i].sql);
+			continue;
+		}
+		check(st.kind == SQL_CALL && !st.tables_known && strcmp(st.routine.db, calls[i].db) == 0 &&
+		      strcmp(st.routine.name, calls[i].name) == 0, "%s: procedure \"%s\".\"%s\" (got \"%s\".\"%s\")",
+		      calls[i].sql, calls[i].db, calls[i].name, st.routine.db, st.routine.name);
+	}
+}
+
 /* Append to a growable buffer (test helper; aborts on allocation failure). */
 struct buf {
 	char *p;
@@ -947,6 +973,7 @@ int main(void)
 	test_dialects();
 	test_counts();
 	test_kind_names();
+	test_call_names();
 	test_limits();
 	test_prefixes();
 	test_random();
