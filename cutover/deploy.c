@@ -1495,6 +1495,24 @@ static void *create_main(void *arg)
 		deploys_post_reply(ds, req->serial, error_reply(err));
 		goto out;
 	}
+	/* The stored programs once more: from now on none can be created or
+	   replaced through the proxy (their bodies are refused), so this
+	   list misses nothing made through it since the first reading. */
+	{
+		struct routine_set *rs = NULL;
+
+		if (!routines_read(&c, d, &rs, err, sizeof(err)) || err[0] != '\0') {
+			routines_unref(rs);
+			deploy_finish(d, &c, DS_FAILED, err);
+			deploys_post_reply(ds, req->serial, error_reply(err));
+			goto out;
+		}
+		pthread_mutex_lock(&ds->mu);
+		routines_unref(d->routines);
+		d->routines = rs;
+		ds->version++;
+		pthread_mutex_unlock(&ds->mu);
+	}
 	log_info("deploy %llu %s.%s: created (shadow %s, %u columns mapped): %s", (unsigned long long)d->id,
 		 d->db, d->table, d->shadow, d->ncols, d->alter);
 	{

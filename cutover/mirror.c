@@ -251,6 +251,26 @@ char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, 
 	return close_stream(f, &buf, true);
 }
 
+char *mirror_key_none(const struct mirror_table *t, const char *qualifier)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	fputs("NOT (", f);
+	for (int side = 0; side < 2; side++) {
+		if (qualifier != NULL) {
+			ctl_put_ident(f, qualifier);
+			fputc('.', f);
+		}
+		ctl_put_ident(f, t->cols[t->pk[0]].orig);
+		fputs(side == 0 ? " <=> " : ")", f);
+	}
+	return close_stream(f, &buf, true);
+}
+
 static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 {
 	ctl_put_ident(f, t->db);
@@ -1667,13 +1687,25 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 		dml_free(&m);
 		return v;
 	}
-	if (m.with_cte || m.returning || m.partition)
-		v = refuse(t, id, why, whylen, "%s is not mirrored yet",
-			   m.with_cte ? "WITH" : m.returning ? "RETURNING" : "a PARTITION clause");
+	if (m.with_cte || m.partition)
+		v = refuse(t, id, why, whylen, "%s is not mirrored yet", m.with_cte ? "WITH" : "a PARTITION clause");
+	else if (m.returning && (m.kind == SQL_UPDATE || m.select.present))
+		v = refuse(t, id, why, whylen, "RETURNING on %s is not mirrored yet",
+			   m.kind == SQL_UPDATE ? "an UPDATE" : "an INSERT ... SELECT");
 	else if (m.kind == SQL_INSERT || m.kind == SQL_REPLACE)
 		v = plan_insert(t, sql, &m, params, out, id, why, whylen);
 	else
 		v = plan_locked(t, sql, &m, db, params, out, id, why, whylen);
+	/* RETURNING: the statement answers with its rows, not with an OK
+	   packet (proxy/writes.c counts them instead of affected rows) */
+	if (v == MIRROR_PLAN && m.returning) {
+		if (out->how == MP_UNIQUE || out->bulk) {
+			mirror_plan_free(out);
+			v = refuse(t, id, why, whylen, "RETURNING on a table with another unique key is not mirrored yet");
+		} else {
+			out->returning = true;
+		}
+	}
 	dml_free(&m);
 	return v;
 }

@@ -123,6 +123,10 @@ struct mirror_plan {
 	unsigned ngenerated;
 	bool upsert;             /* MP_INSERT: the keys may exist already (IGNORE,
 				    ON DUPLICATE KEY UPDATE, REPLACE) */
+	bool returning;          /* RETURNING (MariaDB INSERT / REPLACE / DELETE):
+				    the statement answers with a result set, whose
+				    rows (not an OK packet's affected rows) say what
+				    it changed; no insert id comes with it */
 	bool by_key;             /* MP_LOCKED_KEYS: its WHERE is "key = value"
 				    (keys[0] holds the key): the statement
 				    runs as it is, no lock step is needed (a
@@ -186,6 +190,13 @@ char *mirror_key_generated(const struct mirror_table *t, unsigned long long id);
  */
 char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, bool or_null, char *const *keys,
 			   unsigned n);
+/*
+ * "NOT (`a` <=> `a`)": true of no row, like the "FALSE" of an empty key
+ * list, but not a constant: the server answers a DELETE ... RETURNING
+ * whose WHERE it finds impossible before it runs with an OK packet
+ * instead of the empty result set the client's own statement gets.
+ */
+char *mirror_key_none(const struct mirror_table *t, const char *qualifier);
 /*
  * The re-copy of keys, chosen so that the shadow never takes a gap lock
  * (two writers holding gap locks on the same gap and inserting into it

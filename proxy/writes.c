@@ -914,13 +914,35 @@ static void captured_u64s(struct session *s, unsigned n, unsigned long long *v)
  * if we wrapped it, clear IN_TRANS in the held OK (the only packet held), as
  * autocommit would have ended the transaction.
  */
+/*
+ * Where the last frame of b starts (its header), or -1 when b is not whole
+ * frames: 0 for an OK packet; the EOF (or OK) that ends a RETURNING's rows.
+ */
+static ev_ssize_t last_frame(struct evbuffer *b)
+{
+	size_t len = evbuffer_get_length(b), off = 0;
+	ev_ssize_t last = -1;
+
+	while (off + 4 <= len) {
+		struct evbuffer_ptr ptr;
+		uint8_t h[4];
+
+		if (evbuffer_ptr_set(b, &ptr, off, EVBUFFER_PTR_SET) != 0 ||
+		    evbuffer_copyout_from(b, &ptr, h, 4) != 4)
+			return -1;
+		last = (ev_ssize_t)off;
+		off += 4 + ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16);
+	}
+	return off == len ? last : -1;
+}
+
 static void held_ok_mirrored(struct session *s, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
+	ev_ssize_t last = w->began && rp->last_status_off > 0 ? last_frame(s->hold) : -1;
 
-	if (w->began && rp->last_status_off > 0 &&
-	    evbuffer_get_length(s->hold) >= 4 + rp->last_status_off + 2) {
-		size_t off = 4 + rp->last_status_off;
+	if (last >= 0 && evbuffer_get_length(s->hold) >= (size_t)last + 4 + rp->last_status_off + 2) {
+		size_t off = (size_t)last + 4 + rp->last_status_off;
 		unsigned char *pos = evbuffer_pullup(s->hold, (ev_ssize_t)(off + 2));
 
 		if (pos != NULL)
@@ -946,14 +968,31 @@ static char **keys_of_rows(const struct writes *w, bool after, unsigned *n)
 	return k;
 }
 
+/*
+ * Rows the client's statement changed: its OK packet's affected rows, or
+ * for a RETURNING (a result set) the rows it returned.
+ */
+static uint64_t changed_rows(const struct writes *w, const struct resp_parser *rp)
+{
+	return w->plan.returning ? rp->rows : rp->affected_rows;
+}
+
+static void add_recopy_keys(struct session *s, const struct resp_parser *rp);
+
 /* After the client's statement succeeded: re-copy the keys, commit. */
 static void add_recopy(struct session *s, const struct resp_parser *rp)
+{
+	session_save_diagnostics(s, rp);
+	held_ok_mirrored(s, rp);
+	add_recopy_keys(s, rp);
+}
+
+/* The re-copy itself (rp: the client's statement's answer). */
+static void add_recopy_keys(struct session *s, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
 	const struct mirror_table *t = w->plan.t;
 
-	session_save_diagnostics(s, rp);
-	held_ok_mirrored(s, rp);
 	if (w->nkeys == 0) {
 		add_commit(s);
 		return;
@@ -994,7 +1033,7 @@ static void add_recopy(struct session *s, const struct resp_parser *rp)
 		   shadow, so this takes record locks only.  A DELETE that
 		   removed nothing (by key: no such row) has nothing to mirror,
 		   and the shadow may lack the key */
-		if (rp->affected_rows > 0)
+		if (changed_rows(w, rp) > 0)
 			add_step(s, mirror_recopy_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
 		break;
 	}
@@ -1213,7 +1252,9 @@ static void add_restricted_stmt(struct session *s)
 
 	/* the rows' own keys only: a row that has a new key now is not one of them */
 	old = keys_of_rows(w, false, &nold);
-	if (old != NULL)
+	if (old != NULL && nold == 0 && w->plan.returning)
+		cond = mirror_key_none(w->plan.t, w->plan.qualifier);
+	else if (old != NULL)
 		cond = mirror_key_condition(w->plan.t, w->plan.qualifier, w->plan.multi_rows, old, nold);
 	free(old);
 	if (cond != NULL && asprintf(&sql, "%s%s%s", w->plan.stmt_head, cond, w->plan.stmt_tail) < 0)
@@ -1273,6 +1314,38 @@ static void bulk_inc_done(struct session *s, struct step *st, const struct resp_
 	add_client_now(s, insert_done);
 }
 
+/*
+ * The w->plan.ngenerated keys an INSERT generated from `first` on, as
+ * w->keys.  count_ok: the statement said it changed that many rows (n).
+ * False, with the deploy failed, when they cannot be told.
+ */
+static bool generated_keys(struct session *s, unsigned long long first, bool count_ok, unsigned n)
+{
+	struct writes *w = s->writes;
+	char **nk;
+
+	if (w->inc == 0 || first == 0 || !count_ok) {
+		fail_deploy(s, "cannot tell the keys an INSERT generated (affected rows %u)", n);
+		return false;
+	}
+	nk = calloc(w->plan.ngenerated, sizeof(char *));
+	if (nk == NULL) {
+		fail_deploy(s, "out of memory (%u)", 0);
+		return false;
+	}
+	free_keys(w);
+	w->keys = nk;
+	for (unsigned i = 0; i < w->plan.ngenerated; i++) {
+		w->keys[i] = mirror_key_generated(w->plan.t, first + (unsigned long long)i * w->inc);
+		if (w->keys[i] == NULL)
+			break;
+		w->nkeys++;
+	}
+	return true;
+}
+
+static void returning_id_done(struct session *s, struct step *st, const struct resp_parser *rp);
+
 /* The client's INSERT answered: its keys, then the re-copy. */
 static void insert_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
@@ -1299,31 +1372,39 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 			return;
 		}
 	}
-	if (w->plan.ngenerated > 0) {
-		char **nk;
-
-		if (w->inc == 0 || rp->last_insert_id == 0 || rp->affected_rows != w->plan.ngenerated) {
-			fail_deploy(s, "cannot tell the keys an INSERT generated (affected rows %u)",
-				    (unsigned)rp->affected_rows);
-			add_recopy(s, rp);
+	if (w->plan.ngenerated > 0 && w->plan.returning) {
+		/* no OK packet: the first key from LAST_INSERT_ID(), the
+		   number of them from the rows returned */
+		session_save_diagnostics(s, rp);
+		held_ok_mirrored(s, rp);
+		if (rp->rows != w->plan.ngenerated) {
+			fail_deploy(s, "cannot tell the keys an INSERT ... RETURNING generated (rows %u)",
+				    (unsigned)rp->rows);
+			add_recopy_keys(s, rp);
 			return;
 		}
-		nk = calloc(w->plan.ngenerated, sizeof(char *));
-		if (nk == NULL) {
-			fail_deploy(s, "out of memory (%u)", 0);
-			add_recopy(s, rp);
-			return;
-		}
-		free_keys(w);
-		w->keys = nk;
-		for (unsigned i = 0; i < w->plan.ngenerated; i++) {
-			w->keys[i] = mirror_key_generated(w->plan.t, rp->last_insert_id + (unsigned long long)i * w->inc);
-			if (w->keys[i] == NULL)
-				break;
-			w->nkeys++;
-		}
+		add_step(s, strdup("SELECT LAST_INSERT_ID()"), SINK_CAPTURE, returning_id_done);
+		return;
 	}
+	if (w->plan.ngenerated > 0)
+		(void)generated_keys(s, rp->last_insert_id, rp->affected_rows == w->plan.ngenerated,
+				     (unsigned)rp->affected_rows);
 	add_recopy(s, rp);
+}
+
+/* LAST_INSERT_ID() of an INSERT ... RETURNING arrived: its keys, the re-copy. */
+static void returning_id_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	unsigned long long first = 0;
+
+	(void)st;
+	if (rp->is_err)
+		evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	else
+		captured_u64s(s, 1, &first);
+	(void)generated_keys(s, first, !rp->is_err, w->plan.ngenerated);
+	add_recopy_keys(s, rp);
 }
 
 /* --- the cut-over gate -------------------------------------------------------------- */
@@ -1554,6 +1635,8 @@ static bool deferrable(const struct session *s, const struct writes *w, const st
 		return false;
 	if (pl->how == MP_UNIQUE)
 		return false;             /* its keys are known only after it ran */
+	if (pl->returning)
+		return false;             /* no OK packet says what it changed */
 	if (pl->how == MP_LOCKED_KEYS)
 		/* a DELETE's key must be in the shadow already (the
 		   backfill is over): then deleting it later takes a record
@@ -2131,6 +2214,18 @@ bool writes_command(struct session *s)
 		if (v == MIRROR_PASS)
 			continue;
 		if (v == MIRROR_REFUSE) {
+			refuse(s, id, why);
+			goto out;
+		}
+		if (plan.returning && s->cmd_byte == COM_STMT_EXECUTE &&
+		    ((plan.how == MP_LOCKED_KEYS && !plan.by_key) || plan.stmt != NULL)) {
+			/* it would run as a text statement of the proxy's: its
+			   rows would come back in the text protocol */
+			snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: a prepared "
+				 "statement with RETURNING is mirrored only when it %s; run it as a text statement",
+				 (unsigned long long)id, plan.t->db, plan.t->table,
+				 plan.kind == SQL_DELETE ? "deletes by key (WHERE key = value)" : "has no parameters");
+			mirror_plan_free(&plan);
 			refuse(s, id, why);
 			goto out;
 		}

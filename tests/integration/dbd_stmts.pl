@@ -9,7 +9,8 @@
 # prepared and executed with those parameters (numbers bound as SQL_INTEGER
 # or SQL_DOUBLE, strings as SQL_VARCHAR, null as NULL); {"do": "..."} runs
 # through the text protocol.  Output: one JSON array, per step
-# {"ok": 1, "rows": N, "insertid": N, "warnings": N} or {"error": CODE}.
+# {"ok": 1, "rows": N, "insertid": N, "warnings": N} (and "result": the
+# rows, for a statement that returns some) or {"error": CODE}.
 
 use strict;
 use warnings;
@@ -48,8 +49,10 @@ for my $step (@$steps) {
         push @out, { error => $sth->err + 0 };
         next;
     }
-    push @out, { ok => 1, rows => $rv + 0, insertid => ($sth->{mariadb_insertid} // 0) + 0,
-                 warnings => ($sth->{mariadb_warning_count} // 0) + 0 };
+    my %r = (ok => 1, rows => $rv + 0, insertid => ($sth->{mariadb_insertid} // 0) + 0,
+             warnings => ($sth->{mariadb_warning_count} // 0) + 0);
+    $r{result} = $sth->fetchall_arrayref if $sth->{NUM_OF_FIELDS};
+    push @out, \%r;
     $sth->finish;
 }
 $dbh->disconnect;

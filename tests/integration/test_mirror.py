@@ -79,6 +79,27 @@ SHAPES = {
                        "FROM {t} WHERE id IN (4, 6, 500)"],
 }
 
+# MariaDB's RETURNING: the statement answers with its rows, not an OK
+# packet.  Run in fewer combinations than SHAPES (test_mirror_returning*):
+# the mirroring is that of the same statements without RETURNING.
+RETURNING_SHAPES = {
+    "insert_returning": ["INSERT INTO {t} (name, amount, created, flag) VALUES ('r1', 1, '2025-05-01', 0), "
+                         "('r2', NULL, '2025-05-02', 1), ('r3', 3, '2025-05-03', NULL) RETURNING id, name"],
+    "insert_explicit_returning": ["INSERT INTO {t} (id, name, created) VALUES (100021, 'e1', '2025-05-04'), "
+                                  "(100022, 'e2', '2025-05-05') RETURNING *"],
+    "insert_ignore_returning": ["INSERT IGNORE INTO {t} (id, name, created) VALUES (1, 'i1', '2025-05-06'), "
+                                "(100023, 'i2', '2025-05-07') RETURNING id, name"],
+    "replace_returning": ["REPLACE INTO {t} (id, name, created) VALUES (8, 'rp', '2025-05-08'), "
+                          "(100024, 'rp2', '2025-05-09') RETURNING id, name, created"],
+    "delete_key_returning": ["DELETE FROM {t} WHERE id = 9 RETURNING id, name, amount"],
+    "delete_range_returning": ["DELETE FROM {t} WHERE id BETWEEN 80 AND 85 RETURNING id"],
+    "delete_order_limit_returning": ["DELETE FROM {t} WHERE id > 200 ORDER BY id DESC LIMIT 3 RETURNING id, flag"],
+    "delete_none_returning": ["DELETE FROM {t} WHERE id < 0 RETURNING id"],
+    "returning_then_update": ["INSERT INTO {t} (name, created) VALUES ('rt', '2025-05-10') RETURNING id",
+                              "UPDATE {t} SET amount = 11 WHERE name = 'rt'",
+                              "DELETE FROM {t} WHERE id = 11 RETURNING name"],
+}
+
 MODES = ["autocommit", "commit", "rollback", "savepoint"]
 
 
@@ -93,7 +114,8 @@ def run(conn, sqls, mode):
         for sql in sqls:
             try:
                 n = cur.execute(sql)
-                seen.append(("ok", n, cur.lastrowid, conn.warning_count if hasattr(conn, "warning_count") else None))
+                seen.append(("ok", n, cur.lastrowid, conn.warning_count if hasattr(conn, "warning_count") else None,
+                             cur.fetchall() if cur.description else None))
                 cur.execute("SHOW WARNINGS")
                 seen.append(("warnings", cur.fetchall()))
             except pymysql.MySQLError as e:
@@ -229,6 +251,22 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
     """phase copying: the statements run before the backfill reached the
     rows; the copy then runs and verifies, and must find nothing to repair.
     phase complete: after the cut-over, into the original (reverse)."""
+    matrix_case(env, mariadb, SHAPES[shape], mode, isolation, phase)
+
+
+RETURNING_CASES = [("autocommit", "REPEATABLE READ", "copying"), ("autocommit", "READ COMMITTED", "complete"),
+                   ("commit", "REPEATABLE READ", "ready"), ("commit", "READ COMMITTED", "copying"),
+                   ("rollback", "REPEATABLE READ", "complete"), ("savepoint", "REPEATABLE READ", "copying")]
+
+
+@pytest.mark.parametrize("case", RETURNING_CASES, ids=["-".join(c) for c in RETURNING_CASES])
+@pytest.mark.parametrize("shape", sorted(RETURNING_SHAPES))
+def test_mirror_returning(env, mariadb, shape, case):
+    """RETURNING: the client gets the rows (compared with the twin's)."""
+    matrix_case(env, mariadb, RETURNING_SHAPES[shape], *case)
+
+
+def matrix_case(env, mariadb, sqls, mode, isolation, phase):
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
     pc = env.connect(database="mir")
     dc = mariadb.connect(database="mir")
@@ -236,10 +274,10 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
         with c.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL " + isolation)
     try:
-        via_proxy = run(pc, [s.format(t=t) for s in SHAPES[shape]], mode)
+        via_proxy = run(pc, [s.format(t=t) for s in sqls], mode)
     finally:
         pc.close()   # 700 cases: do not wait for the garbage collector
-    direct = run(dc, [s.format(t=u) for s in SHAPES[shape]], mode)
+    direct = run(dc, [s.format(t=u) for s in sqls], mode)
     assert via_proxy == direct
     settle(env, mariadb, t, u, did, phase)
 
@@ -281,9 +319,19 @@ def test_mirror_matrix_multi_statement(env, mariadb, shape, mode, phase):
     must see what the server answers to the whole packet on the twin: the
     same results in order, the same error where it stops, the same
     warnings and transaction state after it."""
+    multi_case(env, mariadb, SHAPES[shape], mode, phase)
+
+
+@pytest.mark.parametrize("case", [("autocommit", "ready"), ("commit", "copying")], ids=["autocommit", "commit"])
+@pytest.mark.parametrize("shape", sorted(RETURNING_SHAPES))
+def test_mirror_returning_multi_statement(env, mariadb, shape, case):
+    multi_case(env, mariadb, RETURNING_SHAPES[shape], *case)
+
+
+def multi_case(env, mariadb, sqls, mode, phase):
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
     multi = pymysql.constants.CLIENT.MULTI_STATEMENTS
-    packet = "SELECT COUNT(*), MAX(id) FROM {t}; " + "; ".join(SHAPES[shape])
+    packet = "SELECT COUNT(*), MAX(id) FROM {t}; " + "; ".join(sqls)
     pc = env.connect(database="mir", client_flag=multi)
     try:
         via_proxy = run_packet(pc, packet.format(t=t), mode)
@@ -861,6 +909,12 @@ def test_mirror_prepared(env, mariadb, shape, mode, isolation, phase):
     assert s["mirrored"] >= 1, s
 
 
+# Prepared, a RETURNING that the proxy would run restricted to the locked
+# keys as a text statement of its own (its rows would come back in the text
+# protocol): refused (test_mirror_prepared_returning_refused).
+PREPARED_RETURNING_REFUSED = ["delete_range_returning", "delete_order_limit_returning", "delete_none_returning"]
+
+
 @pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
 @pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
@@ -869,12 +923,35 @@ def test_mirror_matrix_prepared(env, mariadb, shape, mode, phase):
     prepared statement (DBD::MariaDB: COM_STMT_PREPARE, COM_STMT_EXECUTE,
     binary answers) against the direct twin.  (PREPARED above has the
     shapes with parameters.)"""
+    prepared_case(env, mariadb, SHAPES[shape], mode, phase)
+
+
+@pytest.mark.parametrize("case", [("autocommit", "copying"), ("commit", "complete")], ids=["autocommit", "commit"])
+@pytest.mark.parametrize("shape", sorted(set(RETURNING_SHAPES) - set(PREPARED_RETURNING_REFUSED)))
+def test_mirror_returning_prepared(env, mariadb, shape, case):
+    """RETURNING, prepared: the rows come back in the binary protocol."""
+    prepared_case(env, mariadb, RETURNING_SHAPES[shape], *case)
+
+
+def prepared_case(env, mariadb, sqls, mode, phase):
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-    stmts = [{"sql": sql, "params": []} for sql in SHAPES[shape]]
+    stmts = [{"sql": sql, "params": []} for sql in sqls]
     via_proxy = run_dbd(env, dbd_steps(t, stmts, mode))
     direct = run_dbd(mariadb, dbd_steps(u, stmts, mode))
     assert via_proxy == direct
     settle(env, mariadb, t, u, did, phase)
+
+
+@pytest.mark.parametrize("shape", PREPARED_RETURNING_REFUSED)
+def test_mirror_prepared_returning_refused(env, mariadb, shape):
+    t, u, did = deployed_pair(env, mariadb)
+    before = rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t))
+    out = run_dbd(env, dbd_steps(t, [{"sql": sql, "params": []} for sql in RETURNING_SHAPES[shape]], "autocommit"))
+    assert out == [{"error": 1105}], out
+    assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == before
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 1, s
+    ready_agrees_cancel(env, mariadb, t, did)
 
 
 def test_mirror_prepared_before_the_deploy(env, mariadb):
