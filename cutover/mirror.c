@@ -198,6 +198,16 @@ char *mirror_key_generated(const struct mirror_table *t, unsigned long long id)
 	return s;
 }
 
+/* `qualifier`.`name`, or `name` when qualifier is NULL. */
+static void put_col(FILE *f, const char *qualifier, const char *name)
+{
+	if (qualifier != NULL) {
+		ctl_put_ident(f, qualifier);
+		fputc('.', f);
+	}
+	ctl_put_ident(f, name);
+}
+
 static void put_key_in(FILE *f, const struct mirror_table *t, const char *qualifier, bool shadow,
 		       char *const *keys, unsigned n)
 {
@@ -211,11 +221,7 @@ static void put_key_in(FILE *f, const struct mirror_table *t, const char *qualif
 
 		if (i > 0)
 			fputs(", ", f);
-		if (qualifier != NULL) {
-			ctl_put_ident(f, qualifier);
-			fputc('.', f);
-		}
-		ctl_put_ident(f, shadow ? c->shadow : c->orig);
+		put_col(f, qualifier, shadow ? c->shadow : c->orig);
 	}
 	fputs(") IN (", f);
 	for (unsigned i = 0; i < n; i++) {
@@ -241,11 +247,7 @@ char *mirror_key_condition(const struct mirror_table *t, const char *qualifier, 
 	if (or_null) {
 		/* a primary-key column is NULL only where the join has no row */
 		fputs(" OR ", f);
-		if (qualifier != NULL) {
-			ctl_put_ident(f, qualifier);
-			fputc('.', f);
-		}
-		ctl_put_ident(f, t->cols[t->pk[0]].orig);
+		put_col(f, qualifier, t->cols[t->pk[0]].orig);
 		fputs(" IS NULL)", f);
 	}
 	return close_stream(f, &buf, true);
@@ -260,14 +262,10 @@ char *mirror_key_none(const struct mirror_table *t, const char *qualifier)
 	if (f == NULL)
 		return NULL;
 	fputs("NOT (", f);
-	for (int side = 0; side < 2; side++) {
-		if (qualifier != NULL) {
-			ctl_put_ident(f, qualifier);
-			fputc('.', f);
-		}
-		ctl_put_ident(f, t->cols[t->pk[0]].orig);
-		fputs(side == 0 ? " <=> " : ")", f);
-	}
+	put_col(f, qualifier, t->cols[t->pk[0]].orig);
+	fputs(" <=> ", f);
+	put_col(f, qualifier, t->cols[t->pk[0]].orig);
+	fputc(')', f);
 	return close_stream(f, &buf, true);
 }
 

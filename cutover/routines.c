@@ -45,20 +45,13 @@ static int cmp_verdict(const void *a, const void *b)
 
 const struct routine_verdict *routines_find(const struct routine_set *s, const char *db, const char *name)
 {
-	size_t lo = 0, hi = s != NULL ? s->n : 0;
+	struct routine_verdict key;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = cmp_names(s->procs[mid].db, s->procs[mid].name, db, name);
-
-		if (c == 0)
-			return &s->procs[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	if (s == NULL || s->n == 0)
+		return NULL;
+	snprintf(key.db, sizeof(key.db), "%s", db);
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	return bsearch(&key, s->procs, s->n, sizeof(*s->procs), cmp_verdict);
 }
 
 static void add_target(struct sql_table *t, size_t *n, const char *db, const char *name)

@@ -154,11 +154,17 @@ static bool write_keyword(const char *b, size_t n)
 	return false;
 }
 
+/* A blank or an identifier quote: what may stand between a name and its
+   qualifier, CALL or '('. */
+static bool gap_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '`' || c == '"';
+}
+
 /* Skip blanks and identifier quotes backwards from s[i - 1]; the new i. */
 static size_t skip_back(const char *s, size_t i)
 {
-	while (i > 0 && (s[i - 1] == ' ' || s[i - 1] == '\t' || s[i - 1] == '\n' || s[i - 1] == '\r' ||
-			 s[i - 1] == '`' || s[i - 1] == '"'))
+	while (i > 0 && gap_byte(s[i - 1]))
 		i--;
 	return i;
 }
@@ -252,8 +258,7 @@ static bool scan_body(const struct routine *r, size_t self, const struct callabl
 
 			while (ws > 0 && word_byte((unsigned char)s[ws - 1]))
 				ws--;
-			while (a < len && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r' ||
-					   s[a] == '`' || s[a] == '"'))
+			while (a < len && gap_byte(s[a]))
 				a++;
 			if (!find_callees(c, db, word, self, word_is(s + ws, b - ws, "CALL"), a < len && s[a] == '(',
 					  sc))

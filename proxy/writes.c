@@ -910,11 +910,6 @@ static void captured_u64s(struct session *s, unsigned n, unsigned long long *v)
 }
 
 /*
- * The client's statement succeeded (its OK held): count it as mirrored, and
- * if we wrapped it, clear IN_TRANS in the held OK (the only packet held), as
- * autocommit would have ended the transaction.
- */
-/*
  * Where the last frame of b starts (its header), or -1 when b is not whole
  * frames: 0 for an OK packet; the EOF (or OK) that ends a RETURNING's rows.
  */
@@ -936,6 +931,12 @@ static ev_ssize_t last_frame(struct evbuffer *b)
 	return off == len ? last : -1;
 }
 
+/*
+ * The client's statement succeeded (its answer held): count it as
+ * mirrored, and if we wrapped it, clear IN_TRANS in the answer's last
+ * packet (its OK, or the EOF after a RETURNING's rows), as autocommit
+ * would have ended the transaction.
+ */
 static void held_ok_mirrored(struct session *s, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
@@ -977,18 +978,18 @@ static uint64_t changed_rows(const struct writes *w, const struct resp_parser *r
 	return w->plan.returning ? rp->rows : rp->affected_rows;
 }
 
-static void add_recopy_keys(struct session *s, const struct resp_parser *rp);
+static void add_recopy_keys(struct session *s, uint64_t changed);
 
 /* After the client's statement succeeded: re-copy the keys, commit. */
 static void add_recopy(struct session *s, const struct resp_parser *rp)
 {
 	session_save_diagnostics(s, rp);
 	held_ok_mirrored(s, rp);
-	add_recopy_keys(s, rp);
+	add_recopy_keys(s, changed_rows(s->writes, rp));
 }
 
-/* The re-copy itself (rp: the client's statement's answer). */
-static void add_recopy_keys(struct session *s, const struct resp_parser *rp)
+/* The re-copy itself; changed: the rows the client's statement changed. */
+static void add_recopy_keys(struct session *s, uint64_t changed)
 {
 	struct writes *w = s->writes;
 	const struct mirror_table *t = w->plan.t;
@@ -1033,7 +1034,7 @@ static void add_recopy_keys(struct session *s, const struct resp_parser *rp)
 		   shadow, so this takes record locks only.  A DELETE that
 		   removed nothing (by key: no such row) has nothing to mirror,
 		   and the shadow may lack the key */
-		if (changed_rows(w, rp) > 0)
+		if (changed > 0)
 			add_step(s, mirror_recopy_delete(t, w->keys, w->nkeys), SINK_DROP, recopy_done);
 		break;
 	}
@@ -1380,7 +1381,7 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 		if (rp->rows != w->plan.ngenerated) {
 			fail_deploy(s, "cannot tell the keys an INSERT ... RETURNING generated (rows %u)",
 				    (unsigned)rp->rows);
-			add_recopy_keys(s, rp);
+			add_recopy_keys(s, rp->rows);
 			return;
 		}
 		add_step(s, strdup("SELECT LAST_INSERT_ID()"), SINK_CAPTURE, returning_id_done);
@@ -1404,7 +1405,7 @@ static void returning_id_done(struct session *s, struct step *st, const struct r
 	else
 		captured_u64s(s, 1, &first);
 	(void)generated_keys(s, first, !rp->is_err, w->plan.ngenerated);
-	add_recopy_keys(s, rp);
+	add_recopy_keys(s, w->plan.ngenerated);
 }
 
 /* --- the cut-over gate -------------------------------------------------------------- */

@@ -30,7 +30,7 @@ struct prog {
 	const char *why;        /* a part of the reason, or NULL */
 };
 
-static void run(const char *title, const struct prog *p, size_t n)
+static void run_for(const char *title, const struct prog *p, size_t n, const struct sql_table *tg, size_t nt)
 {
 	struct routine *r = calloc(n, sizeof(*r));
 	char **copies = calloc(n, sizeof(*copies));
@@ -46,7 +46,7 @@ static void run(const char *title, const struct prog *p, size_t n)
 		}
 		r[i].use = RU_NONE;
 	}
-	check(routines_classify(r, n, targets, NT), "%s: classified", title);
+	check(routines_classify(r, n, tg, nt), "%s: classified", title);
 	for (size_t i = 0; i < n; i++) {
 		check(r[i].use == p[i].want, "%s: %s %s.%s is %s (got %s: %s)", title, routine_kind_name(p[i].kind),
 		      p[i].db, p[i].name, routine_use_name(p[i].want), routine_use_name(r[i].use), r[i].why);
@@ -59,6 +59,11 @@ static void run(const char *title, const struct prog *p, size_t n)
 	}
 	free(copies);
 	free(r);
+}
+
+static void run(const char *title, const struct prog *p, size_t n)
+{
+	run_for(title, p, n, targets, NT);
 }
 
 static void test_names(void)
@@ -130,27 +135,13 @@ static void test_calls(void)
 static void test_odd_names(void)
 {
 	static const struct sql_table odd[] = { { "shop", "my-table" }, { "shop", "t\xc3\xa4" } };
-	static const char *const bodies[] = {
-		"BEGIN DELETE FROM `MY-TABLE`; END",
-		"BEGIN SELECT 1 FROM `t\xc3\xa4`; END",
-		"BEGIN SELECT 1 FROM other.t\xc3\xa4x; END",
+	static const struct prog p[] = {
+		{ "shop", "hyphen", 'P', "BEGIN DELETE FROM `MY-TABLE`; END", RU_WRITES, "shop.my-table" },
+		{ "shop", "utf8", 'P', "BEGIN SELECT 1 FROM `t\xc3\xa4`; END", RU_READS, NULL },
+		{ "shop", "utf8_longer", 'P', "BEGIN SELECT 1 FROM other.t\xc3\xa4x; END", RU_NONE, NULL },
 	};
-	static const enum routine_use want[] = { RU_WRITES, RU_READS, RU_NONE };
 
-	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
-		struct routine r;
-		char *copy = (char *)dup_exact(bodies[i], strlen(bodies[i]));
-
-		memset(&r, 0, sizeof(r));
-		strcpy(r.db, "shop");
-		strcpy(r.name, "p");
-		r.kind = 'P';
-		r.body = copy;
-		r.body_len = strlen(bodies[i]);
-		check(routines_classify(&r, 1, odd, 2) && r.use == want[i], "odd names: %s is %s (got %s)",
-		      bodies[i], routine_use_name(want[i]), routine_use_name(r.use));
-		free(copy);
-	}
+	run_for("odd names", p, sizeof(p) / sizeof(p[0]), odd, sizeof(odd) / sizeof(odd[0]));
 }
 
 static void test_random(void)
