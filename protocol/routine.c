@@ -155,18 +155,78 @@ static bool write_keyword(const char *b, size_t n)
 }
 
 /* A blank or an identifier quote: what may stand between a name and its
-   qualifier, CALL or '('. */
+   qualifier, CALL or '(' (comments too: skip_back, skip_forward). */
 static bool gap_byte(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '`' || c == '"';
 }
 
-/* Skip blanks and identifier quotes backwards from s[i - 1]; the new i. */
+/* Where the line comment ("-- ", "#") on the line of s[i - 1] starts, or
+   i when none.  Strings are not told apart: a '#' in a string moves the
+   reading back further than needed, which can only find more calls. */
+static size_t line_comment_start(const char *s, size_t i)
+{
+	size_t ls = i;
+
+	while (ls > 0 && s[ls - 1] != '\n')
+		ls--;
+	for (size_t k = ls; k < i; k++)
+		if (s[k] == '#' || (s[k] == '-' && k + 1 < i && s[k + 1] == '-' &&
+				    (k + 2 == i || (unsigned char)s[k + 2] <= ' ')))
+			return k;
+	return i;
+}
+
+/* Skip blanks, identifier quotes and comments backwards from s[i - 1];
+   the new i. */
 static size_t skip_back(const char *s, size_t i)
 {
-	while (i > 0 && gap_byte(s[i - 1]))
-		i--;
-	return i;
+	for (;;) {
+		bool newline = false;
+
+		while (i > 0 && gap_byte(s[i - 1])) {
+			newline = newline || s[i - 1] == '\n';
+			i--;
+		}
+		if (i >= 4 && s[i - 1] == '/' && s[i - 2] == '*') {
+			size_t j = i - 2;
+
+			while (j >= 2 && !(s[j - 2] == '/' && s[j - 1] == '*'))
+				j--;
+			if (j >= 2) {
+				i = j - 2;
+				continue;
+			}
+		}
+		if (newline && line_comment_start(s, i) < i) {
+			i = line_comment_start(s, i);
+			continue;
+		}
+		return i;
+	}
+}
+
+/* Skip blanks, identifier quotes and comments forwards from s[i]; the new
+   i (len at the end). */
+static size_t skip_forward(const char *s, size_t len, size_t i)
+{
+	while (i < len) {
+		if (gap_byte(s[i])) {
+			i++;
+		} else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+			i += 2;
+			while (i < len && !(s[i - 1] == '*' && s[i] == '/'))
+				i++;
+			i++;
+		} else if (s[i] == '#' || (s[i] == '-' && i + 2 < len && s[i + 1] == '-' &&
+					   (unsigned char)s[i + 2] <= ' ')) {
+			while (i < len && s[i] != '\n')
+				i++;
+		} else {
+			break;
+		}
+	}
+	return i < len ? i : len;
 }
 
 /*
@@ -254,12 +314,10 @@ static bool scan_body(const struct routine *r, size_t self, const struct callabl
 		memcpy(word, s + start, i - start);
 		word[i - start] = '\0';
 		{
-			size_t b = skip_back(s, qualified ? qs : start), ws = b, a = i;
+			size_t b = skip_back(s, qualified ? qs : start), ws = b, a = skip_forward(s, len, i);
 
 			while (ws > 0 && word_byte((unsigned char)s[ws - 1]))
 				ws--;
-			while (a < len && gap_byte(s[a]))
-				a++;
 			if (!find_callees(c, db, word, self, word_is(s + ws, b - ws, "CALL"), a < len && s[a] == '(',
 					  sc))
 				return false;

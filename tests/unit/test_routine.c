@@ -127,6 +127,17 @@ static void test_calls(void)
 		{ "shop", "mentions", 'P', "BEGIN SELECT c, f FROM x; SELECT f.c FROM f; END", RU_NONE, NULL },
 		{ "shop", "spaced_call", 'P', "BEGIN CALL\n `shop` . `c` ; END", RU_WRITES, NULL },
 		{ "shop", "spaced_func", 'P', "BEGIN SELECT f (1); END", RU_READS, NULL },
+		/* comments between CALL, the qualifier, the name and '(' */
+		{ "shop", "cm_block", 'P', "BEGIN CALL /* go */ c(); END", RU_WRITES, NULL },
+		{ "shop", "cm_blocks", 'P', "BEGIN CALL/**/`shop`/* x */./*y*/c; END", RU_WRITES, NULL },
+		{ "shop", "cm_dash", 'P', "BEGIN CALL -- the writer\n  c(); END", RU_WRITES, NULL },
+		{ "shop", "cm_hash", 'P', "BEGIN CALL # the writer\r\n shop # db\n . c(); END", RU_WRITES, NULL },
+		{ "shop", "cm_dash_end", 'P', "BEGIN CALL --\nc(); END", RU_WRITES, NULL },
+		{ "shop", "cm_func", 'P', "BEGIN SELECT f /* x */ (1); END", RU_READS, NULL },
+		{ "shop", "cm_func_line", 'P', "BEGIN SELECT f -- x\n (1); END", RU_READS, NULL },
+		/* not a comment: a minus sign; and a comment's word is no call */
+		{ "shop", "cm_minus", 'P', "BEGIN SELECT 1--1\n, c FROM x; END", RU_NONE, NULL },
+		{ "shop", "cm_inside", 'P', "BEGIN CALL /* c */ other.c(); END", RU_NONE, NULL },
 	};
 
 	run("calls", p, sizeof(p) / sizeof(p[0]));
