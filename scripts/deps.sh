@@ -11,7 +11,7 @@ packages=(
 	libevent-dev libssl-dev libinih-dev libjansson-dev
 	libmariadb-dev-compat libmariadb-dev
 	mariadb-server mariadb-client mariadb-test
-	python3 python3-pytest python3-pymysql python3-cryptography
+	python3 python3-pytest python3-pytest-xdist python3-pymysql python3-cryptography
 	libdbd-mariadb-perl sysbench haproxy openssl percona-toolkit
 )
 

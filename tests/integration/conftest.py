@@ -222,7 +222,7 @@ class MariaDB:
         innodb = ["--innodb-log-file-size=64M", "--innodb-buffer-pool-size=128M"]
         self._run([INSTALL_DB, "--no-defaults", "--user=root", "--datadir=" + self.datadir,
                    "--auth-root-authentication-method=normal", "--skip-test-db",
-                   "--skip-name-resolve", *innodb],
+                   "--skip-name-resolve", "--tmpdir=" + self.tmpdir, *innodb],
                   os.path.join(self.tmpdir, "install-db.log"))
         argv = [
             MARIADBD, "--no-defaults", "--user=root",

@@ -204,6 +204,11 @@ REFUSALS = [
     ("fk in", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB;"
               "CREATE TABLE `{db}`.c (id INT PRIMARY KEY, t INT, FOREIGN KEY (t) REFERENCES `{db}`.t (id)) ENGINE=InnoDB",
      "{db}.t ADD COLUMN x INT", "foreign keys"),
+    # '$' is spelled @0024 in InnoDB's dictionary: the other way of finding them
+    ("fk in, odd name", "CREATE TABLE `{db}`.t$1 (id INT PRIMARY KEY) ENGINE=InnoDB;"
+                        "CREATE TABLE `{db}`.c (id INT PRIMARY KEY, t INT, FOREIGN KEY (t) REFERENCES `{db}`.t$1 (id)) "
+                        "ENGINE=InnoDB",
+     "{db}.t$1 ADD COLUMN x INT", "foreign keys"),
     ("trigger", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, a INT) ENGINE=InnoDB;"
                 "CREATE TRIGGER `{db}`.tr BEFORE INSERT ON `{db}`.t FOR EACH ROW SET NEW.a = 1",
      "{db}.t ADD COLUMN x INT", "triggers"),
