@@ -1171,11 +1171,38 @@ static void parse_alter(struct parser *p)
 	}
 }
 
+/* The name of a prepared statement (PREPARE / EXECUTE / DEALLOCATE), in
+   st->routine.name ("" when it is not a plain name). */
+static void prepared_name(struct parser *p)
+{
+	struct sql_table *r = &p->st->routine;
+
+	if (!parse_table_name(p, r->db, r->name) || r->db[0] != '\0')
+		r->db[0] = r->name[0] = '\0';
+}
+
+/* PREPARE name FROM 'text': the name, and the literal when the text is
+   one plain string literal and the statement ends there. */
+static void parse_prepare(struct parser *p)
+{
+	struct tok t;
+
+	prepared_name(p);
+	if (p->st->routine.name[0] == '\0' || !accept(p, "FROM") || p->cur.type != TK_STRING)
+		return;
+	t = peek(p, 1);
+	if (t.type != TK_EOF && t.type != TK_SEMI)
+		return;
+	p->st->text_pos = p->cur.pos;
+	p->st->text_len = p->cur.len;
+}
+
 static void parse_drop(struct parser *p)
 {
 	advance(p);
 	if (accept(p, "PREPARE")) {
 		p->st->kind = SQL_DEALLOCATE;
+		prepared_name(p);
 		walk_rest(p, 0);
 		return;
 	}
@@ -1446,11 +1473,19 @@ static void classify(struct parser *p, unsigned depth)
 		st->kind = peek_is(p, 1, "TABLES") || peek_is(p, 1, "TABLE") ? SQL_UNLOCK_TABLES : SQL_OTHER;
 	} else if (is(p, "PREPARE")) {
 		st->kind = SQL_PREPARE;
+		advance(p);
+		parse_prepare(p);
 	} else if (is(p, "EXECUTE")) {
 		st->kind = SQL_EXECUTE;
 		unknown(p);
+		advance(p);
+		if (!is(p, "IMMEDIATE"))
+			prepared_name(p);
 	} else if (is(p, "DEALLOCATE")) {
 		st->kind = SQL_DEALLOCATE;
+		advance(p);
+		if (accept(p, "PREPARE"))
+			prepared_name(p);
 	} else if (is(p, "DO")) {
 		st->kind = SQL_DO;
 		advance(p);

@@ -29,6 +29,7 @@
 #include "protocol/lexer.h"
 #include "protocol/lexer-internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* --- tokens --------------------------------------------------------------- */
@@ -668,4 +669,45 @@ const char *sql_kind_name(enum sql_kind k)
 	if ((unsigned)k >= sizeof(names) / sizeof(names[0]) || names[k] == NULL)
 		return "?";
 	return names[k];
+}
+
+char *sql_string_value(const char *sql, size_t pos, size_t len, bool no_backslash_escapes, size_t *outlen)
+{
+	const char *s = sql + pos;
+	char q, *out;
+	size_t n = 0;
+
+	if (len < 2 || (s[0] != '\'' && s[0] != '"') || s[len - 1] != s[0])
+		return NULL;
+	q = s[0];
+	out = malloc(len - 1);
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 1; i < len - 1; i++) {
+		char c = s[i];
+
+		if (c == q && i + 1 < len - 1 && s[i + 1] == q) {
+			i++;                    /* '' */
+		} else if (c == '\\' && !no_backslash_escapes && i + 1 < len - 1) {
+			c = s[++i];
+			switch (c) {
+			case '0': c = '\0'; break;
+			case 'b': c = '\b'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'Z': c = '\032'; break;
+			case '%':
+			case '_':
+				out[n++] = '\\';   /* kept: LIKE's escapes */
+				break;
+			default:
+				break;          /* \\ \' \" and any other: the byte */
+			}
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return out;
 }

@@ -134,8 +134,15 @@ struct sql_stmt {
 				       main statement */
 	bool defines_view;          /* CREATE / ALTER VIEW: tables[nwrite..] are
 				       the tables its definition reads */
-	struct sql_table routine;   /* SQL_CALL: the procedure (name "" when it
-				       could not be read) */
+	struct sql_table routine;   /* SQL_CALL: the procedure; SQL_PREPARE,
+				       SQL_EXECUTE, SQL_DEALLOCATE: the prepared
+				       statement's name (db ""); name "" when it
+				       could not be read (EXECUTE IMMEDIATE) */
+	size_t text_pos, text_len;  /* SQL_PREPARE ... FROM 'text': the string
+				       literal, quotes included (sql_string_value
+				       reads it); text_len 0 when the text is not
+				       one plain literal (FROM @var, 'a' 'b',
+				       _utf8mb4'x') */
 };
 
 enum sql_flavor { SQL_FLAVOR_UNKNOWN, SQL_FLAVOR_MYSQL, SQL_FLAVOR_MARIADB };
@@ -200,5 +207,14 @@ size_t sql_parse(const char *sql, size_t len, struct sql_stmt *out, size_t max) 
 
 /* "SELECT", "ROLLBACK_TO_SAVEPOINT", ...; "?" for a value out of range. */
 const char *sql_kind_name(enum sql_kind k);
+
+/*
+ * The value of the string literal sql[pos, pos + len) (its quotes
+ * included, as sql_stmt.text_pos/text_len give it): quotes doubled inside
+ * and, unless no_backslash_escapes, backslash escapes undone as the server
+ * undoes them.  A NUL-terminated malloc'd copy, its length in *outlen;
+ * NULL when out of memory or not a quoted literal.
+ */
+char *sql_string_value(const char *sql, size_t pos, size_t len, bool no_backslash_escapes, size_t *outlen);
 
 #endif

@@ -62,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define WRITES_MAX_STMTS 64           /* statements of one COM_QUERY checked */
 #define WRITES_MAX_KEYS 10000         /* rows one mirrored statement may touch */
@@ -100,9 +101,28 @@ struct pend_key {
 
 #define PEND_MAX 1000            /* deferred keys of one transaction, at most */
 
+/*
+ * An SQL-level prepared statement (PREPARE name FROM 'text') the session
+ * made while deploys ran without a break: EXECUTE name is checked as its
+ * text would be.  Kept only while some deploy runs: a PREPARE sent while
+ * none did was not looked at, so at the first command with none running
+ * the list is emptied, and EXECUTE of a name not in it is refused.  (A
+ * stored procedure could PREPARE too, but one that does is refused while
+ * a deploy runs, see mirror.c plan_call.)
+ */
+struct sqlprep {
+	char name[SQL_NAME_SIZE];
+	char db[256];             /* the session's database when prepared (s->db) */
+	char *text;               /* the statement, its literal's escapes undone */
+	size_t len;
+	struct sqlprep *next;
+};
+
 struct writes {
 	struct wstmt *stmts;
 	struct wstmt *preparing;  /* COM_STMT_PREPARE in flight (no id yet) */
+	struct sqlprep *sqlpreps;
+	struct sqlprep *sqlprep_sent; /* PREPARE in flight: kept if it succeeds */
 
 	/* the mirror plan in flight */
 	bool active;
@@ -140,6 +160,47 @@ static struct writes *get(struct session *s)
 	if (s->writes == NULL)
 		s->writes = calloc(1, sizeof(*s->writes));
 	return s->writes;
+}
+
+/* --- SQL-level prepared statements ---------------------------------------- */
+
+static void sqlprep_free(struct sqlprep *x)
+{
+	if (x != NULL)
+		free(x->text);
+	free(x);
+}
+
+static void sqlprep_forget(struct writes *w, const char *name)
+{
+	for (struct sqlprep **pp = &w->sqlpreps; *pp != NULL; pp = &(*pp)->next)
+		if (strcasecmp((*pp)->name, name) == 0) {   /* names ignore case */
+			struct sqlprep *x = *pp;
+
+			*pp = x->next;
+			sqlprep_free(x);
+			return;
+		}
+}
+
+static void sqlprep_clear(struct writes *w)
+{
+	struct sqlprep *x;
+
+	while ((x = w->sqlpreps) != NULL) {
+		w->sqlpreps = x->next;
+		sqlprep_free(x);
+	}
+	sqlprep_free(w->sqlprep_sent);
+	w->sqlprep_sent = NULL;
+}
+
+static struct sqlprep *sqlprep_find(struct writes *w, const char *name)
+{
+	for (struct sqlprep *x = w->sqlpreps; x != NULL; x = x->next)
+		if (strcasecmp(x->name, name) == 0)
+			return x;
+	return NULL;
 }
 
 static void free_keys(struct writes *w)
@@ -282,6 +343,7 @@ void writes_forget_all(struct session *s)
 	if (w == NULL)
 		return;
 	pend_clear(w);            /* the server rolled the transaction back */
+	sqlprep_clear(w);
 	while ((x = w->stmts) != NULL) {
 		w->stmts = x->next;
 		wstmt_free(x);
@@ -1807,6 +1869,16 @@ void writes_command_end(struct session *s)
 {
 	struct writes *w = s->writes;
 
+	if (w != NULL && w->sqlprep_sent != NULL) {
+		/* a failed PREPARE leaves no statement of that name */
+		if (!s->rp.is_err) {
+			w->sqlprep_sent->next = w->sqlpreps;
+			w->sqlpreps = w->sqlprep_sent;
+		} else {
+			sqlprep_free(w->sqlprep_sent);
+		}
+		w->sqlprep_sent = NULL;
+	}
 	if (w == NULL || w->npend == 0)
 		return;
 	if (s->rp.is_err) {
@@ -2091,6 +2163,81 @@ start:
 	return true;
 }
 
+/*
+ * EXECUTE name (text protocol, one statement) while deploys run: checked
+ * as the text PREPARE gave the name would be.  MIRROR_PASS or
+ * MIRROR_REFUSE with *id and why.
+ */
+static enum mirror_verdict plan_execute(struct session *s, struct writes *w, const struct sql_stmt *st,
+					const struct sql_dialect *d, uint64_t *id, char *why, size_t whylen)
+{
+	const struct mirror_table *t0 = &s->proxy->mirrors->tables[0];
+	struct sqlprep *x = st->routine.name[0] != '\0' ? sqlprep_find(w, st->routine.name) : NULL;
+	struct sql_stmt inner[2];
+	struct mirror_plan plan;
+	enum mirror_verdict v;
+	size_t n = 0;
+
+	if (x != NULL && strcmp(x->db, s->db) == 0)
+		n = sql_parse_dialect(x->text, x->len, inner, 2, d);
+	if (n == 2 && inner[1].kind == SQL_EMPTY)
+		n = 1;
+	if (n != 1) {
+		*id = t0->deploy_id;
+		snprintf(why, whylen, "deploy request %llu is changing %s.%s: while it runs, EXECUTE is refused "
+			 "for a statement whose text cutoverd has not seen: prepared before the deploy started, "
+			 "with PREPARE ... FROM @variable, in a multi-statement packet, or in another default "
+			 "database (PREPARE it again, FROM a string literal)",
+			 (unsigned long long)t0->deploy_id, t0->db, t0->table);
+		return MIRROR_REFUSE;
+	}
+	v = mirror_plan_stmt(s->proxy->mirrors, x->text, &inner[0], d, s->db, NULL, &plan, id, why, whylen);
+	if (v == MIRROR_PLAN)
+		mirror_plan_free(&plan);
+	if (v == MIRROR_PASS || (v == MIRROR_REFUSE && !mirror_may_write(&inner[0])))
+		return v;
+	/* a write to a table under deploy (refused by the planner too when
+	   it has parameters: they are not in the statement) */
+	for (unsigned i = 0; i < s->proxy->mirrors->n; i++)
+		if (s->proxy->mirrors->tables[i].deploy_id == *id)
+			t0 = &s->proxy->mirrors->tables[i];
+	snprintf(why, whylen, "deploy request %llu is changing %s.%s: EXECUTE of a statement prepared with "
+		 "PREPARE that writes it is refused (cutoverd mirrors such writes only when they are sent "
+		 "as statements, or prepared through the binary protocol)",
+		 (unsigned long long)*id, t0->db, t0->table);
+	return MIRROR_REFUSE;
+}
+
+/* Note the statements of a command that is about to run, while deploys
+   run: PREPARE and DEALLOCATE forget the name (a PREPARE of one literal
+   is kept once it succeeds: writes_command_end). */
+static void note_sqlpreps(struct session *s, struct writes *w, const char *text, const struct sql_stmt *st,
+			  size_t n, const struct sql_dialect *d)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (st[i].kind != SQL_PREPARE && st[i].kind != SQL_DEALLOCATE)
+			continue;
+		if (st[i].routine.name[0] == '\0') {
+			sqlprep_clear(w);       /* which one is not known */
+			continue;
+		}
+		sqlprep_forget(w, st[i].routine.name);
+	}
+	if (n == 1 && st[0].kind == SQL_PREPARE && st[0].routine.name[0] != '\0' && st[0].text_len > 0) {
+		struct sqlprep *x = calloc(1, sizeof(*x));
+
+		if (x == NULL || (x->text = sql_string_value(text, st[0].text_pos, st[0].text_len,
+							     d->no_backslash_escapes, &x->len)) == NULL) {
+			free(x);
+			return;
+		}
+		snprintf(x->name, sizeof(x->name), "%s", st[0].routine.name);
+		snprintf(x->db, sizeof(x->db), "%s", s->db);
+		sqlprep_free(w->sqlprep_sent);
+		w->sqlprep_sent = x;
+	}
+}
+
 bool writes_command(struct session *s)
 {
 	struct proxy *p = s->proxy;
@@ -2110,6 +2257,8 @@ bool writes_command(struct session *s)
 	memset(&lits, 0, sizeof(lits));
 	if (s->writes != NULL && s->writes->npend > 0 && !live)
 		pend_clear(s->writes);  /* the deploy ended */
+	if (s->writes != NULL && !live)
+		sqlprep_clear(s->writes);  /* this command is not looked at */
 	if (s->cmd_byte == COM_STMT_EXECUTE) {
 		uint8_t head[4 + 1 + 4], *full;
 		size_t total = evbuffer_get_length(s->cmd);
@@ -2192,6 +2341,7 @@ bool writes_command(struct session *s)
 		refuse(s, 0, "out of memory");
 		goto out;
 	}
+	note_sqlpreps(s, w, text, st, n, &d);
 	if (w->npend > 0) {
 		bool keeps = true;
 
@@ -2211,6 +2361,12 @@ bool writes_command(struct session *s)
 	for (i = 0; i < n; i++) {
 		struct mirror_plan plan;
 
+		if (st[i].kind == SQL_EXECUTE && s->cmd_byte == COM_QUERY) {
+			if (plan_execute(s, w, &st[i], &d, &id, why, sizeof(why)) == MIRROR_PASS)
+				continue;
+			refuse(s, id, why);
+			goto out;
+		}
 		v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why, sizeof(why));
 		if (v == MIRROR_PASS)
 			continue;

@@ -787,6 +787,59 @@ static void test_call_names(void)
 	}
 }
 
+static void test_prepared_names(void)
+{
+	static const struct {
+		const char *sql;
+		enum sql_kind kind;
+		const char *name, *text;   /* text: the literal's value, NULL: none */
+		bool nbe;                  /* NO_BACKSLASH_ESCAPES */
+	} c[] = {
+		{ "PREPARE s FROM 'SELECT * FROM t WHERE id = ?'", SQL_PREPARE, "s", "SELECT * FROM t WHERE id = ?", false },
+		{ "prepare `my s` from \"UPDATE t SET a = 'x'\"", SQL_PREPARE, "my s", "UPDATE t SET a = 'x'", false },
+		{ "PREPARE s FROM 'a\\'b''c\\n\\%\\\\'", SQL_PREPARE, "s", "a'b'c\n\\%\\", false },
+		{ "PREPARE s FROM 'a\\nb'", SQL_PREPARE, "s", "a\\nb", true },
+		{ "PREPARE s FROM 'a''b'", SQL_PREPARE, "s", "a'b", true },
+		{ "PREPARE s FROM @q", SQL_PREPARE, "s", NULL, false },
+		{ "PREPARE s FROM 'SELECT ' 'x'", SQL_PREPARE, "s", NULL, false },
+		{ "PREPARE s FROM _utf8mb4'SELECT 1'", SQL_PREPARE, "s", NULL, false },
+		{ "PREPARE db.s FROM 'SELECT 1'", SQL_PREPARE, "", NULL, false },
+		{ "PREPARE FROM 'SELECT 1'", SQL_PREPARE, "", NULL, false },
+		{ "EXECUTE s USING @a, @b", SQL_EXECUTE, "s", NULL, false },
+		{ "EXECUTE `S`", SQL_EXECUTE, "S", NULL, false },
+		{ "EXECUTE IMMEDIATE 'DELETE FROM t'", SQL_EXECUTE, "", NULL, false },
+		{ "DEALLOCATE PREPARE s", SQL_DEALLOCATE, "s", NULL, false },
+		{ "DROP PREPARE /* x */ s", SQL_DEALLOCATE, "s", NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sql_dialect d;
+		struct sql_stmt st;
+		char *v = NULL;
+		size_t vlen = 0;
+		bool text_ok;
+
+		memset(&d, 0, sizeof(d));
+		d.no_backslash_escapes = c[i].nbe;
+		if (sql_parse_dialect(c[i].sql, strlen(c[i].sql), &st, 1, &d) != 1) {
+			check(false, "%s: one statement", c[i].sql);
+			continue;
+		}
+		if (st.text_len > 0)
+			v = sql_string_value(c[i].sql, st.text_pos, st.text_len, c[i].nbe, &vlen);
+		text_ok = c[i].text == NULL ? st.text_len == 0
+					     : v != NULL && vlen == strlen(c[i].text) && strcmp(v, c[i].text) == 0;
+		check(st.kind == c[i].kind && strcmp(st.routine.name, c[i].name) == 0 && st.routine.db[0] == '\0' &&
+		      text_ok && (st.kind != SQL_EXECUTE || !st.tables_known),
+		      "%s: %s \"%s\", text [%s] (got %s \"%s\", text [%s])", c[i].sql, sql_kind_name(c[i].kind),
+		      c[i].name, c[i].text ? c[i].text : "none", sql_kind_name(st.kind), st.routine.name,
+		      v ? v : "none");
+		free(v);
+	}
+	check(sql_string_value("'x", 0, 2, false, &(size_t){ 0 }) == NULL, "an unterminated literal has no value");
+	check(sql_string_value("x'", 0, 2, false, &(size_t){ 0 }) == NULL, "a word has no value");
+}
+
 /* Append to a growable buffer (test helper; aborts on allocation failure). */
 struct buf {
 	char *p;
@@ -974,6 +1027,7 @@ int main(void)
 	test_counts();
 	test_kind_names();
 	test_call_names();
+	test_prepared_names();
 	test_limits();
 	test_prefixes();
 	test_random();
