@@ -1191,7 +1191,7 @@ static void parse_prepare(struct parser *p)
 	if (p->st->routine.name[0] == '\0' || !accept(p, "FROM") || p->cur.type != TK_STRING)
 		return;
 	t = peek(p, 1);
-	if (t.type != TK_EOF && t.type != TK_SEMI)
+	if ((t.type != TK_EOF && t.type != TK_SEMI) || p->lx.unterminated)
 		return;
 	p->st->text_pos = p->cur.pos;
 	p->st->text_len = p->cur.len;

@@ -69,6 +69,26 @@ static void check_result(const struct sql_stmt *st, size_t n, size_t len)
 			fail("has_placeholders", i);
 		if (s->kind == SQL_UNKNOWN && s->tables_known)
 			fail("unknown kind with known tables", i);
+		if (s->text_len > 0 && (s->kind != SQL_PREPARE || s->text_pos < s->start ||
+					s->text_pos + s->text_len > s->end))
+			fail("PREPARE text", i);
+	}
+}
+
+/* The value of each PREPARE's literal: within bounds, and no longer than
+   the literal without its quotes. */
+static void check_texts(const uint8_t *data, const struct sql_stmt *st, size_t n, bool nbe)
+{
+	for (size_t i = 0; i < n && i < FUZZ_MAX_STMT; i++) {
+		size_t vlen = 0;
+		char *v;
+
+		if (st[i].text_len == 0)
+			continue;
+		v = sql_string_value((const char *)data, st[i].text_pos, st[i].text_len, nbe, &vlen);
+		if (v == NULL || vlen > st[i].text_len - 2 || v[vlen] != '\0')
+			fail("PREPARE text value", i);
+		free(v);
 	}
 }
 
@@ -95,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t filled = n < FUZZ_MAX_STMT ? n : FUZZ_MAX_STMT;
 
 		check_result(a, n, size);
+		check_texts((const uint8_t *)copy, a, n, dialects[d].no_backslash_escapes);
 		if (m != n || memcmp(a, b, filled * sizeof(a[0])) != 0)
 			fail("two parses differ", 0);
 		if (sql_parse_dialect(copy, size, NULL, 0, &dialects[d]) != n)

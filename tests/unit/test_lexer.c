@@ -803,6 +803,7 @@ static void test_prepared_names(void)
 		{ "PREPARE s FROM @q", SQL_PREPARE, "s", NULL, false },
 		{ "PREPARE s FROM 'SELECT ' 'x'", SQL_PREPARE, "s", NULL, false },
 		{ "PREPARE s FROM _utf8mb4'SELECT 1'", SQL_PREPARE, "s", NULL, false },
+		{ "PREPARE s FROM 'SELECT \\'", SQL_PREPARE, "s", NULL, false },   /* unterminated */
 		{ "PREPARE db.s FROM 'SELECT 1'", SQL_PREPARE, "", NULL, false },
 		{ "PREPARE FROM 'SELECT 1'", SQL_PREPARE, "", NULL, false },
 		{ "EXECUTE s USING @a, @b", SQL_EXECUTE, "s", NULL, false },
