@@ -1498,6 +1498,28 @@ static void touch_table(struct touches *t, const struct mirror_set *m, const cha
 }
 
 /* The deploys whose tables (live or other) the command in s->cmd names. */
+/* EXECUTE name of a text cutoverd saw (see struct sqlprep): touch the
+   tables of that text; false when they are not known. */
+static bool touch_prepared(struct session *s, const struct mirror_set *m, const struct sql_stmt *st,
+			   const struct sql_dialect *d, struct touches *t)
+{
+	struct sqlprep *x = s->writes != NULL && st->routine.name[0] != '\0' ?
+			    sqlprep_find(s->writes, st->routine.name) : NULL;
+	struct sql_stmt inner[2];
+	size_t n;
+
+	if (x == NULL || strcmp(x->db, s->db) != 0)
+		return false;
+	n = sql_parse_dialect(x->text, x->len, inner, 2, d);
+	if (n == 2 && inner[1].kind == SQL_EMPTY)
+		n = 1;
+	if (n != 1 || (!inner[0].tables_known && !touches_nothing(inner[0].kind)))
+		return false;
+	for (unsigned k = 0; k < inner[0].ntables; k++)
+		touch_table(t, m, inner[0].tables[k].db[0] ? inner[0].tables[k].db : s->db, inner[0].tables[k].name);
+	return true;
+}
+
 static void command_touches(struct session *s, const struct mirror_set *m, struct touches *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -1537,6 +1559,8 @@ static void command_touches(struct session *s, const struct mirror_set *m, struc
 			t->any = true;
 		for (size_t i = 0; i < n && i < WRITES_MAX_STMTS && !t->any; i++) {
 			if (touches_nothing(st[i].kind))
+				continue;
+			if (st[i].kind == SQL_EXECUTE && touch_prepared(s, m, &st[i], &d, t))
 				continue;
 			if (!st[i].tables_known) {
 				t->any = true;
