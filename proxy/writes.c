@@ -53,6 +53,7 @@
 #include "proxy/log.h"
 #include "cutover/keys.h"
 #include "cutover/mirror.h"
+#include "cutover/routines.h"
 #include "protocol/lexer.h"
 #include "protocol/mysql.h"
 #include "protocol/packet.h"
@@ -1497,7 +1498,6 @@ static void touch_table(struct touches *t, const struct mirror_set *m, const cha
 	touch_add(t, mirror_set_find_shadow(m, db, name));
 }
 
-/* The deploys whose tables (live or other) the command in s->cmd names. */
 /* EXECUTE name of a text cutoverd saw (see struct sqlprep): touch the
    tables of that text; false when they are not known. */
 static bool touch_prepared(struct session *s, const struct mirror_set *m, const struct sql_stmt *st,
@@ -1520,6 +1520,31 @@ static bool touch_prepared(struct session *s, const struct mirror_set *m, const 
 	return true;
 }
 
+/* CALL of a procedure every deploy read: it touches the deploys whose
+   tables its body (or what it calls) names; false when that is not known
+   (the CALL is refused then, or unknown).  A trigger that a procedure's
+   write fires and that reads the table is not counted, as a function a
+   SELECT calls is not. */
+static bool touch_call(struct session *s, const struct mirror_set *m, const struct sql_stmt *st,
+		       struct touches *t)
+{
+	const char *pdb = st->routine.db[0] != '\0' ? st->routine.db : s->db;
+
+	if (st->routine.name[0] == '\0' || pdb[0] == '\0')
+		return false;
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct routine_verdict *v = m->tables[i].routines != NULL ?
+			routines_find(m->tables[i].routines, pdb, st->routine.name) : NULL;
+
+		if (v == NULL || v->use == RU_UNKNOWN)
+			return false;
+		if (v->use != RU_NONE)
+			touch_add(t, &m->tables[i]);
+	}
+	return true;
+}
+
+/* The deploys whose tables (live or other) the command in s->cmd names. */
 static void command_touches(struct session *s, const struct mirror_set *m, struct touches *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -1530,6 +1555,15 @@ static void command_touches(struct session *s, const struct mirror_set *m, struc
 
 		if (evbuffer_copyout(s->cmd, head, sizeof(head)) == (ev_ssize_t)sizeof(head) && s->writes != NULL)
 			x = find_stmt(s->writes, le32(head + 5));
+		if (x != NULL && x->kind == SQL_CALL && x->sql != NULL) {
+			struct sql_stmt st[2];
+			struct sql_dialect d;
+
+			session_dialect(s, &d);
+			if (sql_parse_dialect(x->sql, x->len, st, 2, &d) >= 1 && st[0].kind == SQL_CALL &&
+			    touch_call(s, m, &st[0], t))
+				return;
+		}
 		if (x == NULL || !x->tables_known) {
 			t->any = true;
 			return;
@@ -1561,6 +1595,8 @@ static void command_touches(struct session *s, const struct mirror_set *m, struc
 			if (touches_nothing(st[i].kind))
 				continue;
 			if (st[i].kind == SQL_EXECUTE && touch_prepared(s, m, &st[i], &d, t))
+				continue;
+			if (st[i].kind == SQL_CALL && touch_call(s, m, &st[i], t))
 				continue;
 			if (!st[i].tables_known) {
 				t->any = true;

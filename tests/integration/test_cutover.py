@@ -529,7 +529,8 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     held, then completes on the new table after the swap."""
     limit()
     fill(mariadb, db, "t", 500)
-    execute(mariadb, "CREATE TABLE `%s`.u (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB" % db)
+    execute(mariadb, "CREATE TABLE `%s`.u (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB" % db,
+            "CREATE PROCEDURE `%s`.p_u(x INT) INSERT INTO u (v) VALUES (x)" % db)
     p = cproxy(cutover_ini(cutover_drain_timeout_ms=LONG_DRAIN))
     did = make_ready(p, db, "t")
     a = p.connect(database=db)
@@ -553,10 +554,12 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
         q(b, "SET @i = 1")
         q(b, "PREPARE e FROM 'UPDATE u SET v = v + 10 WHERE id = ?'")
         q(b, "EXECUTE e USING @i")
+        # a procedure whose body names no table under deploy
+        q(b, "CALL p_u(100)")
         return q1(b, "SELECT COUNT(*), SUM(v) FROM u")
 
     b = Bg(other_table)
-    assert b.ok(10, "statements on another table while the gate of t is closed") == (1, 12)
+    assert b.ok(10, "statements on another table while the gate of t is closed") == (2, 112)
     # a multi-statement packet that writes t is held whole; released, it
     # runs one statement at a time (mirrored in reverse by then)
     m = p.connect(database=db, client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
@@ -587,7 +590,7 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     q(a, "COMMIT")
     check_swap(cut.ok(60, "deploy cutover"), "complete", [did])
     assert held.ok(15, "the held statement") == 1
-    assert held_packet.ok(15, "the held packet") == [2, ((1,),), (("M",),)]
+    assert held_packet.ok(15, "the held packet") == [2, ((2,),), (("M",),)]
     s = show(p, did)
     assert_new_schema(mariadb, db, "t", True)
     assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 3, 8, 9, %d) ORDER BY id" % (db, cid)) == \
