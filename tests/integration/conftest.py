@@ -36,6 +36,7 @@ import signal
 import socket
 import stat
 import subprocess
+import threading
 import time
 import uuid
 
@@ -684,7 +685,8 @@ def unique_name():
 
 
 class TestTimeout(Exception):
-    pass
+    def __init__(self, *args):
+        super().__init__(*(args or ("test body exceeded %d s (CUTOVER_TEST_TIMEOUT)" % TEST_TIMEOUT,)))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -692,8 +694,26 @@ def pytest_runtest_call(item):
     """Bound one test body to CUTOVER_TEST_TIMEOUT seconds, so that a hang
     (a proxy that never answers) fails that test instead of the whole run."""
     def on_alarm(signum, frame):
-        raise TestTimeout("test body exceeded %d s (CUTOVER_TEST_TIMEOUT)" % TEST_TIMEOUT)
+        raise TestTimeout()
 
+    if threading.current_thread() is not threading.main_thread():
+        # a pytest-xdist worker may run tests in another thread (execnet),
+        # where signals cannot be handled: a timer raises the exception in
+        # the test's thread instead, at its next Python instruction (a
+        # blocking call returns first: the clients here have timeouts)
+        tid = threading.get_ident()
+
+        def fire():
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(TestTimeout))
+
+        timer = threading.Timer(TEST_TIMEOUT, fire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+        return
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TEST_TIMEOUT)
     try:
