@@ -689,6 +689,42 @@ class TestTimeout(Exception):
         super().__init__(*(args or ("test body exceeded %d s (CUTOVER_TEST_TIMEOUT)" % TEST_TIMEOUT,)))
 
 
+_thread_timer = [None]   # the running test's timer, outside the main thread
+
+
+def _arm_thread_timer(seconds, exc):
+    """Raise exc (a class) in the calling thread after `seconds`; replaces
+    the timer armed before.  For tests that a pytest-xdist worker runs
+    outside the main thread (execnet does that), where signals cannot be
+    handled: the exception comes at the thread's next Python instruction (a
+    blocking call returns first: the clients here have timeouts)."""
+    tid = threading.get_ident()
+
+    def fire():
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(exc))
+
+    if _thread_timer[0] is not None:
+        _thread_timer[0].cancel()
+    _thread_timer[0] = threading.Timer(seconds, fire)
+    _thread_timer[0].daemon = True
+    _thread_timer[0].start()
+
+
+def extend_test_timeout(seconds, exc):
+    """Give the running test body `seconds` from now instead of
+    CUTOVER_TEST_TIMEOUT; exc (an exception class) is raised when they are
+    over.  Ends with the test, like the default bound."""
+    if threading.current_thread() is not threading.main_thread():
+        _arm_thread_timer(seconds, exc)
+        return
+
+    def on_alarm(signum, frame):
+        raise exc()
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     """Bound one test body to CUTOVER_TEST_TIMEOUT seconds, so that a hang
@@ -697,22 +733,12 @@ def pytest_runtest_call(item):
         raise TestTimeout()
 
     if threading.current_thread() is not threading.main_thread():
-        # a pytest-xdist worker may run tests in another thread (execnet),
-        # where signals cannot be handled: a timer raises the exception in
-        # the test's thread instead, at its next Python instruction (a
-        # blocking call returns first: the clients here have timeouts)
-        tid = threading.get_ident()
-
-        def fire():
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(tid), ctypes.py_object(TestTimeout))
-
-        timer = threading.Timer(TEST_TIMEOUT, fire)
-        timer.daemon = True
-        timer.start()
+        _arm_thread_timer(TEST_TIMEOUT, TestTimeout)
         try:
             yield
         finally:
-            timer.cancel()
+            _thread_timer[0].cancel()
+            _thread_timer[0] = None
         return
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TEST_TIMEOUT)

@@ -54,7 +54,7 @@ import time
 import pymysql
 import pytest
 
-from conftest import INSTALL_DB, MARIADBD, _die_with_parent, free_port, tail
+from conftest import INSTALL_DB, MARIADBD, _die_with_parent, extend_test_timeout, free_port, tail
 
 # Runs by default; CUTOVER_MTR_SKIP=1 leaves it out (a quicker `make check`).
 pytestmark = pytest.mark.skipif(os.environ.get("CUTOVER_MTR_SKIP") == "1",
@@ -71,6 +71,11 @@ MTR_CANDIDATES = (
 )
 
 MTR_TIMEOUT = int(os.environ.get("CUTOVER_MTR_TIMEOUT", "900"))
+
+
+class MtrTimeout(TimeoutError):
+    def __init__(self, *args):
+        super().__init__(*(args or ("test_mtr_selection exceeded %d s (CUTOVER_MTR_TIMEOUT)" % MTR_TIMEOUT,)))
 MTR_TIMEZONE = "GMT-3"          # mtr's default --timezone
 PROXY_SLOWDOWN_ALLOWED = 6      # a test may take 6 times as long through the proxy (min. 1 minute)
 SERVER_START_TIMEOUT = 60
@@ -577,14 +582,9 @@ def test_mtr_selection(protocol, mtr, mtr_server, make_proxy, tmp_path):
             pytest.skip("CUTOVER_MTR_PS=0")
         tests = [name for name, flags in selection if which == "all" or protocol in flags]
 
-    # conftest bounds a test body to CUTOVER_TEST_TIMEOUT (300 s by default)
-    # with SIGALRM; this one needs longer: re-arm it (conftest's hook
-    # restores the handler and cancels the alarm when the test ends).
-    def on_alarm(signum, frame):
-        raise TimeoutError("test_mtr_selection exceeded %d s (CUTOVER_MTR_TIMEOUT)" % MTR_TIMEOUT)
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(MTR_TIMEOUT)
+    # conftest bounds a test body to CUTOVER_TEST_TIMEOUT (300 s by default);
+    # this one needs longer (conftest's hook ends the bound with the test)
+    extend_test_timeout(MTR_TIMEOUT, MtrTimeout)
 
     extra = PROTOCOLS[protocol]
     logdir = str(tmp_path)
