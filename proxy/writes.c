@@ -172,16 +172,26 @@ static void sqlprep_free(struct sqlprep *x)
 	free(x);
 }
 
+/* The link that points at the PREPARE named `name` (names ignore case),
+   or at the list's end. */
+static struct sqlprep **sqlprep_link(struct writes *w, const char *name)
+{
+	struct sqlprep **pp = &w->sqlpreps;
+
+	while (*pp != NULL && strcasecmp((*pp)->name, name) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
 static void sqlprep_forget(struct writes *w, const char *name)
 {
-	for (struct sqlprep **pp = &w->sqlpreps; *pp != NULL; pp = &(*pp)->next)
-		if (strcasecmp((*pp)->name, name) == 0) {   /* names ignore case */
-			struct sqlprep *x = *pp;
+	struct sqlprep **pp = sqlprep_link(w, name);
+	struct sqlprep *x = *pp;
 
-			*pp = x->next;
-			sqlprep_free(x);
-			return;
-		}
+	if (x != NULL) {
+		*pp = x->next;
+		sqlprep_free(x);
+	}
 }
 
 static void sqlprep_clear(struct writes *w)
@@ -196,12 +206,26 @@ static void sqlprep_clear(struct writes *w)
 	w->sqlprep_sent = NULL;
 }
 
-static struct sqlprep *sqlprep_find(struct writes *w, const char *name)
+/*
+ * The one statement of the text that PREPARE gave the name of EXECUTE st,
+ * parsed into inner[0]; NULL when cutoverd has not seen that text in the
+ * session's current database, or it is not exactly one statement.
+ */
+static const struct sqlprep *sqlprep_stmt(const struct session *s, const struct sql_stmt *st,
+					  const struct sql_dialect *d, struct sql_stmt inner[2])
 {
-	for (struct sqlprep *x = w->sqlpreps; x != NULL; x = x->next)
-		if (strcasecmp(x->name, name) == 0)
-			return x;
-	return NULL;
+	const struct sqlprep *x;
+	size_t n;
+
+	if (s->writes == NULL || st->routine.name[0] == '\0')
+		return NULL;
+	x = *sqlprep_link(s->writes, st->routine.name);
+	if (x == NULL || strcmp(x->db, s->db) != 0)
+		return NULL;
+	n = sql_parse_dialect(x->text, x->len, inner, 2, d);
+	if (n == 2 && inner[1].kind == SQL_EMPTY)
+		n = 1;
+	return n == 1 ? x : NULL;
 }
 
 static void free_keys(struct writes *w)
@@ -1503,17 +1527,10 @@ static void touch_table(struct touches *t, const struct mirror_set *m, const cha
 static bool touch_prepared(struct session *s, const struct mirror_set *m, const struct sql_stmt *st,
 			   const struct sql_dialect *d, struct touches *t)
 {
-	struct sqlprep *x = s->writes != NULL && st->routine.name[0] != '\0' ?
-			    sqlprep_find(s->writes, st->routine.name) : NULL;
 	struct sql_stmt inner[2];
-	size_t n;
 
-	if (x == NULL || strcmp(x->db, s->db) != 0)
-		return false;
-	n = sql_parse_dialect(x->text, x->len, inner, 2, d);
-	if (n == 2 && inner[1].kind == SQL_EMPTY)
-		n = 1;
-	if (n != 1 || (!inner[0].tables_known && !touches_nothing(inner[0].kind)))
+	if (sqlprep_stmt(s, st, d, inner) == NULL ||
+	    (!inner[0].tables_known && !touches_nothing(inner[0].kind)))
 		return false;
 	for (unsigned k = 0; k < inner[0].ntables; k++)
 		touch_table(t, m, inner[0].tables[k].db[0] ? inner[0].tables[k].db : s->db, inner[0].tables[k].name);
@@ -2228,21 +2245,16 @@ start:
  * as the text PREPARE gave the name would be.  MIRROR_PASS or
  * MIRROR_REFUSE with *id and why.
  */
-static enum mirror_verdict plan_execute(struct session *s, struct writes *w, const struct sql_stmt *st,
+static enum mirror_verdict plan_execute(struct session *s, const struct sql_stmt *st,
 					const struct sql_dialect *d, uint64_t *id, char *why, size_t whylen)
 {
 	const struct mirror_table *t0 = &s->proxy->mirrors->tables[0];
-	struct sqlprep *x = st->routine.name[0] != '\0' ? sqlprep_find(w, st->routine.name) : NULL;
 	struct sql_stmt inner[2];
+	const struct sqlprep *x = sqlprep_stmt(s, st, d, inner);
 	struct mirror_plan plan;
 	enum mirror_verdict v;
-	size_t n = 0;
 
-	if (x != NULL && strcmp(x->db, s->db) == 0)
-		n = sql_parse_dialect(x->text, x->len, inner, 2, d);
-	if (n == 2 && inner[1].kind == SQL_EMPTY)
-		n = 1;
-	if (n != 1) {
+	if (x == NULL) {
 		*id = t0->deploy_id;
 		snprintf(why, whylen, "deploy request %llu is changing %s.%s: while it runs, EXECUTE is refused "
 			 "for a statement whose text cutoverd has not seen: prepared before the deploy started, "
@@ -2422,7 +2434,7 @@ bool writes_command(struct session *s)
 		struct mirror_plan plan;
 
 		if (st[i].kind == SQL_EXECUTE && s->cmd_byte == COM_QUERY) {
-			if (plan_execute(s, w, &st[i], &d, &id, why, sizeof(why)) == MIRROR_PASS)
+			if (plan_execute(s, &st[i], &d, &id, why, sizeof(why)) == MIRROR_PASS)
 				continue;
 			refuse(s, id, why);
 			goto out;

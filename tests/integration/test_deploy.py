@@ -104,6 +104,15 @@ def create(proxy, line):
     return r
 
 
+def create_ready(proxy, line, timeout=60):
+    """deploy create `line`, then wait for it to be ready; deploy show's reply."""
+    r = create(proxy, line)
+    assert r["ok"], r
+    s = wait_state(proxy, r["id"], ("ready", "failed"), timeout=timeout)
+    assert s["state"] == "ready", s
+    return s
+
+
 # -- the happy path ------------------------------------------------------------------
 
 
@@ -182,10 +191,7 @@ def test_deploy_key_types(dproxy, mariadb, db, pk):
                             [(w.encode() if pk == "binary" else w, i) for i, w in enumerate(words)])
         conn.close()
         cols, key = ["a", "v"], "a"
-    r = create(dproxy, "%s.k ADD COLUMN extra INT NOT NULL DEFAULT 7" % db)
-    assert r["ok"], r
-    s = wait_state(dproxy, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready", s
+    s = create_ready(dproxy, "%s.k ADD COLUMN extra INT NOT NULL DEFAULT 7" % db)
     assert s["rows_copied"] == n
     assert_same(mariadb, db, "k", "_k_shadow", cols, key)
 
@@ -678,10 +684,7 @@ def test_deploy_copies_integer_keys_by_value(dproxy, mariadb, db, ktype):
     for i in range(0, len(keys), 5000):
         execute(mariadb, "INSERT INTO `%s`.t VALUES %s"
                 % (db, ", ".join("(%d, 'v%d')" % (k, k) for k in keys[i:i + 5000])))
-    r = create(dproxy, "%s.t ADD COLUMN note VARCHAR(10) NULL" % db)
-    assert r["ok"], r
-    s = wait_state(dproxy, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready", s
+    s = create_ready(dproxy, "%s.t ADD COLUMN note VARCHAR(10) NULL" % db)
     assert s["rows_copied"] == len(keys) and s["verify_mismatches"] == 0, s
     got = [x[0] for x in rows(mariadb, "SELECT id FROM `%s`._t_shadow ORDER BY id" % db)]
     assert got == sorted(keys)

@@ -20,7 +20,7 @@ import pymysql
 import pytest
 
 from test_params import RawSession
-from test_deploy import (assert_same, create, db, dproxy, execute, fill, rows,  # noqa: F401 (fixtures)
+from test_deploy import (assert_same, create, create_ready, db, dproxy, execute, fill, rows,  # noqa: F401
                          table_exists, wait_state)
 
 COLS = ["id", "name", "amount", "created", "flag"]
@@ -170,11 +170,8 @@ def test_deploy_refused_for_programs_that_write_the_table(dproxy, mariadb, db, c
     execute(mariadb, "DROP FUNCTION IF EXISTS `%s`.f_bad" % db, "DROP FUNCTION IF EXISTS `%s`.f_via" % db,
             "DROP TRIGGER IF EXISTS `%s`.trg" % db,
             "CREATE FUNCTION `%s`.f_ok() RETURNS INT READS SQL DATA RETURN (SELECT MAX(id) FROM orders)" % db)
-    r = create(dproxy, "%s.orders ADD COLUMN note INT" % db)
-    assert r["ok"], r
-    s = wait_state(dproxy, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready", s
-    dproxy.admin("deploy cancel %d" % r["id"], timeout=30)
+    s = create_ready(dproxy, "%s.orders ADD COLUMN note INT" % db)
+    dproxy.admin("deploy cancel %d" % s["id"], timeout=30)
 
 
 def test_procedures_read_again_after_a_restart(dproxy, mariadb, db):

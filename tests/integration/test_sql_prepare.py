@@ -14,8 +14,7 @@ deallocated) is refused as before, and says how to get past it.
 import pymysql
 import pytest
 
-from test_deploy import (assert_same, create, db, dproxy, execute, fill, rows,  # noqa: F401 (fixtures)
-                         wait_state)
+from test_deploy import (assert_same, create_ready, db, dproxy, execute, fill, rows)  # noqa: F401 (fixtures)
 
 COLS = ["id", "name", "amount", "created", "flag"]
 
@@ -23,11 +22,7 @@ COLS = ["id", "name", "amount", "created", "flag"]
 def ready_deploy(proxy, mariadb, db):
     fill(mariadb, db, "orders", 200)
     execute(mariadb, "CREATE TABLE `%s`.log (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB" % db)
-    r = create(proxy, "%s.orders ADD COLUMN note VARCHAR(20) NULL" % db)
-    assert r["ok"], r
-    s = wait_state(proxy, r["id"], ("ready", "failed"))
-    assert s["state"] == "ready", s
-    return r["id"]
+    return create_ready(proxy, "%s.orders ADD COLUMN note VARCHAR(20) NULL" % db)["id"]
 
 
 def run(cur, sql):
@@ -89,10 +84,7 @@ def test_execute_whose_text_was_not_seen_is_refused(dproxy, mariadb, db, how):
         did = ready_deploy(dproxy, mariadb, db) if how != "before the deploy" else None
         if did is None:
             execute(mariadb, "CREATE TABLE `%s`.log (id INT AUTO_INCREMENT PRIMARY KEY, v INT) ENGINE=InnoDB" % db)
-            r = create(dproxy, "%s.orders ADD COLUMN note VARCHAR(20) NULL" % db)
-            assert r["ok"], r
-            did = r["id"]
-            assert wait_state(dproxy, did, ("ready", "failed"))["state"] == "ready"
+            did = create_ready(dproxy, "%s.orders ADD COLUMN note VARCHAR(20) NULL" % db)["id"]
         if how == "from a variable":
             cur.execute("SET @q = 'SELECT COUNT(*) FROM orders'")
             cur.execute("PREPARE s FROM @q")
@@ -132,9 +124,7 @@ def test_prepared_statements_after_the_deploy_ends(dproxy, mariadb, db):
         # no deploy: the write passes (nothing to mirror into)
         cur.execute("PREPARE s FROM 'UPDATE orders SET flag = 9 WHERE id = 3'")
         assert run(cur, "EXECUTE s")[0] == "ok"
-        r = create(dproxy, "%s.orders ADD COLUMN note2 VARCHAR(20) NULL" % db)
-        assert r["ok"], r
-        assert wait_state(dproxy, r["id"], ("ready", "failed"))["state"] == "ready"
+        create_ready(dproxy, "%s.orders ADD COLUMN note2 VARCHAR(20) NULL" % db)
         # s is the UPDATE now, which the proxy saw while no deploy ran:
         # refused as unseen, not passed as the old SELECT
         res = run(cur, "EXECUTE s")
