@@ -250,11 +250,14 @@ static bool watchdog_start(struct watchdog *w, uint64_t conn_id, struct ctl *kil
 	return stmt_watch_start(&w->base, watchdog_main, w);
 }
 
+/* MySQL's lock_wait_timeout for the RENAME: cutover_rename_wait_ms, rounded up to seconds */
+#define LWT_S(ds) (((ds)->rename_wait_ms + 999) / 1000)
+
 /*
  * The RENAME of every table of r, in one statement.  MariaDB: WAIT n (whole
  * seconds, at least the watchdog's budget) on the first table sets the
  * statement's lock wait; MySQL has no such clause, the session's
- * lock_wait_timeout does it.
+ * lock_wait_timeout does it (LWT_S).
  */
 static char *rename_sql(struct swap_req *r, bool mariadb)
 {
@@ -430,7 +433,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 {
 	struct deploys *ds = r->ds;
 	struct ctl c, killer;
-	bool mariadb, connected = false, done = false, broken = false;
+	bool mariadb, connected = false, done = false, broken = false, lwt_set = false;
 	int backoff = ds->retry_ms;
 	char last[768] = "";
 	double total = 0;
@@ -457,7 +460,9 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		ctl_close(&killer);
 		memset(&killer, 0, sizeof(killer));
 	}
-	if (!mariadb && !ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", (ds->rename_wait_ms + 999) / 1000)) {
+	/* MySQL: the RENAME's lock wait is the session's (see rename_sql);
+	   set again on a connection made after a broken link (lwt_set) */
+	if (!mariadb && !(lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds)))) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c.error);
 		goto out;
 	}
@@ -490,6 +495,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	for (unsigned attempt = 1; attempt <= (unsigned)ds->max_attempts && !done; attempt++) {
 		json_t *blockers = NULL;
 		double t0, t1, pause, drain, ren;
+		bool lwt_failed = false;
 		char *sql;
 		bool ok, killed;
 
@@ -537,14 +543,18 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 
 			if (conn_id == 0 && !ctl_u64(&c, &conn_id, NULL, "SELECT CONNECTION_ID()"))
 				conn_id = 0;    /* the RENAME below fails the same way */
-			watched = sql != NULL && conn_id != 0 &&
+			if (!mariadb && !lwt_set && sql != NULL &&
+			    !(lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds))))
+				lwt_failed = true;  /* the attempt fails with the SET's error */
+			watched = sql != NULL && !lwt_failed && conn_id != 0 &&
 				  watchdog_start(&wd, conn_id, &killer, &ds->ctl, ds->rename_wait_ms);
-
-			ok = sql != NULL && ctl_exec(&c, "%s", sql);
+			ok = sql != NULL && !lwt_failed && ctl_exec(&c, "%s", sql);
 			killed = watched && stmt_watch_stop(&wd.base);
 			ren = deploy_now_ms() - t1;
 			if (!ok)
-				snprintf(last, sizeof(last), "RENAME failed: %s%s", sql == NULL ? "out of memory" : c.error,
+				snprintf(last, sizeof(last), "RENAME failed: %s%s%s",
+					 lwt_failed ? "cannot set lock_wait_timeout: " : "",
+					 sql == NULL ? "out of memory" : c.error,
 					 killed ? " (killed: it waited for its locks longer than cutover_rename_wait_ms)"
 						: "");
 		}
@@ -576,6 +586,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				ctl_close(&c);
 				connected = false;
 				conn_id = 0;    /* a new connection: read again */
+				lwt_set = false;
 				for (unsigned k = 0; !renamed_check(r, &c, &renamed); k++) {
 					bool stop;
 

@@ -771,6 +771,67 @@ def test_rename_lock_failure(cproxy, mariadb, db, mode):
 # -- 6. held clients that go away --------------------------------------------------------------
 
 
+@pytest.mark.parametrize("mode", ["wait", "as_mysql"])
+def test_rename_link_broken(cproxy, mariadb, db, mode):
+    """The control connection dies while its RENAME waits for a lock (a
+    session straight on MariaDB holds t's metadata lock; its connection is
+    killed from outside): cutoverd cannot know from the error whether the
+    RENAME happened, so it keeps the gate closed, connects again, learns
+    from the tables that nothing was renamed, releases the held statements
+    and tries again on the new connection (as_mysql: with its
+    lock_wait_timeout set again), which swaps once the lock is gone.
+    Writers through the proxy see no error."""
+    limit()
+    fill(mariadb, db, "t", 500)
+    ini = cutover_ini(cutover_max_attempts=4, cutover_retry_ms=50, cutover_drain_timeout_ms=300,
+                      cutover_rename_wait_ms=5000)
+    if mode == "as_mysql":
+        ini += "[debug]\nswap_as_mysql = true\n"
+    p = cproxy(ini)
+    did = make_ready(p, db, "t")
+    shadow = bare(show(p, did)["shadow_table"])
+    w = Writers(p, db, "t", nthreads=2, lo=101, hi=500).start()
+    direct = mariadb.connect(database=db)
+    killer = mariadb.root_connect()
+    try:
+        q(direct, "BEGIN")
+        q1(direct, "SELECT * FROM t LIMIT 1")
+        w.phase = "ready, MDL held outside"
+        w.run_for(0.3)
+        bg = Bg(admin, p, "deploy cutover %d" % did)
+        deadline = time.monotonic() + 20
+        rid = None
+        while rid is None:
+            r = q1(killer, "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'RENAME TABLE%%' "
+                           "AND STATE LIKE '%%metadata lock%%'")
+            rid = r[0] if r else None
+            assert bg.done() is False, (bg.result, bg.error)
+            assert time.monotonic() < deadline, "no RENAME waiting for its lock within 20 s"
+            time.sleep(0.01)
+        q(killer, "KILL CONNECTION %d" % rid)
+        time.sleep(0.3)
+        q(direct, "COMMIT")
+        r = bg.ok(60, "deploy cutover")
+        check_swap(r, "complete", [did])
+        assert r["attempts"] >= 2, r
+        s = show(p, did)
+        failed = [h for h in s["history"] if h["outcome"] != "ok"]
+        assert failed and failed[0]["outcome"].startswith("RENAME failed") and \
+            "Lost connection" in failed[0]["outcome"], s["history"]
+        assert history_ok(s) == ["cutover"], s["history"]
+        w.phase = "complete"
+        w.run_for(0.3)
+        w.pause()
+        assert_new_schema(mariadb, db, "t", True)
+        assert_new_schema(mariadb, db, bare(s["old_table"]), False)
+        assert not table_exists(mariadb, db, shadow)
+        compare_common(mariadb, db, "t", bare(s["old_table"]))
+    finally:
+        w.stop()
+        killer.close()
+    assert not w.errors, w.errors[:10]
+
+
 def test_held_client_disconnects(cproxy, mariadb, db):
     """Clients that go away while held (closed socket; their own read
     timeout) are cleaned up; the others held with them complete; the
