@@ -1630,6 +1630,24 @@ static json_t *deploy_json(const struct deploy *d, bool full)
 	return o;
 }
 
+json_t *deploys_snapshot(struct deploys *ds)
+{
+	json_t *a = json_array();
+	struct deploy *d;
+	bool ok = a != NULL;
+
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (ok && d->id != 0)
+			ok = json_array_append_new(a, deploy_json(d, true)) == 0;
+	pthread_mutex_unlock(&ds->mu);
+	if (!ok) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
 /* {"ok":true} followed by the members of o (consumed). */
 static json_t *ok_with(json_t *o)
 {

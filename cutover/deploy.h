@@ -150,6 +150,12 @@ void deploys_free(struct deploys *ds);
 void deploys_admin(struct deploys *ds, uint64_t conn_serial, const char *args);
 
 /*
+ * Every deploy request cutoverd knows, as `deploy show` gives each: a JSON
+ * array (the caller frees it), NULL when memory runs out.  Any thread.
+ */
+json_t *deploys_snapshot(struct deploys *ds);
+
+/*
  * The mirror set for the proxy, built from the registry, and the version it
  * reflects.  On the loop thread.  NULL when memory runs out.
  */

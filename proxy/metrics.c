@@ -4,12 +4,14 @@
 #include "config.h"
 #include "proxy/metrics.h"
 #include "proxy/proxy.h"
+#include "cutover/deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/http.h>
+#include <jansson.h>
 
 struct metrics {
 	struct evhttp *http;
@@ -25,6 +27,112 @@ static void gauge(struct evbuffer *b, const char *name, const char *help, uint64
 {
 	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
 			    (unsigned long long)v);
+}
+
+/* A label value: backslash, double quote and line feed escaped. */
+static void put_label(struct evbuffer *b, const char *v)
+{
+	for (; *v != '\0'; v++) {
+		if (*v == '\\' || *v == '"')
+			evbuffer_add_printf(b, "\\%c", *v);
+		else if (*v == '\n')
+			evbuffer_add(b, "\\n", 2);
+		else
+			evbuffer_add(b, v, 1);
+	}
+}
+
+static double num(const json_t *o, const char *key)
+{
+	return json_number_value(json_object_get(o, key));
+}
+
+/* One sample per deploy of a member of its `deploy show` (absent: none). */
+struct deploy_metric {
+	const char *name, *type, *help, *key;
+	double scale;             /* the member's unit to the metric's */
+};
+
+static const struct deploy_metric deploy_metrics[] = {
+	{ "cutover_deploy_rows_copied", "gauge", "rows the backfill copied", "rows_copied", 1 },
+	{ "cutover_deploy_rows_total", "gauge", "rows of the table (the server's estimate while copying)",
+	  "rows_total", 1 },
+	{ "cutover_deploy_progress_ratio", "gauge", "share of the copy done (1 once it is over)", "progress_pct",
+	  0.01 },
+	{ "cutover_deploy_copy_rows_per_second", "gauge", "rows copied per second (recent chunks)", "copy_rate", 1 },
+	{ "cutover_deploy_eta_seconds", "gauge", "seconds the copy still needs at its rate (while copying)",
+	  "eta_s", 1 },
+	{ "cutover_deploy_chunk_rows", "gauge", "rows per chunk the backfill uses now", "chunk_rows", 1 },
+	{ "cutover_deploy_rows_verified", "gauge", "rows the verification compared", "rows_verified", 1 },
+	{ "cutover_deploy_verify_mismatches", "gauge", "chunks the verification found different and copied again",
+	  "verify_mismatches", 1 },
+	{ "cutover_deploy_mirrored_statements", "gauge", "client statements mirrored into the other table",
+	  "mirrored", 1 },
+	{ "cutover_deploy_refused_statements", "gauge", "client statements refused because of the deploy",
+	  "refused", 1 },
+	{ "cutover_deploy_lock_retries", "gauge", "backfill chunks retried because a client held a row",
+	  "lock_retries", 1 },
+	{ "cutover_deploy_cutover_attempts", "gauge", "attempts of the last cut-over or revert", "attempts", 1 },
+	{ "cutover_deploy_pause_seconds", "gauge", "traffic to the table held by the last cut-over or revert",
+	  "pause_ms", 0.001 },
+	{ "cutover_deploy_pause_total_seconds", "gauge", "traffic held by every cut-over attempt and revert",
+	  "pause_total_ms", 0.001 },
+};
+
+/*
+ * The deploy requests: how many are in each state, and per deploy (labels
+ * id, table; the info line also state) the figures of `deploy show`.
+ * Values that `deploy show` keeps across a restart (rows, pauses) start
+ * again from the catalog; the statement counts start from 0 with each
+ * cutoverd, hence gauges, not counters.
+ */
+static void deploy_section(struct evbuffer *b, struct deploys *ds)
+{
+	json_t *a = ds != NULL ? deploys_snapshot(ds) : json_array();
+	unsigned counts[DS_FAILED + 1];
+	size_t i;
+	json_t *o;
+
+	if (a == NULL)
+		return;
+	memset(counts, 0, sizeof(counts));
+	json_array_foreach(a, i, o) {
+		enum deploy_state st;
+
+		if (deploy_state_parse(json_string_value(json_object_get(o, "state")), &st))
+			counts[st]++;
+	}
+	evbuffer_add_printf(b, "# HELP cutover_deploys deploy requests by state\n# TYPE cutover_deploys gauge\n");
+	for (unsigned st = DS_QUEUED; st <= DS_FAILED; st++)
+		evbuffer_add_printf(b, "cutover_deploys{state=\"%s\"} %u\n", deploy_state_name(st), counts[st]);
+	if (json_array_size(a) == 0) {
+		json_decref(a);
+		return;
+	}
+	evbuffer_add_printf(b, "# HELP cutover_deploy_info one per deploy request, with its state\n"
+			       "# TYPE cutover_deploy_info gauge\n");
+	json_array_foreach(a, i, o) {
+		evbuffer_add_printf(b, "cutover_deploy_info{id=\"%lld\",table=\"",
+				    (long long)json_integer_value(json_object_get(o, "id")));
+		put_label(b, json_string_value(json_object_get(o, "table")));
+		evbuffer_add_printf(b, "\",state=\"%s\",revertible=\"%s\"} 1\n",
+				    json_string_value(json_object_get(o, "state")),
+				    json_is_true(json_object_get(o, "revertible")) ? "true" : "false");
+	}
+	for (unsigned m = 0; m < sizeof(deploy_metrics) / sizeof(deploy_metrics[0]); m++) {
+		const struct deploy_metric *dm = &deploy_metrics[m];
+
+		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", dm->name, dm->help, dm->name, dm->type);
+		json_array_foreach(a, i, o) {
+			if (!json_is_number(json_object_get(o, dm->key)))
+				continue;
+			evbuffer_add_printf(b, "%s{id=\"%lld\",table=\"", dm->name,
+					    (long long)json_integer_value(json_object_get(o, "id")));
+			put_label(b, json_string_value(json_object_get(o, "table")));
+			evbuffer_add_printf(b, "\"} %.15g\n", num(o, dm->key) * dm->scale);
+		}
+	}
+	json_decref(a);
 }
 
 static void on_metrics(struct evhttp_request *req, void *arg)
@@ -55,6 +163,8 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	counter(b, "cutover_injected_statements_total", "statements the proxy ran in sessions",
 		st->injected_statements);
 	counter(b, "cutover_held_commands_total", "commands held at the gate", st->held_commands);
+	counter(b, "cutover_refused_writes_total", "statements refused because of a deploy request",
+		st->refused_writes);
 	evbuffer_add_printf(b, "# HELP cutover_commands_total client commands by type\n"
 			       "# TYPE cutover_commands_total counter\n");
 	for (i = 0; i <= STATS_COMMANDS; i++)
@@ -69,8 +179,11 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 				    (double)(1ull << i) / 1e6, (unsigned long long)cum);
 	}
 	evbuffer_add_printf(b, "cutover_command_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
+			       "cutover_command_duration_seconds_sum %.6f\n"
 			       "cutover_command_duration_seconds_count %llu\n",
-			    (unsigned long long)st->lat_count, (unsigned long long)st->lat_count);
+			    (unsigned long long)st->lat_count, (double)st->lat_sum_us / 1e6,
+			    (unsigned long long)st->lat_count);
+	deploy_section(b, p->deploys);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "text/plain; version=0.0.4");
 	evhttp_send_reply(req, HTTP_OK, "OK", b);

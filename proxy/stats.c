@@ -18,6 +18,7 @@ void stats_latency(struct stats *st, uint64_t usec)
 		b++;
 	st->lat[b]++;
 	st->lat_count++;
+	st->lat_sum_us += usec;
 }
 
 uint64_t stats_percentile(const struct stats *st, double q)

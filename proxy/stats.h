@@ -26,6 +26,7 @@ struct stats {
 	uint64_t refused_writes;        /* writes refused because of a deploy request */
 	uint64_t lat[STATS_LAT_BUCKETS];/* client command latency histogram */
 	uint64_t lat_count;
+	uint64_t lat_sum_us;            /* the latencies added up */
 };
 
 void stats_command(struct stats *st, uint8_t cmd);

@@ -8,12 +8,15 @@ schema), so tests do not see each other's deploys.  Comparisons read the
 original and the shadow straight from MariaDB, through the column mapping.
 """
 
+import re
 import threading
 import time
+import urllib.request
 
 import pymysql
 import pytest
 
+from conftest import free_port
 from cutover_load import Writers
 
 
@@ -257,6 +260,70 @@ def test_deploy_refusals(dproxy, mariadb, db, case):
     assert dproxy.admin("deploy list")["deploys"] == []
     if table_exists(mariadb, dproxy.schema, "deploys"):
         assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.deploys" % dproxy.schema) == ((0,),)
+
+
+def scrape(port):
+    """GET /metrics: {(name, frozenset of (label, value)): value}."""
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10).read().decode()
+    out = {}
+    for line in body.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$', line)
+        assert m, "not a sample line: %r" % line
+        labels = re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or "")
+        labels = frozenset((k, re.sub(r'\\(.)', lambda x: "\n" if x.group(1) == "n" else x.group(1), v))
+                           for k, v in labels)
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def test_deploy_metrics(make_proxy, unique_name, mariadb, db):
+    """/metrics has the deploy requests: a count per state, and per deploy
+    its state and the figures of deploy show, labelled by id and table
+    (label values escaped: a table name with a double quote and a
+    backslash)."""
+    port = free_port()
+    schema = unique_name("_cutover")
+    p = make_proxy(cutover_schema=schema, proxy_metrics_listen="127.0.0.1:%d" % port)
+    try:
+        before = scrape(port)
+        assert before[("cutover_deploys", frozenset({("state", "copying")}))] == 0
+        assert not [k for k in before if k[0].startswith("cutover_deploy_")], before
+        name = 'o"r\\d'
+        fill(mariadb, db, name, 300,
+             ddl="CREATE TABLE `%s`.`%s` (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL, "
+                 "amount DECIMAL(12,2) NULL, created DATETIME(6) NOT NULL, flag TINYINT NULL) ENGINE=InnoDB"
+                 % (db, name))
+        s = create_ready(p, "%s.`%s` ADD COLUMN note VARCHAR(20) NULL" % (db, name))
+        did = s["id"]
+        lab = frozenset({("id", str(did)), ("table", "%s.%s" % (db, name))})
+        c = p.connect(database=db)
+        with c.cursor() as cur:
+            cur.execute("UPDATE `%s` SET flag = 7 WHERE id = 5" % name)
+        c.commit()
+        m = scrape(port)
+        assert m[("cutover_deploys", frozenset({("state", "ready")}))] == 1
+        assert m[("cutover_deploy_info", lab | {("state", "ready"), ("revertible", "false")})] == 1
+        assert m[("cutover_deploy_rows_copied", lab)] == 300
+        assert m[("cutover_deploy_rows_total", lab)] >= 300     # the server's estimate, or the rows copied
+        assert m[("cutover_deploy_progress_ratio", lab)] == 1
+        assert m[("cutover_deploy_rows_verified", lab)] == 300
+        assert m[("cutover_deploy_verify_mismatches", lab)] == 0
+        assert m[("cutover_deploy_mirrored_statements", lab)] >= 1
+        assert ("cutover_deploy_eta_seconds", lab) not in m        # only while copying
+        assert m[("cutover_command_duration_seconds_sum", frozenset())] > 0
+        r = p.admin("deploy cutover %d" % did, timeout=60)
+        assert r["ok"], r
+        m = scrape(port)
+        assert m[("cutover_deploys", frozenset({("state", "complete")}))] == 1
+        assert m[("cutover_deploys", frozenset({("state", "ready")}))] == 0
+        assert m[("cutover_deploy_info", lab | {("state", "complete"), ("revertible", "true")})] == 1
+        assert m[("cutover_deploy_pause_seconds", lab)] == pytest.approx(r["pause_ms"] / 1000.0, abs=1e-5)
+        assert m[("cutover_deploy_cutover_attempts", lab)] == r["attempts"]
+    finally:
+        p.stop()
+        execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % schema)
 
 
 def test_deploy_second_on_same_table_refused(dproxy, mariadb, db):
