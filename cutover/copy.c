@@ -35,6 +35,7 @@
 #include "proxy/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -511,6 +512,34 @@ static void unique_conflict(struct deploy *d, struct ctl *c, const struct key *l
 }
 
 /*
+ * The chunk's copy after lo failed (not for a lock): the error, and when it
+ * names the row ("... at row N": the N-th row the copy read, in key
+ * order), that row's key, so that the operator can look at it.
+ */
+static void bad_row(struct deploy *d, struct ctl *c, const struct key *lo, char *err, size_t errlen)
+{
+	char msg[sizeof(c->error)];
+	const char *at = strstr(c->error, " at row ");
+	struct key none = { 0, NULL }, k = { 0, NULL };
+	unsigned long nth = at != NULL ? strtoul(at + 8, NULL, 10) : 0;
+	size_t used;
+
+	snprintf(msg, sizeof(msg), "%s", c->error);
+	used = (size_t)snprintf(err, errlen, "backfill: %s", msg);
+	if (nth == 0 || nth > UINT_MAX || used >= errlen || !find_upper(d, c, lo, &none, (unsigned)nth, &k, false) ||
+	    k.n == 0) {
+		key_free(&k);
+		return;
+	}
+	used += (size_t)snprintf(err + used, errlen - used, " (the row with key (");
+	for (unsigned i = 0; i < k.n && used < errlen; i++)
+		used += (size_t)snprintf(err + used, errlen - used, "%s%s", i ? ", " : "", k.lit[i]);
+	if (used < errlen)
+		snprintf(err + used, errlen - used, "): the new schema cannot hold it)");
+	key_free(&k);
+}
+
+/*
  * The last statement failed because NOWAIT met a locked row (or, on
  * MariaDB, any lock it would have waited for).  Either error rolls back
  * the statement only (MariaDB: the whole transaction under
@@ -767,8 +796,11 @@ enum copy_result copy_run(struct deploy *d, struct ctl *c, char *err, size_t err
 				unique_conflict(d, c, &lo, &hi, err, errlen);
 				goto out;
 			}
-			if (!lock_busy(c))
-				goto sqlerr_rb;
+			if (!lock_busy(c)) {
+				bad_row(d, c, &lo, err, errlen);
+				rollback(c);
+				goto out;
+			}
 			/* a client holds a row of the chunk: the statement left
 			   nothing behind; let go, retry smaller */
 			rollback(c);

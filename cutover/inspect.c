@@ -288,6 +288,22 @@ bool inspect_check_alter(const char *clause, struct inspect_renames *r, char *er
 			snprintf(err, errlen, "the ALTER clause may not use %s", x->text);
 			goto out;
 		}
+		if (i + 1 < n && is_kw(&w[i + 1], "PARTITION") && (is_kw(x, "DROP") || is_kw(x, "CONVERT"))) {
+			/* DROP PARTITION deletes rows, CONVERT PARTITION moves them
+			   to a table of their own: a deploy request copies every
+			   row into the new table */
+			snprintf(err, errlen, "the ALTER clause may not use %s PARTITION (it removes the partition's "
+				 "rows from the table, and a deploy request copies every row: run it as a plain "
+				 "ALTER TABLE)", x->text);
+			goto out;
+		}
+		if (is_kw(x, "CONVERT") && i + 1 < n && is_kw(&w[i + 1], "TABLE")) {
+			snprintf(err, errlen, "the ALTER clause may not use CONVERT TABLE ... TO PARTITION (it takes "
+				 "in another table)");
+			goto out;
+		}
+		if (is_kw(x, "UPDATE") && i > 0 && is_kw(&w[i - 1], "ON"))
+			continue;       /* a column's ON UPDATE CURRENT_TIMESTAMP */
 		if (is_kw(x, "SELECT") || is_kw(x, "INSERT") || is_kw(x, "UPDATE") ||
 		    is_kw(x, "DELETE") || is_kw(x, "CREATE") ||
 		    (is_kw(x, "DROP") && i + 1 < n &&

@@ -239,6 +239,14 @@ REFUSALS = [
      "{db}.t DROP PRIMARY KEY, ADD PRIMARY KEY (a)", "primary key"),
     ("timestamp key and conversion", "CREATE TABLE `{db}`.t (ts TIMESTAMP NOT NULL PRIMARY KEY, d DATETIME NULL) "
      "ENGINE=InnoDB", "{db}.t MODIFY d TIMESTAMP NULL", "TIMESTAMP"),
+    ("drop partition", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB PARTITION BY RANGE (id) "
+     "(PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)", "{db}.t DROP PARTITION p0",
+     "DROP PARTITION"),
+    ("convert partition", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB PARTITION BY RANGE (id) "
+     "(PARTITION p0 VALUES LESS THAN (10), PARTITION p1 VALUES LESS THAN MAXVALUE)",
+     "{db}.t CONVERT PARTITION p0 TO TABLE t_p0", "CONVERT PARTITION"),
+    ("system versioned", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY, v INT) ENGINE=InnoDB WITH SYSTEM VERSIONING",
+     "{db}.t ADD COLUMN x INT", "SYSTEM VERSIONED"),
     ("bad target", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "t ADD x INT", "is not <db>.<table>"),
     ("no clause", "CREATE TABLE `{db}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", "{db}.t", "usage"),
 ]
@@ -345,6 +353,26 @@ def test_deploy_unique_violation_fails_the_deploy(dproxy, mariadb, db):
     assert s["state"] == "failed", s
     assert "conflicts with a unique key" in s["error"] and "2500" in s["error"], s
     assert not table_exists(mariadb, db, "_t_shadow")
+
+
+@pytest.mark.parametrize("alter, message", [
+    ("MODIFY amount DECIMAL(4,2) NULL", "Out of range value for column 'amount' at row"),
+    ("MODIFY name VARCHAR(3) NOT NULL", "Data too long for column 'name' at row"),
+])
+def test_deploy_fails_naming_the_row_the_new_schema_cannot_hold(dproxy, mariadb, db, alter, message):
+    """A narrowing ALTER that some row does not fit: the backfill fails the
+    deploy (strict mode: nothing truncated), with the server's error and the
+    key of the row it names; the shadow is dropped, the table untouched."""
+    fill(mariadb, db, "t", 3000)
+    execute(mariadb, "UPDATE `%s`.t SET amount = 99.99, name = 'ab' WHERE id <> 2345" % db)
+    before = rows(mariadb, "CHECKSUM TABLE `%s`.t" % db)
+    r = create(dproxy, "%s.t %s" % (db, alter))
+    assert r["ok"], r
+    s = wait_state(dproxy, r["id"], ("ready", "failed"))
+    assert s["state"] == "failed", s
+    assert message in s["error"] and "the row with key (2345)" in s["error"], s["error"]
+    assert not table_exists(mariadb, db, "_t_shadow")
+    assert rows(mariadb, "CHECKSUM TABLE `%s`.t" % db) == before
 
 
 def test_deploy_bad_admin_input(dproxy):

@@ -48,6 +48,16 @@ KINDS = {
     "generated column added": (
         "(id INT PRIMARY KEY, v INT NOT NULL)",
         "id, v", "(%(i)d, %(i)d)", "ADD COLUMN d INT AS (v * 3) STORED, ADD INDEX kd (d)", "v = v + 1"),
+    "timestamp on update added": (
+        "(id INT PRIMARY KEY, v INT NOT NULL)",
+        "id, v", "(%(i)d, %(i)d)",
+        "ADD COLUMN changed TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)",
+        "v = v + 1"),
+    "timestamp on update kept": (
+        "(id INT PRIMARY KEY, v INT NOT NULL, "
+        "changed TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6))",
+        "id, v, changed", "(%(i)d, %(i)d, '2020-01-02 03:04:05.%(i)06d')", "ADD COLUMN note VARCHAR(10) NULL",
+        "v = v + 1"),
     "check constraint": (
         "(id INT PRIMARY KEY, v INT NOT NULL, CONSTRAINT pos CHECK (v >= 0))",
         "id, v", "(%(i)d, %(i)d)", "ADD COLUMN note VARCHAR(10) NULL", "v = v + 1"),
