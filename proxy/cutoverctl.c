@@ -13,8 +13,14 @@
  * Control characters in strings are shown escaped (\n, \t, \u001b), so a
  * reply can never break the layout or drive the terminal.
  *
- * Exit status: 0 success, 1 cutoverd refused the command, 2 anything else
- * (usage, no connection, a reply that is not a JSON object with "ok").
+ * With --wait-for STATES the command is sent again every --interval until
+ * the reply's "state" is one of STATES (a progress line on standard error
+ * each time the reply says something new), then the last reply is printed.
+ *
+ * Exit status: 0 success, 1 cutoverd refused the command (or, waiting, the
+ * state became failed or cancelled), 2 anything else (usage, no
+ * connection, a reply that is not a JSON object with "ok"), 3 the wait
+ * timed out.
  */
 #include "config.h"
 #include "conf/conf.h"
@@ -23,6 +29,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,7 @@ enum ctl_exit {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_REFUSED = 1,  /* {"ok":false}: the daemon said no */
 	CTL_EXIT_TROUBLE = 2,  /* usage, connection, malformed reply */
+	CTL_EXIT_TIMEOUT = 3,  /* --wait-for: --timeout passed first */
 };
 
 #define CTL_MAX_REPLY (64u * 1024 * 1024) /* refuse replies larger than this */
@@ -61,7 +69,8 @@ static void *ctl_calloc(size_t n, size_t size)
 static void ctl_usage(FILE *fp)
 {
 	fprintf(fp,
-		"Usage: cutoverctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
+		"Usage: cutoverctl [-s SOCKET] [--json] [--wait-for STATES [--interval MS]\n"
+		"                  [--timeout S]] COMMAND [ARGS...]\n"
 		"       cutoverctl --help | --version\n"
 		"\n"
 		"Send COMMAND to cutoverd over its admin socket and print the reply.\n"
@@ -71,11 +80,18 @@ static void ctl_usage(FILE *fp)
 		"  -s, --socket=PATH  admin socket (default: $CUTOVER_ADMIN_SOCKET,\n"
 		"                     else %s)\n"
 		"  -j, --json         print the reply as the raw JSON line\n"
+		"  -w, --wait-for=STATES\n"
+		"                     send COMMAND again until the reply's state is one\n"
+		"                     of STATES (comma-separated), showing progress on\n"
+		"                     standard error (COMMAND: deploy show ID)\n"
+		"  -i, --interval=MS  time between two tries while waiting (default 1000)\n"
+		"  -t, --timeout=S    give up waiting after S seconds (default: never)\n"
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n"
 		"\n"
-		"Exit status: 0 success; 1 cutoverd refused the command; 2 usage error,\n"
-		"no connection, or a malformed reply.\n",
+		"Exit status: 0 success; 1 cutoverd refused the command, or the state\n"
+		"waited for became failed or cancelled instead; 2 usage error, no\n"
+		"connection, or a malformed reply; 3 the wait timed out.\n",
 		CONF_DEFAULT_ADMIN_SOCKET);
 }
 
@@ -473,32 +489,282 @@ static char *ctl_command_line(int argc, char **argv)
 	return line;
 }
 
+enum ctl_ask { CTL_ASK_OK, CTL_ASK_NO_CONNECTION, CTL_ASK_TROUBLE };
+
+/*
+ * Send the command line, read the reply: a JSON object with a boolean "ok"
+ * (*reply, and its text in *line).  CTL_ASK_NO_CONNECTION when the socket
+ * cannot be reached (errno says why); CTL_ASK_TROUBLE after saying why.
+ */
+static enum ctl_ask ctl_ask(const char *socket_path, const char *command, char **line, json_t **reply)
+{
+	const char *why;
+	json_error_t jerr;
+	int fd = ctl_connect(socket_path);
+
+	*line = NULL;
+	*reply = NULL;
+	if (fd == -1)
+		return CTL_ASK_NO_CONNECTION;
+	if (!ctl_send_all(fd, command, strlen(command))) {
+		fprintf(stderr, "cutoverctl: cannot send to %s: %s\n", socket_path, strerror(errno));
+		close(fd);
+		return CTL_ASK_TROUBLE;
+	}
+	if (!ctl_read_line(fd, line, &why)) {
+		fprintf(stderr, "cutoverctl: no reply from %s: %s\n", socket_path, why);
+		close(fd);
+		return CTL_ASK_TROUBLE;
+	}
+	close(fd);
+	*reply = json_loads(*line, 0, &jerr);
+	if (*reply == NULL || !json_is_object(*reply)) {
+		fprintf(stderr, "cutoverctl: malformed reply from %s: %s\n", socket_path,
+			*reply == NULL ? jerr.text : "not a JSON object");
+	} else if (!json_is_boolean(json_object_get(*reply, "ok"))) {
+		fprintf(stderr, "cutoverctl: malformed reply from %s: no \"ok\" member\n", socket_path);
+	} else {
+		return CTL_ASK_OK;
+	}
+	json_decref(*reply);
+	*reply = NULL;
+	free(*line);
+	*line = NULL;
+	return CTL_ASK_TROUBLE;
+}
+
+/* Print a reply (see OUTPUT); its exit status. */
+static int ctl_show(const json_t *reply, const char *line, bool raw)
+{
+	bool ok = json_is_true(json_object_get(reply, "ok"));
+
+	if (raw) {
+		puts(line);
+	} else if (ok) {
+		ctl_print_reply(reply);
+	} else {
+		const json_t *error = json_object_get(reply, "error");
+		char *text = json_is_string(error) ? ctl_escape(json_string_value(error)) :
+			     error != NULL ? ctl_text(error) : NULL;
+
+		fprintf(stderr, "error: %s\n", text != NULL ? text : "(no message)");
+		free(text);
+	}
+	return ok ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
+}
+
+/* Is `state` one of the comma-separated `states`? */
+static bool ctl_state_in(const char *state, const char *states)
+{
+	size_t n = strlen(state);
+
+	for (const char *p = states; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && strncmp(p, state, n) == 0)
+			return true;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return false;
+}
+
+/* A member of the reply that is a number, or -1. */
+static double ctl_num(const json_t *reply, const char *key)
+{
+	const json_t *v = json_object_get(reply, key);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/*
+ * The progress line of a reply while waiting: the time, the state, and
+ * what a deploy request's reply says of its progress, when it says it:
+ *   12:00:03  copying (backfill)  45.2%  452000/1000000 rows  120455 rows/s  ETA 5 s
+ */
+static char *ctl_progress(const json_t *reply)
+{
+	const char *state = json_string_value(json_object_get(reply, "state"));
+	const char *step = json_string_value(json_object_get(reply, "step"));
+	const char *thr = json_string_value(json_object_get(reply, "throttle_reason"));
+	double pct = ctl_num(reply, "progress_pct"), copied = ctl_num(reply, "rows_copied");
+	double total = ctl_num(reply, "rows_total"), rate = ctl_num(reply, "copy_rate");
+	double eta = ctl_num(reply, "eta_s");
+	char *buf = NULL, *clean;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		ctl_out_of_memory();
+	fputs(state != NULL ? state : "?", f);
+	if (step != NULL)
+		fprintf(f, " (%s)", step);
+	if (pct >= 0)
+		fprintf(f, "  %.1f%%", pct);
+	if (copied >= 0 && total >= 0)
+		fprintf(f, "  %.0f/%.0f rows", copied, total);
+	if (rate > 0 && state != NULL && strcmp(state, "copying") == 0)
+		fprintf(f, "  %.0f rows/s", rate);
+	if (eta >= 0)
+		fprintf(f, "  ETA %.0f s", eta);
+	if (json_is_true(json_object_get(reply, "throttled")) && thr != NULL && thr[0] != '\0')
+		fprintf(f, "  throttled: %s", thr);
+	if (fclose(f) != 0)
+		ctl_out_of_memory();
+	clean = ctl_escape(buf);
+	free(buf);
+	return clean;
+}
+
+static double ctl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * --wait-for: ask until the reply's state is one of `states`.  Connection
+ * failures after a first reply are retried (cutoverd restarting: deploy
+ * requests survive it); before one, they end the wait.
+ */
+static int ctl_wait(const char *socket_path, const char *command, bool raw, const char *states,
+		    long interval_ms, double timeout_s)
+{
+	double start = ctl_now();
+	char *last = NULL;
+	bool answered = false, lost = false;
+
+	for (;;) {
+		char *line, *progress;
+		json_t *reply;
+		const char *state;
+		enum ctl_ask r = ctl_ask(socket_path, command, &line, &reply);
+		int status;
+
+		if (r == CTL_ASK_TROUBLE) {
+			free(last);
+			return CTL_EXIT_TROUBLE;
+		}
+		if (r == CTL_ASK_NO_CONNECTION && !answered) {
+			fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
+				socket_path, strerror(errno));
+			free(last);
+			return CTL_EXIT_TROUBLE;
+		}
+		if (r == CTL_ASK_NO_CONNECTION) {
+			if (!lost)
+				fprintf(stderr, "cutoverctl: lost %s (%s): trying again\n", socket_path, strerror(errno));
+			lost = true;
+		} else {
+			lost = false;
+			answered = true;
+			state = json_string_value(json_object_get(reply, "state"));
+			if (!json_is_true(json_object_get(reply, "ok"))) {
+				status = ctl_show(reply, line, raw);
+			} else if (state == NULL) {
+				fprintf(stderr, "cutoverctl: the reply has no \"state\" to wait for\n");
+				status = CTL_EXIT_TROUBLE;
+			} else if (ctl_state_in(state, states)) {
+				status = ctl_show(reply, line, raw);
+			} else if (strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0) {
+				(void)ctl_show(reply, line, raw);
+				fprintf(stderr, "cutoverctl: the state is %s, not %s\n", state, states);
+				status = CTL_EXIT_REFUSED;
+			} else {
+				progress = ctl_progress(reply);
+				if (last == NULL || strcmp(progress, last) != 0) {
+					time_t now = time(NULL);
+					struct tm tm;
+					char hms[16];
+
+					localtime_r(&now, &tm);
+					strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+					fprintf(stderr, "%s  %s\n", hms, progress);
+					free(last);
+					last = progress;
+				} else {
+					free(progress);
+				}
+				status = -1;
+			}
+			json_decref(reply);
+			free(line);
+			if (status >= 0) {
+				free(last);
+				return status;
+			}
+		}
+		if (timeout_s > 0 && ctl_now() - start >= timeout_s) {
+			fprintf(stderr, "cutoverctl: timed out after %g s waiting for %s\n", timeout_s, states);
+			free(last);
+			return CTL_EXIT_TIMEOUT;
+		}
+		{
+			struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "wait-for", required_argument, NULL, 'w' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *socket_path = getenv("CUTOVER_ADMIN_SOCKET");
-	const char *why;
+	const char *wait_for = NULL;
+	long interval_ms = 1000;
+	double timeout_s = 0;
 	bool raw = false;
-	char *command, *reply_line;
-	json_t *reply, *ok;
-	json_error_t jerr;
-	int opt, fd, i, status;
+	char *command, *reply_line, *end;
+	json_t *reply;
+	int opt, i, status;
 
 	if (socket_path == NULL || socket_path[0] == '\0')
 		socket_path = CONF_DEFAULT_ADMIN_SOCKET;
-	while ((opt = getopt_long(argc, argv, "+s:jhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:jw:i:t:hV", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			socket_path = optarg;
 			break;
 		case 'j':
 			raw = true;
+			break;
+		case 'w':
+			if (optarg[0] == '\0' || strpbrk(optarg, " \t\r\n") != NULL) {
+				fputs("cutoverctl: --wait-for needs states separated by commas, like ready,complete\n",
+				      stderr);
+				return CTL_EXIT_TROUBLE;
+			}
+			wait_for = optarg;
+			break;
+		case 'i':
+			errno = 0;
+			interval_ms = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || interval_ms < 10 || interval_ms > 3600000) {
+				fputs("cutoverctl: --interval is milliseconds, 10 to 3600000\n", stderr);
+				return CTL_EXIT_TROUBLE;
+			}
+			break;
+		case 't':
+			errno = 0;
+			timeout_s = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' || !(timeout_s > 0) || timeout_s > 1e9) {
+				fputs("cutoverctl: --timeout is seconds, more than 0\n", stderr);
+				return CTL_EXIT_TROUBLE;
+			}
 			break;
 		case 'h':
 			ctl_usage(stdout);
@@ -523,57 +789,39 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fd = ctl_connect(socket_path);
-	if (fd == -1) {
-		fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
-			socket_path, strerror(errno));
+	if (wait_for == NULL && (interval_ms != 1000 || timeout_s > 0)) {
+		fputs("cutoverctl: --interval and --timeout go with --wait-for\n", stderr);
+		return CTL_EXIT_TROUBLE;
+	}
+	/* the command is sent again and again: only a read, never one that
+	   changes something (a second deploy create, cutover, ...) */
+	if (wait_for != NULL && (argc - optind != 3 || strcmp(argv[optind], "deploy") != 0 ||
+				 strcmp(argv[optind + 1], "show") != 0)) {
+		fputs("cutoverctl: --wait-for goes with 'deploy show ID' (it is sent again until the state is "
+		      "reached)\n", stderr);
 		return CTL_EXIT_TROUBLE;
 	}
 	command = ctl_command_line(argc - optind, argv + optind);
-	if (!ctl_send_all(fd, command, strlen(command))) {
-		fprintf(stderr, "cutoverctl: cannot send to %s: %s\n", socket_path, strerror(errno));
-		free(command);
-		close(fd);
-		return CTL_EXIT_TROUBLE;
+	if (wait_for != NULL) {
+		status = ctl_wait(socket_path, command, raw, wait_for, interval_ms, timeout_s);
+	} else {
+		switch (ctl_ask(socket_path, command, &reply_line, &reply)) {
+		case CTL_ASK_OK:
+			status = ctl_show(reply, reply_line, raw);
+			json_decref(reply);
+			free(reply_line);
+			break;
+		case CTL_ASK_NO_CONNECTION:
+			fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
+				socket_path, strerror(errno));
+			status = CTL_EXIT_TROUBLE;
+			break;
+		default:
+			status = CTL_EXIT_TROUBLE;
+			break;
+		}
 	}
 	free(command);
-	if (!ctl_read_line(fd, &reply_line, &why)) {
-		fprintf(stderr, "cutoverctl: no reply from %s: %s\n", socket_path, why);
-		close(fd);
-		return CTL_EXIT_TROUBLE;
-	}
-	close(fd);
-
-	reply = json_loads(reply_line, 0, &jerr);
-	if (reply == NULL || !json_is_object(reply)) {
-		fprintf(stderr, "cutoverctl: malformed reply from %s: %s\n", socket_path,
-			reply == NULL ? jerr.text : "not a JSON object");
-		json_decref(reply);
-		free(reply_line);
-		return CTL_EXIT_TROUBLE;
-	}
-	ok = json_object_get(reply, "ok");
-	if (!json_is_boolean(ok)) {
-		fprintf(stderr, "cutoverctl: malformed reply from %s: no \"ok\" member\n",
-			socket_path);
-		status = CTL_EXIT_TROUBLE;
-	} else if (raw) {
-		puts(reply_line);
-		status = json_is_true(ok) ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
-	} else if (json_is_true(ok)) {
-		ctl_print_reply(reply);
-		status = CTL_EXIT_OK;
-	} else {
-		const json_t *error = json_object_get(reply, "error");
-		char *text = json_is_string(error) ? ctl_escape(json_string_value(error)) :
-			     error != NULL ? ctl_text(error) : NULL;
-
-		fprintf(stderr, "error: %s\n", text != NULL ? text : "(no message)");
-		free(text);
-		status = CTL_EXIT_REFUSED;
-	}
-	json_decref(reply);
-	free(reply_line);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		fprintf(stderr, "cutoverctl: cannot write the output: %s\n", strerror(errno));
 		return CTL_EXIT_TROUBLE;

@@ -8,7 +8,9 @@ schema), so tests do not see each other's deploys.  Comparisons read the
 original and the shadow straight from MariaDB, through the column mapping.
 """
 
+import json
 import re
+import subprocess
 import threading
 import time
 import urllib.request
@@ -16,7 +18,7 @@ import urllib.request
 import pymysql
 import pytest
 
-from conftest import free_port
+from conftest import CUTOVERCTL, free_port
 from cutover_load import Writers
 
 
@@ -706,6 +708,67 @@ def test_writes_refused_until_the_catalog_is_read(make_proxy, mariadb, db):
     assert "cannot read the deploy catalog" in p.read_log()
     r = p.admin("deploy create %s.t ADD COLUMN x INT" % db)
     assert not r["ok"] and "control connection" in r["error"], r
+
+
+def test_cutoverctl_wait_for(dproxy, mariadb, db):
+    """cutoverctl --wait-for STATES deploy show ID: asks again until the
+    state is one of STATES (exit 0, the last reply on stdout, progress on
+    stderr); exit 3 at --timeout, 1 when the deploy fails or does not exist;
+    usage errors (exit 2) for a command other than deploy show, a bad
+    interval, --timeout without --wait-for."""
+    fill(mariadb, db, "t", 500)
+    r = create(dproxy, "--paused %s.t ADD COLUMN x INT" % db)
+    assert r["ok"], r
+    did = r["id"]
+    deadline = time.monotonic() + 20
+    while not dproxy.admin("deploy show %d" % did)["throttled"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    out = dproxy.ctl("--wait-for", "ready", "--interval", 100, "--timeout", 1, "deploy", "show", did)
+    assert out.returncode == 3, out
+    assert "timed out after 1 s waiting for ready" in out.stderr, out
+    assert re.search(r"copying \(backfill\)  0\.0%  0/\d+ rows", out.stderr) and "throttled: paused by the operator" in out.stderr, out
+    assert out.stderr.count("copying") == 1, out      # a line only when something changed
+    assert out.stdout == "", out
+    # cutoverd goes away while it waits (kill -9, restart): it asks again
+    waiter = subprocess.Popen([CUTOVERCTL, "-s", dproxy.admin_socket, "-w", "verifying,ready", "-i", "50",
+                               "-t", "60", "--json", "deploy", "show", str(did)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    dproxy.proc.kill()
+    dproxy.proc.wait()
+    time.sleep(0.3)
+    dproxy.start()
+    assert dproxy.admin("deploy set %d paused=0" % did)["ok"]
+    stdout, stderr = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, (stdout, stderr)
+    assert "trying again" in stderr, stderr
+    reply = json.loads(stdout)
+    assert reply["ok"] and reply["state"] in ("verifying", "ready") and reply["id"] == did, reply
+    out = dproxy.ctl("-w", "ready", "-t", 60, "deploy", "show", did)
+    assert out.returncode == 0 and "state: ready" in out.stdout, out
+    # a deploy that fails: exit 1, its reply and why
+    execute(mariadb, "CREATE TABLE `%s`.n (id INT PRIMARY KEY, v INT) ENGINE=InnoDB" % db,
+            "INSERT INTO `%s`.n VALUES (1, 1), (2, 1000)" % db)
+    r = create(dproxy, "%s.n MODIFY v TINYINT" % db)
+    assert r["ok"], r
+    out = dproxy.ctl("-w", "ready", "-i", 50, "-t", 60, "deploy", "show", r["id"])
+    assert out.returncode == 1, out
+    assert "state: failed" in out.stdout and "the state is failed, not ready" in out.stderr, out
+    out = dproxy.ctl("-w", "ready", "deploy", "show", 999)
+    assert out.returncode == 1 and "no deploy request" in out.stderr, out
+    for args, msg in [(("-w", "ready", "status"), "goes with 'deploy show ID'"),
+                      (("-w", "ready", "deploy", "cutover", did), "goes with 'deploy show ID'"),
+                      (("-w", "ready", "-i", 5, "deploy", "show", did), "--interval is milliseconds"),
+                      (("-w", "ready", "-t", "x", "deploy", "show", did), "--timeout is seconds"),
+                      (("-w", "", "deploy", "show", did), "--wait-for needs states"),
+                      (("-t", 5, "deploy", "show", did), "go with --wait-for")]:
+        out = dproxy.ctl(*args)
+        assert out.returncode == 2 and msg in out.stderr, (args, out)
+    # no cutoverd there: exit 2 at once, not a wait
+    out = subprocess.run([CUTOVERCTL, "-s", dproxy.admin_socket + ".none", "-w", "ready", "deploy", "show", str(did)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "cannot connect" in out.stderr, out
 
 
 def test_deploy_create_paused(dproxy, mariadb, db):
