@@ -82,7 +82,8 @@ enum key_kind {
 			    _charset X'..' COLLATE collation (same order as
 			    the index) */
 	KEY_BINARY,      /* binary strings: HEX(col), written X'..' */
-	KEY_TEXT,        /* dates and times: selected as text, written quoted */
+	KEY_TEXT,        /* dates and times, UUID, INET6, INET4: selected as
+			    text, written quoted */
 };
 
 /* A column of the original and its name in the shadow. */

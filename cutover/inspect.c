@@ -487,8 +487,11 @@ static bool key_kind_of(const struct colinfo *x, enum key_kind *k)
 	static const char *const numeric[] = {
 		"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", NULL
 	};
+	/* dates and times; MariaDB's UUID, INET6 and INET4: read as text and
+	   written as a quoted string, which the column converts back (any
+	   spelling of a value finds it: '0A..' and '0a..', '::1' and '0::1') */
 	static const char *const text[] = {
-		"date", "datetime", "timestamp", "time", "year", NULL
+		"date", "datetime", "timestamp", "time", "year", "uuid", "inet6", "inet4", NULL
 	};
 
 	for (unsigned i = 0; numeric[i] != NULL; i++)

@@ -482,5 +482,6 @@ void keys_put_own_row_guard(FILE *f, const struct key_cols *k, const char *shado
 		fputc('.', f);
 		ctl_put_ident(f, k0);
 	}
-	fputs(", (SELECT 1 UNION ALL SELECT 2))", f);
+	/* NULLs: a branch of any type (an INT would not mix with a UUID) */
+	fputs(", (SELECT NULL UNION ALL SELECT NULL))", f);
 }

@@ -87,7 +87,7 @@ void keys_put_copy(FILE *f, const char *db, const char *table, const char *shado
 
 /*
  * "`k0` = IF(`shadow`.`k0` <=> VALUES(`k0`) AND ..., `shadow`.`k0`,
- * (SELECT 1 UNION ALL SELECT 2))": the first ON DUPLICATE KEY UPDATE
+ * (SELECT NULL UNION ALL SELECT NULL))": the first ON DUPLICATE KEY UPDATE
  * assignment of a copy into the shadow.  When the duplicate is the key's
  * own row it changes nothing; when a unique key of the new schema made
  * another row the duplicate, updating that row would be silent corruption,

@@ -1141,7 +1141,7 @@ static enum mirror_verdict plan_insert_select(const struct mirror_table *t, cons
 	for (unsigned k = 0; k < t->npk; k++)
 		if (t->cols[t->pk[k]].kind == KEY_TEXT)
 			return refuse(t, id, why, whylen, "an INSERT ... SELECT that gives the values of key column %s "
-				      "(a date or time) is not mirrored yet", t->cols[t->pk[k]].orig);
+				      "(a date, time, UUID or INET address) is not mirrored yet", t->cols[t->pk[k]].orig);
 	/*
 	 * The whole SELECT, LOCK IN SHARE MODE, lists the rows (so DISTINCT,
 	 * aliases in ORDER BY and LIMIT choose the same rows as in the
