@@ -713,6 +713,32 @@ def test_drain_timeout_abandons_and_changes_nothing(cproxy, mariadb, db):
 # -- 5. the RENAME cannot get its lock ------------------------------------------------------------
 
 
+def mdl_held_outside(cproxy, mariadb, db, mode, attempts, rename_wait_ms):
+    """A ready deploy of t (500 rows) with two writers through the proxy,
+    and a session straight on MariaDB holding t's metadata lock (an open
+    transaction that read it).  mode as_mysql: the swap as it runs on
+    MySQL.  Returns (proxy, deploy id, shadow, writers, that session)."""
+    fill(mariadb, db, "t", 500)
+    ini = cutover_ini(cutover_max_attempts=attempts, cutover_retry_ms=50, cutover_drain_timeout_ms=300,
+                      cutover_rename_wait_ms=rename_wait_ms)
+    if mode == "as_mysql":
+        ini += "[debug]\nswap_as_mysql = true\n"
+    p = cproxy(ini)
+    did = make_ready(p, db, "t")
+    shadow = bare(show(p, did)["shadow_table"])
+    w = Writers(p, db, "t", nthreads=2, lo=101, hi=500).start()
+    try:
+        direct = mariadb.connect(database=db)
+        q(direct, "BEGIN")
+        q1(direct, "SELECT * FROM t LIMIT 1")
+        w.phase = "ready, MDL held outside"
+        w.run_for(0.3)
+    except BaseException:
+        w.stop()
+        raise
+    return p, did, shadow, w, direct
+
+
 @pytest.mark.parametrize("mode", ["wait", "as_mysql"])
 def test_rename_lock_failure(cproxy, mariadb, db, mode):
     """A session straight on MariaDB (not through the proxy) holds a
@@ -723,21 +749,8 @@ def test_rename_lock_failure(cproxy, mariadb, db, mode):
     through the proxy see no error, nothing changed; after that session
     ends a cut-over succeeds."""
     limit()
-    fill(mariadb, db, "t", 500)
-    ini = cutover_ini(cutover_max_attempts=2, cutover_retry_ms=50, cutover_drain_timeout_ms=300,
-                      cutover_rename_wait_ms=120)
-    if mode == "as_mysql":
-        ini += "[debug]\nswap_as_mysql = true\n"
-    p = cproxy(ini)
-    did = make_ready(p, db, "t")
-    shadow = bare(show(p, did)["shadow_table"])
-    w = Writers(p, db, "t", nthreads=2, lo=101, hi=500).start()
-    direct = mariadb.connect(database=db)
+    p, did, shadow, w, direct = mdl_held_outside(cproxy, mariadb, db, mode, attempts=2, rename_wait_ms=120)
     try:
-        q(direct, "BEGIN")
-        q1(direct, "SELECT * FROM t LIMIT 1")
-        w.phase = "ready, MDL held outside"
-        w.run_for(0.3)
         r = admin(p, "deploy cutover %d" % did)
         assert r["ok"] is False and "killed" in r["error"] and "cutover_rename_wait_ms" in r["error"], r
         s = show(p, did)
@@ -768,9 +781,6 @@ def test_rename_lock_failure(cproxy, mariadb, db, mode):
     assert not w.errors, w.errors[:10]
 
 
-# -- 6. held clients that go away --------------------------------------------------------------
-
-
 @pytest.mark.parametrize("mode", ["wait", "as_mysql"])
 def test_rename_link_broken(cproxy, mariadb, db, mode):
     """The control connection dies while its RENAME waits for a lock (a
@@ -782,22 +792,9 @@ def test_rename_link_broken(cproxy, mariadb, db, mode):
     lock_wait_timeout set again), which swaps once the lock is gone.
     Writers through the proxy see no error."""
     limit()
-    fill(mariadb, db, "t", 500)
-    ini = cutover_ini(cutover_max_attempts=4, cutover_retry_ms=50, cutover_drain_timeout_ms=300,
-                      cutover_rename_wait_ms=5000)
-    if mode == "as_mysql":
-        ini += "[debug]\nswap_as_mysql = true\n"
-    p = cproxy(ini)
-    did = make_ready(p, db, "t")
-    shadow = bare(show(p, did)["shadow_table"])
-    w = Writers(p, db, "t", nthreads=2, lo=101, hi=500).start()
-    direct = mariadb.connect(database=db)
+    p, did, shadow, w, direct = mdl_held_outside(cproxy, mariadb, db, mode, attempts=4, rename_wait_ms=5000)
     killer = mariadb.root_connect()
     try:
-        q(direct, "BEGIN")
-        q1(direct, "SELECT * FROM t LIMIT 1")
-        w.phase = "ready, MDL held outside"
-        w.run_for(0.3)
         bg = Bg(admin, p, "deploy cutover %d" % did)
         deadline = time.monotonic() + 20
         rid = None
@@ -830,6 +827,9 @@ def test_rename_link_broken(cproxy, mariadb, db, mode):
         w.stop()
         killer.close()
     assert not w.errors, w.errors[:10]
+
+
+# -- 6. held clients that go away --------------------------------------------------------------
 
 
 def test_held_client_disconnects(cproxy, mariadb, db):
