@@ -80,8 +80,27 @@ static const struct deploy_metric deploy_metrics[] = {
 };
 
 /*
- * The deploy requests: how many are in each state, and per deploy (labels
- * id, table; the info line also state) the figures of `deploy show`.
+ * A deploy request that has ended: cancelled, failed, or cut over (or
+ * reverted) with its revert window closed.  Its series go, so that their
+ * number does not grow with every deploy ever made; cutover_deploys still
+ * counts it.
+ */
+static bool deploy_ended(const json_t *o)
+{
+	const char *st = json_string_value(json_object_get(o, "state"));
+
+	if (st == NULL)
+		return true;
+	if (strcmp(st, "cancelled") == 0 || strcmp(st, "failed") == 0)
+		return true;
+	return (strcmp(st, "complete") == 0 || strcmp(st, "reverted") == 0) &&
+	       !json_is_true(json_object_get(o, "window_open"));
+}
+
+/*
+ * The deploy requests: how many are in each state, and per deploy that has
+ * not ended (labels id, table; the info line also state) the figures of
+ * `deploy show`.
  * Values that `deploy show` keeps across a restart (rows, pauses) start
  * again from the catalog; the statement counts start from 0 with each
  * cutoverd, hence gauges, not counters.
@@ -105,6 +124,9 @@ static void deploy_section(struct evbuffer *b, struct deploys *ds)
 	evbuffer_add_printf(b, "# HELP cutover_deploys deploy requests by state\n# TYPE cutover_deploys gauge\n");
 	for (unsigned st = DS_QUEUED; st <= DS_FAILED; st++)
 		evbuffer_add_printf(b, "cutover_deploys{state=\"%s\"} %u\n", deploy_state_name(st), counts[st]);
+	for (i = json_array_size(a); i-- > 0;)
+		if (deploy_ended(json_array_get(a, i)))
+			json_array_remove(a, i);
 	if (json_array_size(a) == 0) {
 		json_decref(a);
 		return;

@@ -331,6 +331,11 @@ def test_deploy_metrics(make_proxy, unique_name, mariadb, db):
         assert m[("cutover_deploy_info", lab | {("state", "complete"), ("revertible", "true")})] == 1
         assert m[("cutover_deploy_pause_seconds", lab)] == pytest.approx(r["pause_ms"] / 1000.0, abs=1e-5)
         assert m[("cutover_deploy_cutover_attempts", lab)] == r["attempts"]
+        # ended (the revert window closed): counted, no series of its own
+        assert p.admin("deploy finalize %d" % did, timeout=60)["ok"]
+        m = scrape(port)
+        assert m[("cutover_deploys", frozenset({("state", "complete")}))] == 1
+        assert not [k for k in m if k[0].startswith("cutover_deploy_")], [k for k in m if "deploy_" in k[0]]
     finally:
         p.stop()
         execute(mariadb, "DROP DATABASE IF EXISTS `%s`" % schema)
