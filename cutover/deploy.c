@@ -2012,6 +2012,29 @@ void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 	struct deploy *d;
 	json_t *r, *a;
 
+	if (strcmp(sub, "create") != 0) {
+		char why[sizeof(ds->load_error)];
+		bool loaded;
+
+		pthread_mutex_lock(&ds->mu);
+		loaded = ds->loaded;
+		snprintf(why, sizeof(why), "%s", ds->load_error);
+		pthread_mutex_unlock(&ds->mu);
+		if (!loaded) {
+			/* not "no deploy request": they are in the catalog,
+			   which cutoverd cannot read yet ("loading": ask again) */
+			char msg[sizeof(why) + 200];
+
+			snprintf(msg, sizeof(msg), "the deploy catalog is not loaded yet (cutoverd retries every second; "
+				 "writes to tables are refused until it is): %s", why[0] ? why : "loading");
+			r = json_pack("{s:b, s:s, s:b}", "ok", 0, "error", msg, "loading", 1);
+			if (r == NULL)
+				deploys_reply_err(ds, serial, "out of memory");
+			else
+				reply_now(ds, serial, r);
+			return;
+		}
+	}
 	if (strcmp(sub, "create") == 0) {
 		cmd_create(ds, serial, rest);
 	} else if (strcmp(sub, "list") == 0) {

@@ -250,6 +250,10 @@ static bool watchdog_start(struct watchdog *w, uint64_t conn_id, struct ctl *kil
 	return stmt_watch_start(&w->base, watchdog_main, w);
 }
 
+/* The control connection is gone: the client library's "server has gone
+   away", "lost connection" (twice), and MariaDB's "connection was killed" */
+#define LINK_LOST(code) ((code) == 2006 || (code) == 2013 || (code) == 2055 || (code) == 1927)
+
 /* MySQL's lock_wait_timeout for the RENAME: cutover_rename_wait_ms, rounded up to seconds */
 #define LWT_S(ds) (((ds)->rename_wait_ms + 999) / 1000)
 
@@ -563,7 +567,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			bool renamed = false;
 			unsigned code = mysql_errno(c.my);
 
-			if (killed && code != 2006 && code != 2013 && code != 2055) {
+			if (killed && !LINK_LOST(code)) {
 				/* killed: the tables say whether it had happened */
 				const struct deploy *d0 = r->d[0];
 				bool exists = true;
@@ -574,7 +578,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				else
 					renamed = !exists;
 			}
-			if (code == 2006 || code == 2013 || code == 2055) {
+			if (LINK_LOST(code)) {
 				/*
 				 * The link broke: did the RENAME happen?  Until that
 				 * is known the gate stays closed: opening it on a
@@ -621,6 +625,10 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 					break;
 				}
 				connected = true;
+				/* a new connection: MySQL's lock wait now, with the gate
+				   open (failing, it is tried again before the RENAME) */
+				if (!mariadb && !lwt_set)
+					lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds));
 				continue;
 			}
 		}

@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -496,7 +497,8 @@ enum ctl_ask { CTL_ASK_OK, CTL_ASK_NO_CONNECTION, CTL_ASK_TROUBLE };
  * (*reply, and its text in *line).  CTL_ASK_NO_CONNECTION when the socket
  * cannot be reached (errno says why); CTL_ASK_TROUBLE after saying why.
  */
-static enum ctl_ask ctl_ask(const char *socket_path, const char *command, char **line, json_t **reply)
+static enum ctl_ask ctl_ask(const char *socket_path, const char *command, double timeout_s, char **line,
+			    json_t **reply)
 {
 	const char *why;
 	json_error_t jerr;
@@ -506,6 +508,15 @@ static enum ctl_ask ctl_ask(const char *socket_path, const char *command, char *
 	*reply = NULL;
 	if (fd == -1)
 		return CTL_ASK_NO_CONNECTION;
+	if (timeout_s > 0) {
+		/* bounded reads and writes (--wait-for --timeout) */
+		struct timeval tv = { (time_t)timeout_s, (suseconds_t)((timeout_s - (double)(time_t)timeout_s) * 1e6) };
+
+		if (tv.tv_sec == 0 && tv.tv_usec == 0)
+			tv.tv_usec = 1000;
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (!ctl_send_all(fd, command, strlen(command))) {
 		fprintf(stderr, "cutoverctl: cannot send to %s: %s\n", socket_path, strerror(errno));
 		close(fd);
@@ -626,41 +637,113 @@ static double ctl_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The states of a deploy request; "pre" ones are never seen again once a
+   cut-over has started. */
+static const char *const ctl_states[] = {
+	"queued", "copying", "verifying", "ready",
+	"cutting_over", "complete", "reverting", "reverted", "cancelled", "failed", NULL
+};
+#define CTL_PRE_STATES 4
+
+static int ctl_state_index(const char *state, size_t n)
+{
+	for (int i = 0; ctl_states[i] != NULL; i++)
+		if (strlen(ctl_states[i]) == n && strncmp(ctl_states[i], state, n) == 0)
+			return i;
+	return -1;
+}
+
+/* Every comma-separated name in `states` is a state; false after saying which is not. */
+static bool ctl_states_valid(const char *states)
+{
+	for (const char *p = states;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (ctl_state_index(p, len) < 0) {
+			fprintf(stderr, "cutoverctl: --wait-for: '%.*s' is not a state (queued, copying, verifying, "
+				"ready, cutting_over, complete, reverting, reverted, cancelled, failed)\n", (int)len, p);
+			return false;
+		}
+		if (end == NULL)
+			return true;
+		p = end + 1;
+	}
+}
+
 /*
- * --wait-for: ask until the reply's state is one of `states`.  Connection
- * failures after a first reply are retried (cutoverd restarting: deploy
- * requests survive it); before one, they end the wait.
+ * Can the deploy request, in `state` (its reply: reply), still reach one
+ * of `states`?  Not from cancelled or failed, nor from complete or
+ * reverted once the revert window is closed; nor a state up to ready from
+ * complete, reverting or reverted.
+ */
+static bool ctl_reachable(const json_t *reply, const char *state, const char *states)
+{
+	int at = ctl_state_index(state, strlen(state));
+	bool window = json_is_true(json_object_get(reply, "window_open"));
+
+	if (at < 0)
+		return true;              /* a state this cutoverctl does not know */
+	if (strcmp(state, "cancelled") == 0 || strcmp(state, "failed") == 0 ||
+	    ((strcmp(state, "complete") == 0 || strcmp(state, "reverted") == 0) && !window))
+		return false;
+	if (at < CTL_PRE_STATES || strcmp(state, "cutting_over") == 0)
+		return true;      /* (an attempt that fails goes back to ready) */
+	for (const char *p = states;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (ctl_state_index(p, len) >= CTL_PRE_STATES)
+			return true;
+		if (end == NULL)
+			return false;
+		p = end + 1;
+	}
+}
+
+/*
+ * --wait-for: ask until the reply's state is one of `states`.  Once
+ * cutoverd has answered, a failure to reach it or to get a reply, and an
+ * answer that its catalog is still loading, are waited out (a restart:
+ * deploy requests survive it); before that, they end the wait.  The
+ * timeout bounds everything, the tries' reads and writes too.
  */
 static int ctl_wait(const char *socket_path, const char *command, bool raw, const char *states,
 		    long interval_ms, double timeout_s)
 {
 	double start = ctl_now();
 	char *last = NULL;
-	bool answered = false, lost = false;
+	bool answered = false, away = false;
+	int status = -1;
 
-	for (;;) {
-		char *line, *progress;
-		json_t *reply;
+	while (status < 0) {
+		double left = timeout_s > 0 ? timeout_s - (ctl_now() - start) : 0;
+		char *line = NULL;
+		json_t *reply = NULL;
 		const char *state;
-		enum ctl_ask r = ctl_ask(socket_path, command, &line, &reply);
-		int status;
+		enum ctl_ask r;
 
-		if (r == CTL_ASK_TROUBLE) {
-			free(last);
-			return CTL_EXIT_TROUBLE;
+		if (timeout_s > 0 && left <= 0) {
+			fprintf(stderr, "cutoverctl: timed out after %g s waiting for %s\n", timeout_s, states);
+			status = CTL_EXIT_TIMEOUT;
+			break;
 		}
-		if (r == CTL_ASK_NO_CONNECTION && !answered) {
-			fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
-				socket_path, strerror(errno));
-			free(last);
-			return CTL_EXIT_TROUBLE;
+		r = ctl_ask(socket_path, command, left, &line, &reply);
+		if (r != CTL_ASK_OK && !answered) {
+			if (r == CTL_ASK_NO_CONNECTION)
+				fprintf(stderr, "cutoverctl: cannot connect to %s: %s (is cutoverd running?)\n",
+					socket_path, strerror(errno));
+			status = CTL_EXIT_TROUBLE;
+			break;
 		}
-		if (r == CTL_ASK_NO_CONNECTION) {
-			if (!lost)
-				fprintf(stderr, "cutoverctl: lost %s (%s): trying again\n", socket_path, strerror(errno));
-			lost = true;
+		if (r != CTL_ASK_OK || json_is_true(json_object_get(reply, "loading"))) {
+			if (!away)
+				fprintf(stderr, "cutoverctl: %s: trying again\n",
+					r == CTL_ASK_NO_CONNECTION ? "cutoverd cannot be reached" :
+					r == CTL_ASK_TROUBLE ? "no answer" : "its deploy catalog is not loaded yet");
+			away = true;
 		} else {
-			lost = false;
+			away = false;
 			answered = true;
 			state = json_string_value(json_object_get(reply, "state"));
 			if (!json_is_true(json_object_get(reply, "ok"))) {
@@ -670,12 +753,14 @@ static int ctl_wait(const char *socket_path, const char *command, bool raw, cons
 				status = CTL_EXIT_TROUBLE;
 			} else if (ctl_state_in(state, states)) {
 				status = ctl_show(reply, line, raw);
-			} else if (strcmp(state, "failed") == 0 || strcmp(state, "cancelled") == 0) {
+			} else if (!ctl_reachable(reply, state, states)) {
 				(void)ctl_show(reply, line, raw);
-				fprintf(stderr, "cutoverctl: the state is %s, not %s\n", state, states);
+				fprintf(stderr, "cutoverctl: the state is %s, from which %s cannot be reached\n", state,
+					states);
 				status = CTL_EXIT_REFUSED;
 			} else {
-				progress = ctl_progress(reply);
+				char *progress = ctl_progress(reply);
+
 				if (last == NULL || strcmp(progress, last) != 0) {
 					time_t now = time(NULL);
 					struct tm tm;
@@ -689,26 +774,27 @@ static int ctl_wait(const char *socket_path, const char *command, bool raw, cons
 				} else {
 					free(progress);
 				}
-				status = -1;
-			}
-			json_decref(reply);
-			free(line);
-			if (status >= 0) {
-				free(last);
-				return status;
 			}
 		}
-		if (timeout_s > 0 && ctl_now() - start >= timeout_s) {
-			fprintf(stderr, "cutoverctl: timed out after %g s waiting for %s\n", timeout_s, states);
-			free(last);
-			return CTL_EXIT_TIMEOUT;
-		}
-		{
-			struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+		json_decref(reply);
+		free(line);
+		if (status < 0) {
+			/* the next try, or the timeout, whichever comes first */
+			double wait_s = (double)interval_ms / 1000.0;
+			struct timespec ts;
 
+			if (timeout_s > 0) {
+				left = timeout_s - (ctl_now() - start);
+				if (left < wait_s)
+					wait_s = left > 0 ? left : 0;
+			}
+			ts.tv_sec = (time_t)wait_s;
+			ts.tv_nsec = (long)((wait_s - (double)ts.tv_sec) * 1e9);
 			nanosleep(&ts, NULL);
 		}
 	}
+	free(last);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -748,6 +834,8 @@ int main(int argc, char **argv)
 				      stderr);
 				return CTL_EXIT_TROUBLE;
 			}
+			if (!ctl_states_valid(optarg))
+				return CTL_EXIT_TROUBLE;
 			wait_for = optarg;
 			break;
 		case 'i':
@@ -805,7 +893,7 @@ int main(int argc, char **argv)
 	if (wait_for != NULL) {
 		status = ctl_wait(socket_path, command, raw, wait_for, interval_ms, timeout_s);
 	} else {
-		switch (ctl_ask(socket_path, command, &reply_line, &reply)) {
+		switch (ctl_ask(socket_path, command, 0, &reply_line, &reply)) {
 		case CTL_ASK_OK:
 			status = ctl_show(reply, reply_line, raw);
 			json_decref(reply);

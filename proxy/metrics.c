@@ -55,7 +55,7 @@ struct deploy_metric {
 
 static const struct deploy_metric deploy_metrics[] = {
 	{ "cutover_deploy_rows_copied", "gauge", "rows the backfill copied", "rows_copied", 1 },
-	{ "cutover_deploy_rows_total", "gauge", "rows of the table (the server's estimate while copying)",
+	{ "cutover_deploy_table_rows", "gauge", "rows of the table (the server's estimate while copying)",
 	  "rows_total", 1 },
 	{ "cutover_deploy_progress_ratio", "gauge", "share of the copy done (1 once it is over)", "progress_pct",
 	  0.01 },
@@ -75,8 +75,8 @@ static const struct deploy_metric deploy_metrics[] = {
 	{ "cutover_deploy_cutover_attempts", "gauge", "attempts of the last cut-over or revert", "attempts", 1 },
 	{ "cutover_deploy_pause_seconds", "gauge", "traffic to the table held by the last cut-over or revert",
 	  "pause_ms", 0.001 },
-	{ "cutover_deploy_pause_total_seconds", "gauge", "traffic held by every cut-over attempt and revert",
-	  "pause_total_ms", 0.001 },
+	{ "cutover_deploy_pause_all_attempts_seconds", "gauge",
+	  "traffic to the table held by all attempts of the last cut-over or revert", "pause_total_ms", 0.001 },
 };
 
 /*

@@ -788,9 +788,10 @@ def test_rename_link_broken(cproxy, mariadb, db, mode):
     killed from outside): cutoverd cannot know from the error whether the
     RENAME happened, so it keeps the gate closed, connects again, learns
     from the tables that nothing was renamed, releases the held statements
-    and tries again on the new connection (as_mysql: with its
-    lock_wait_timeout set again), which swaps once the lock is gone.
-    Writers through the proxy see no error."""
+    and tries again on the new connection, which swaps once the lock is
+    gone.  Writers through the proxy see no error.  (as_mysql sets the new
+    connection's lock_wait_timeout again; the watchdog bounds the RENAME's
+    wait either way, so this test does not tell the two apart.)"""
     limit()
     p, did, shadow, w, direct = mdl_held_outside(cproxy, mariadb, db, mode, attempts=4, rename_wait_ms=5000)
     killer = mariadb.root_connect()
@@ -814,7 +815,8 @@ def test_rename_link_broken(cproxy, mariadb, db, mode):
         s = show(p, did)
         failed = [h for h in s["history"] if h["outcome"] != "ok"]
         assert failed and failed[0]["outcome"].startswith("RENAME failed") and \
-            "Lost connection" in failed[0]["outcome"], s["history"]
+            ("Lost connection" in failed[0]["outcome"] or "Connection was killed" in failed[0]["outcome"]), \
+            s["history"]
         assert history_ok(s) == ["cutover"], s["history"]
         w.phase = "complete"
         w.run_for(0.3)

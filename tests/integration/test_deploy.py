@@ -316,7 +316,7 @@ def test_deploy_metrics(make_proxy, unique_name, mariadb, db):
         assert m[("cutover_deploys", frozenset({("state", "ready")}))] == 1
         assert m[("cutover_deploy_info", lab | {("state", "ready"), ("revertible", "false")})] == 1
         assert m[("cutover_deploy_rows_copied", lab)] == 300
-        assert m[("cutover_deploy_rows_total", lab)] >= 300     # the server's estimate, or the rows copied
+        assert m[("cutover_deploy_table_rows", lab)] >= 300     # the server's estimate, or the rows copied
         assert m[("cutover_deploy_progress_ratio", lab)] == 1
         assert m[("cutover_deploy_rows_verified", lab)] == 300
         assert m[("cutover_deploy_verify_mismatches", lab)] == 0
@@ -713,6 +713,15 @@ def test_writes_refused_until_the_catalog_is_read(make_proxy, mariadb, db):
     assert "cannot read the deploy catalog" in p.read_log()
     r = p.admin("deploy create %s.t ADD COLUMN x INT" % db)
     assert not r["ok"] and "control connection" in r["error"], r
+    # the other deploy commands say the catalog is not loaded (not "no
+    # deploy request"), and that asking again may answer
+    for line in ("deploy list", "deploy show 1", "deploy cancel 1", "deploy cutover 1"):
+        r = p.admin(line)
+        assert not r["ok"] and r.get("loading") is True and "not loaded yet" in r["error"] and \
+            "Access denied" in r["error"], (line, r)
+    # cutoverctl --wait-for waits that out, here until its timeout
+    out = p.ctl("-w", "ready", "-i", 100, "-t", 1, "deploy", "show", 1)
+    assert out.returncode == 3 and "its deploy catalog is not loaded yet: trying again" in out.stderr, out
 
 
 def test_cutoverctl_wait_for(dproxy, mariadb, db):
@@ -735,11 +744,15 @@ def test_cutoverctl_wait_for(dproxy, mariadb, db):
     assert re.search(r"copying \(backfill\)  0\.0%  0/\d+ rows", out.stderr) and "throttled: paused by the operator" in out.stderr, out
     assert out.stderr.count("copying") == 1, out      # a line only when something changed
     assert out.stdout == "", out
+    # the timeout bounds the sleep between tries too (an hour here)
+    t0 = time.monotonic()
+    out = dproxy.ctl("-w", "ready", "-i", 3600000, "-t", 0.5, "deploy", "show", did)
+    assert out.returncode == 3 and time.monotonic() - t0 < 20, out
     # cutoverd goes away while it waits (kill -9, restart): it asks again
     waiter = subprocess.Popen([CUTOVERCTL, "-s", dproxy.admin_socket, "-w", "verifying,ready", "-i", "50",
                                "-t", "60", "--json", "deploy", "show", str(did)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    assert "copying" in waiter.stderr.readline()      # it has had its first answer
     dproxy.proc.kill()
     dproxy.proc.wait()
     time.sleep(0.3)
@@ -759,7 +772,8 @@ def test_cutoverctl_wait_for(dproxy, mariadb, db):
     assert r["ok"], r
     out = dproxy.ctl("-w", "ready", "-i", 50, "-t", 60, "deploy", "show", r["id"])
     assert out.returncode == 1, out
-    assert "state: failed" in out.stdout and "the state is failed, not ready" in out.stderr, out
+    assert "state: failed" in out.stdout and "the state is failed, from which ready cannot be reached" in \
+        out.stderr, out
     out = dproxy.ctl("-w", "ready", "deploy", "show", 999)
     assert out.returncode == 1 and "no deploy request" in out.stderr, out
     for args, msg in [(("-w", "ready", "status"), "goes with 'deploy show ID'"),
@@ -767,9 +781,17 @@ def test_cutoverctl_wait_for(dproxy, mariadb, db):
                       (("-w", "ready", "-i", 5, "deploy", "show", did), "--interval is milliseconds"),
                       (("-w", "ready", "-t", "x", "deploy", "show", did), "--timeout is seconds"),
                       (("-w", "", "deploy", "show", did), "--wait-for needs states"),
+                      (("-w", "ready,done", "deploy", "show", did), "'done' is not a state"),
                       (("-t", 5, "deploy", "show", did), "go with --wait-for")]:
         out = dproxy.ctl(*args)
         assert out.returncode == 2 and msg in out.stderr, (args, out)
+    # past ready: waiting for it ends at once (exit 1); for complete, 0
+    assert dproxy.admin("deploy cutover %d" % did, timeout=60)["ok"]
+    out = dproxy.ctl("-w", "ready,verifying", "deploy", "show", did)
+    assert out.returncode == 1 and "the state is complete, from which ready,verifying cannot be reached" in \
+        out.stderr, out
+    out = dproxy.ctl("-w", "reverted,complete", "deploy", "show", did)
+    assert out.returncode == 0 and "state: complete" in out.stdout, out
     # no cutoverd there: exit 2 at once, not a wait
     out = subprocess.run([CUTOVERCTL, "-s", dproxy.admin_socket + ".none", "-w", "ready", "deploy", "show", str(did)],
                          capture_output=True, text=True, timeout=30)
