@@ -1425,7 +1425,111 @@ struct create_req {
 	uint64_t serial;
 	struct deploy *d;        /* registered placeholder (id 0 until inserted) */
 	struct inspect_renames renames;
+	bool dry_run;            /* --dry-run: build, inspect, drop, tell */
 };
+
+/* The names of a table's columns, in order, as a JSON array (NULL: error). */
+static json_t *column_names(struct ctl *c, const char *db, const char *table)
+{
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	json_t *a;
+
+	if (!ctl_query(c, &res, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %Q "
+		       "AND TABLE_NAME = %Q ORDER BY ORDINAL_POSITION", db, table))
+		return NULL;
+	a = json_array();
+	while (a != NULL && (row = mysql_fetch_row(res)) != NULL)
+		json_array_append_new(a, json_string(row[0] != NULL ? row[0] : ""));
+	mysql_free_result(res);
+	return a;
+}
+
+/* Is `name` one of the strings of `names`? */
+static bool json_has_string(const json_t *names, const char *name)
+{
+	size_t i;
+	const json_t *v;
+
+	json_array_foreach(names, i, v)
+		if (strcmp(json_string_value(v), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * deploy create --dry-run: the checks passed; build the shadow as a deploy
+ * would, read what it would copy, drop it.  The reply, or NULL with err.
+ * Nothing else is created: no catalog row, no mirror.
+ */
+static json_t *dry_run(struct ctl *c, struct deploy *d, const struct inspect_renames *rn, char *err, size_t errlen)
+{
+	char table[2 * DEPLOY_NAME_SIZE + 2];
+	json_t *r = NULL, *cols = NULL, *orig = NULL, *shadow = NULL, *added = NULL, *dropped = NULL, *v;
+	uint64_t rows = 0;
+	bool found = false;
+	size_t i;
+
+	if (!inspect_build_shadow(c, d, rn, err, errlen))
+		return NULL;              /* (it drops the shadow itself) */
+	if (!inspect_defer_indexes(c, d, err, errlen))
+		goto drop;
+	orig = column_names(c, d->db, d->table);
+	shadow = column_names(c, d->db, d->shadow);
+	if (orig == NULL || shadow == NULL ||
+	    !ctl_u64(c, &rows, &found, "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = %Q "
+		     "AND TABLE_NAME = %Q", d->db, d->table)) {
+		snprintf(err, errlen, "cannot read information_schema: %s", c->error);
+		goto drop;
+	}
+	cols = json_array();
+	added = json_array();
+	dropped = json_array();
+	for (unsigned k = 0; cols != NULL && k < d->ncols; k++) {
+		const struct deploy_col *dc = &d->cols[k];
+
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "column", dc->orig,
+						      "becomes", dc->shadow, "type", dc->type, "new_type", dc->shadow_type,
+						      "primary_key", dc->pk, "converted", !dc->same_type));
+	}
+	json_array_foreach(orig, i, v) {
+		bool mapped = false;
+
+		for (unsigned k = 0; k < d->ncols && !mapped; k++)
+			mapped = strcmp(d->cols[k].orig, json_string_value(v)) == 0;
+		if (!mapped && dropped != NULL)
+			json_array_append(dropped, v);
+	}
+	json_array_foreach(shadow, i, v) {
+		bool mapped = false;
+
+		for (unsigned k = 0; k < d->ncols && !mapped; k++)
+			mapped = strcmp(d->cols[k].shadow, json_string_value(v)) == 0;
+		if (!mapped && added != NULL && !json_has_string(orig, json_string_value(v)))
+			json_array_append(added, v);
+	}
+	snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
+	r = json_pack("{s:b, s:b, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:s?, s:s}", "ok", 1, "dry_run", 1,
+		      "table", table, "alter", d->alter, "shadow_table", d->shadow, "rows_estimate",
+		      (json_int_t)(found ? rows : 0), "columns", cols, "added_columns", added,
+		      "dropped_columns", dropped, "deferred_indexes", d->deferred,
+		      "note", "nothing was kept: the shadow table was built with the ALTER, read and dropped; "
+		      "no deploy request was recorded");
+	if (r == NULL)
+		snprintf(err, errlen, "out of memory");
+drop:
+	json_decref(cols);
+	json_decref(added);
+	json_decref(dropped);
+	json_decref(orig);
+	json_decref(shadow);
+	if (!ctl_exec(c, "DROP TABLE IF EXISTS %I.%I", d->db, d->shadow)) {
+		snprintf(err, errlen, "cannot drop the dry run's shadow table %s.%s: %s", d->db, d->shadow, c->error);
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
 
 static void unregister(struct deploys *ds, struct deploy *d)
 {
@@ -1456,6 +1560,20 @@ static void *create_main(void *arg)
 	}
 	if (!routines_read(&c, d, &d->routines, err, sizeof(err)) || err[0] != '\0')
 		goto refuse_close;
+	if (req->dry_run) {
+		json_t *r = dry_run(&c, d, &req->renames, err, sizeof(err));
+
+		if (r == NULL)
+			goto refuse_close;
+		ctl_close(&c);
+		log_info("deploy create --dry-run %s.%s: %u columns mapped: %s", d->db, d->table, d->ncols, d->alter);
+		unregister(ds, d);
+		deploys_post_reply(ds, req->serial, r);
+		deploys_thread_exit(ds, NULL);
+		deploy_free(d);
+		free(req);
+		return NULL;
+	}
 	if (!catalog_ensure(&c, ds->schema)) {
 		snprintf(err, sizeof(err), "cannot create the deploy catalog %s.deploys: %s", ds->schema, c.error);
 		goto refuse_close;
@@ -1716,7 +1834,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	struct create_req *req;
 	struct deploy *d, *x;
 	const char *clause;
-	bool paused = false, aut = false;
+	bool paused = false, aut = false, dry = false;
 
 	clause = deploys_next_word(rest, target, sizeof(target));
 	while (strncmp(target, "--", 2) == 0) {
@@ -1724,15 +1842,18 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 			paused = true;
 		} else if (strcmp(target, "--auto-cutover") == 0) {
 			aut = true;
+		} else if (strcmp(target, "--dry-run") == 0) {
+			dry = true;
 		} else {
-			deploys_reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused, --auto-cutover)",
-				  target);
+			deploys_reply_err(ds, serial, "deploy create: unknown option '%.64s' (--paused, --auto-cutover, "
+					  "--dry-run)", target);
 			return;
 		}
 		clause = deploys_next_word(clause, target, sizeof(target));
 	}
 	if (target[0] == '\0' || *clause == '\0') {
-		deploys_reply_err(ds, serial, "usage: deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>");
+		deploys_reply_err(ds, serial, "usage: deploy create [--paused] [--auto-cutover] [--dry-run] <db>.<table> "
+				  "<ALTER clause>");
 		return;
 	}
 	if (ds->ctl.user[0] == '\0') {
@@ -1787,6 +1908,7 @@ static void cmd_create(struct deploys *ds, uint64_t serial, const char *rest)
 	req->ds = ds;
 	req->serial = serial;
 	req->d = d;
+	req->dry_run = dry;
 	pthread_mutex_lock(&ds->mu);
 	d->worker_running = true;
 	pthread_mutex_unlock(&ds->mu);

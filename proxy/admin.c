@@ -127,7 +127,7 @@ static void cmd_help(struct admin_conn *c, char **argv, int argc)
 		"pause [timeout_ms]: hold new transactions, answer once open ones have ended, resume by itself at the timeout (default 60000)",
 		"resume: release held sessions",
 		"reload: re-read the configuration file",
-		"deploy create [--paused] [--auto-cutover] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0; --auto-cutover cuts over once ready",
+		"deploy create [--paused] [--auto-cutover] [--dry-run] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0; --auto-cutover cuts over once ready; --dry-run runs the checks, builds the shadow, shows the column mapping and drops it",
 		"deploy list: every deploy request and its state",
 		"deploy show <id>: state, progress, throttling, mirroring and verification counts",
 		"deploy cancel <id>: stop a deploy request and drop its shadow table",

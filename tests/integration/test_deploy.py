@@ -798,6 +798,52 @@ def test_cutoverctl_wait_for(dproxy, mariadb, db):
     assert out.returncode == 2 and "cannot connect" in out.stderr, out
 
 
+def test_deploy_create_dry_run(dproxy, mariadb, db):
+    """--dry-run: the checks, the shadow built with the ALTER and read (the
+    column mapping, added and dropped columns, deferred indexes), then
+    dropped; no catalog row, no deploy, nothing mirrored.  A refused ALTER
+    gets the error a real create would."""
+    fill(mariadb, db, "t", 300)
+    before = tables_of(mariadb, db)
+    r = create(dproxy, "--dry-run %s.t ADD COLUMN note VARCHAR(20) NULL, DROP COLUMN flag, "
+                       "CHANGE name title VARCHAR(60) NOT NULL, MODIFY amount DECIMAL(14,2) NULL, "
+                       "ADD INDEX k_note (note)" % db)
+    assert r["ok"] and r["dry_run"] is True, r
+    assert r["table"] == "%s.t" % db and r["shadow_table"] == "_t_shadow" and r["rows_estimate"] > 0, r
+    cols = {c["column"]: c for c in r["columns"]}
+    assert sorted(cols) == ["amount", "created", "id", "name"], r["columns"]
+    assert cols["id"]["primary_key"] and not cols["id"]["converted"], cols
+    assert cols["name"]["becomes"] == "title" and cols["name"]["new_type"] == "varchar(60)", cols
+    assert cols["amount"]["converted"] and cols["amount"]["new_type"] == "decimal(14,2)", cols
+    assert not cols["created"]["converted"], cols
+    assert r["added_columns"] == ["note"] and r["dropped_columns"] == ["flag"], r
+    assert r["deferred_indexes"] == "ADD INDEX `k_note` (`note`)", r
+    assert tables_of(mariadb, db) == before
+    assert dproxy.admin("deploy list")["deploys"] == []
+    if table_exists(mariadb, dproxy.schema, "deploys"):
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.deploys" % dproxy.schema) == ((0,),)
+    # refused as a real create would be, nothing left
+    r = create(dproxy, "--dry-run %s.t ADD COLUMN x INTEGR" % db)
+    assert not r["ok"] and "the ALTER failed on the shadow table" in r["error"], r
+    r = create(dproxy, "--dry-run %s.t DROP PARTITION p0" % db)
+    assert not r["ok"] and "DROP PARTITION" in r["error"], r
+    assert tables_of(mariadb, db) == before
+    # a write through the proxy is not mirrored nor refused: no deploy
+    c = dproxy.connect(database=db)
+    with c.cursor() as cur:
+        assert cur.execute("UPDATE t SET flag = 1 WHERE id = 3") in (0, 1)
+    c.commit()
+    c.close()
+    # and the real thing after it
+    s = create_ready(dproxy, "%s.t ADD COLUMN note VARCHAR(20) NULL" % db)
+    assert s["rows_copied"] == 300
+
+
+def tables_of(mariadb, db):
+    return rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
+                         "ORDER BY 1" % db)
+
+
 def test_deploy_create_paused(dproxy, mariadb, db):
     fill(mariadb, db, "t", 500)
     r = create(dproxy, "--frobnicate %s.t ADD COLUMN x INT" % db)
