@@ -70,8 +70,9 @@ static void *ctl_calloc(size_t n, size_t size)
 static void ctl_usage(FILE *fp)
 {
 	fprintf(fp,
-		"Usage: cutoverctl [-s SOCKET] [--json] [--wait-for STATES [--interval MS]\n"
-		"                  [--timeout S]] COMMAND [ARGS...]\n"
+		"Usage: cutoverctl [-s SOCKET] [--json] COMMAND [ARGS...]\n"
+		"       cutoverctl [-s SOCKET] [--json] --wait-for STATES [--interval MS]\n"
+		"                  [--timeout S] deploy show ID\n"
 		"       cutoverctl --help | --version\n"
 		"\n"
 		"Send COMMAND to cutoverd over its admin socket and print the reply.\n"
