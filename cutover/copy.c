@@ -518,14 +518,12 @@ static void unique_conflict(struct deploy *d, struct ctl *c, const struct key *l
  */
 static void bad_row(struct deploy *d, struct ctl *c, const struct key *lo, char *err, size_t errlen)
 {
-	char msg[sizeof(c->error)];
 	const char *at = strstr(c->error, " at row ");
 	struct key none = { 0, NULL }, k = { 0, NULL };
 	unsigned long nth = at != NULL ? strtoul(at + 8, NULL, 10) : 0;
-	size_t used;
+	/* (before find_upper() writes c->error) */
+	size_t used = (size_t)snprintf(err, errlen, "backfill: %s", c->error);
 
-	snprintf(msg, sizeof(msg), "%s", c->error);
-	used = (size_t)snprintf(err, errlen, "backfill: %s", msg);
 	if (nth == 0 || nth > UINT_MAX || used >= errlen || !find_upper(d, c, lo, &none, (unsigned)nth, &k, false) ||
 	    k.n == 0) {
 		key_free(&k);

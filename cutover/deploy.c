@@ -1445,6 +1445,15 @@ static json_t *column_names(struct ctl *c, const char *db, const char *table)
 	return a;
 }
 
+/* Is `name` a column of the mapping (of the shadow, or of the original)? */
+static bool col_mapped(const struct deploy *d, const char *name, bool shadow)
+{
+	for (unsigned k = 0; k < d->ncols; k++)
+		if (strcmp(shadow ? d->cols[k].shadow : d->cols[k].orig, name) == 0)
+			return true;
+	return false;
+}
+
 /* Is `name` one of the strings of `names`? */
 static bool json_has_string(const json_t *names, const char *name)
 {
@@ -1492,22 +1501,13 @@ static json_t *dry_run(struct ctl *c, struct deploy *d, const struct inspect_ren
 						      "becomes", dc->shadow, "type", dc->type, "new_type", dc->shadow_type,
 						      "primary_key", dc->pk, "converted", !dc->same_type));
 	}
-	json_array_foreach(orig, i, v) {
-		bool mapped = false;
-
-		for (unsigned k = 0; k < d->ncols && !mapped; k++)
-			mapped = strcmp(d->cols[k].orig, json_string_value(v)) == 0;
-		if (!mapped && dropped != NULL)
+	json_array_foreach(orig, i, v)
+		if (!col_mapped(d, json_string_value(v), false) && dropped != NULL)
 			json_array_append(dropped, v);
-	}
-	json_array_foreach(shadow, i, v) {
-		bool mapped = false;
-
-		for (unsigned k = 0; k < d->ncols && !mapped; k++)
-			mapped = strcmp(d->cols[k].shadow, json_string_value(v)) == 0;
-		if (!mapped && added != NULL && !json_has_string(orig, json_string_value(v)))
+	json_array_foreach(shadow, i, v)
+		if (!col_mapped(d, json_string_value(v), true) && added != NULL &&
+		    !json_has_string(orig, json_string_value(v)))
 			json_array_append(added, v);
-	}
 	snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
 	r = json_pack("{s:b, s:b, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:s?, s:s}", "ok", 1, "dry_run", 1,
 		      "table", table, "alter", d->alter, "shadow_table", d->shadow, "rows_estimate",

@@ -254,14 +254,18 @@ static bool watchdog_start(struct watchdog *w, uint64_t conn_id, struct ctl *kil
    away", "lost connection" (twice), and MariaDB's "connection was killed" */
 #define LINK_LOST(code) ((code) == 2006 || (code) == 2013 || (code) == 2055 || (code) == 1927)
 
-/* MySQL's lock_wait_timeout for the RENAME: cutover_rename_wait_ms, rounded up to seconds */
-#define LWT_S(ds) (((ds)->rename_wait_ms + 999) / 1000)
+/* MySQL: the RENAME's lock wait is the session's lock_wait_timeout,
+   cutover_rename_wait_ms rounded up to seconds (see rename_sql) */
+static bool set_lock_wait(struct ctl *c, const struct deploys *ds)
+{
+	return ctl_exec(c, "SET SESSION lock_wait_timeout = %d", (ds->rename_wait_ms + 999) / 1000);
+}
 
 /*
  * The RENAME of every table of r, in one statement.  MariaDB: WAIT n (whole
  * seconds, at least the watchdog's budget) on the first table sets the
  * statement's lock wait; MySQL has no such clause, the session's
- * lock_wait_timeout does it (LWT_S).
+ * lock_wait_timeout does it (set_lock_wait).
  */
 static char *rename_sql(struct swap_req *r, bool mariadb)
 {
@@ -466,7 +470,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 	}
 	/* MySQL: the RENAME's lock wait is the session's (see rename_sql);
 	   set again on a connection made after a broken link (lwt_set) */
-	if (!mariadb && !(lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds)))) {
+	if (!mariadb && !(lwt_set = set_lock_wait(&c, ds))) {
 		snprintf(err, errlen, "cannot set lock_wait_timeout: %s", c.error);
 		goto out;
 	}
@@ -548,7 +552,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			if (conn_id == 0 && !ctl_u64(&c, &conn_id, NULL, "SELECT CONNECTION_ID()"))
 				conn_id = 0;    /* the RENAME below fails the same way */
 			if (!mariadb && !lwt_set && sql != NULL &&
-			    !(lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds))))
+			    !(lwt_set = set_lock_wait(&c, ds)))
 				lwt_failed = true;  /* the attempt fails with the SET's error */
 			watched = sql != NULL && !lwt_failed && conn_id != 0 &&
 				  watchdog_start(&wd, conn_id, &killer, &ds->ctl, ds->rename_wait_ms);
@@ -628,7 +632,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				/* a new connection: MySQL's lock wait now, with the gate
 				   open (failing, it is tried again before the RENAME) */
 				if (!mariadb && !lwt_set)
-					lwt_set = ctl_exec(&c, "SET SESSION lock_wait_timeout = %d", LWT_S(ds));
+					lwt_set = set_lock_wait(&c, ds);
 				continue;
 			}
 		}

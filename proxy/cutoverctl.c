@@ -17,8 +17,8 @@
  * the reply's "state" is one of STATES (a progress line on standard error
  * each time the reply says something new), then the last reply is printed.
  *
- * Exit status: 0 success, 1 cutoverd refused the command (or, waiting, the
- * state became failed or cancelled), 2 anything else (usage, no
+ * Exit status: 0 success, 1 cutoverd refused the command (or, waiting, none
+ * of the states waited for can come any more), 2 anything else (usage, no
  * connection, a reply that is not a JSON object with "ok"), 3 the wait
  * timed out.
  */
@@ -91,9 +91,9 @@ static void ctl_usage(FILE *fp)
 		"  -h, --help         show this help and exit\n"
 		"  -V, --version      show the version and exit\n"
 		"\n"
-		"Exit status: 0 success; 1 cutoverd refused the command, or the state\n"
-		"waited for became failed or cancelled instead; 2 usage error, no\n"
-		"connection, or a malformed reply; 3 the wait timed out.\n",
+		"Exit status: 0 success; 1 cutoverd refused the command, or none of the\n"
+		"states waited for can come any more; 2 usage error, no connection, or\n"
+		"a malformed reply; 3 the wait timed out.\n",
 		CONF_DEFAULT_ADMIN_SOCKET);
 }
 
@@ -565,21 +565,32 @@ static int ctl_show(const json_t *reply, const char *line, bool raw)
 	return ok ? CTL_EXIT_OK : CTL_EXIT_REFUSED;
 }
 
+/*
+ * The next name of the comma-separated list at *p: its start (*name) and
+ * length (*len); false at the list's end.  *p moves past it.
+ */
+static bool ctl_next_name(const char **p, const char **name, size_t *len)
+{
+	const char *end;
+
+	if (*p == NULL)
+		return false;
+	end = strchr(*p, ',');
+	*name = *p;
+	*len = end != NULL ? (size_t)(end - *p) : strlen(*p);
+	*p = end != NULL ? end + 1 : NULL;
+	return true;
+}
+
 /* Is `state` one of the comma-separated `states`? */
 static bool ctl_state_in(const char *state, const char *states)
 {
-	size_t n = strlen(state);
+	const char *name;
+	size_t len;
 
-	for (const char *p = states; *p != '\0';) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && strncmp(p, state, n) == 0)
+	while (ctl_next_name(&states, &name, &len))
+		if (len == strlen(state) && strncmp(name, state, len) == 0)
 			return true;
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
 	return false;
 }
 
@@ -657,19 +668,16 @@ static int ctl_state_index(const char *state, size_t n)
 /* Every comma-separated name in `states` is a state; false after saying which is not. */
 static bool ctl_states_valid(const char *states)
 {
-	for (const char *p = states;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+	const char *name;
+	size_t len;
 
-		if (ctl_state_index(p, len) < 0) {
+	while (ctl_next_name(&states, &name, &len))
+		if (ctl_state_index(name, len) < 0) {
 			fprintf(stderr, "cutoverctl: --wait-for: '%.*s' is not a state (queued, copying, verifying, "
-				"ready, cutting_over, complete, reverting, reverted, cancelled, failed)\n", (int)len, p);
+				"ready, cutting_over, complete, reverting, reverted, cancelled, failed)\n", (int)len, name);
 			return false;
 		}
-		if (end == NULL)
-			return true;
-		p = end + 1;
-	}
+	return true;
 }
 
 /*
@@ -682,6 +690,8 @@ static bool ctl_reachable(const json_t *reply, const char *state, const char *st
 {
 	int at = ctl_state_index(state, strlen(state));
 	bool window = json_is_true(json_object_get(reply, "window_open"));
+	const char *name;
+	size_t len;
 
 	if (at < 0)
 		return true;              /* a state this cutoverctl does not know */
@@ -690,16 +700,10 @@ static bool ctl_reachable(const json_t *reply, const char *state, const char *st
 		return false;
 	if (at < CTL_PRE_STATES || strcmp(state, "cutting_over") == 0)
 		return true;      /* (an attempt that fails goes back to ready) */
-	for (const char *p = states;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		if (ctl_state_index(p, len) >= CTL_PRE_STATES)
+	while (ctl_next_name(&states, &name, &len))
+		if (ctl_state_index(name, len) >= CTL_PRE_STATES)
 			return true;
-		if (end == NULL)
-			return false;
-		p = end + 1;
-	}
+	return false;
 }
 
 /*

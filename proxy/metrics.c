@@ -42,40 +42,43 @@ static void put_label(struct evbuffer *b, const char *v)
 	}
 }
 
-static double num(const json_t *o, const char *key)
+/* The labels id and table of a deploy request's sample, up to the value. */
+static void put_deploy_labels(struct evbuffer *b, const char *name, const json_t *o)
 {
-	return json_number_value(json_object_get(o, key));
+	evbuffer_add_printf(b, "%s{id=\"%lld\",table=\"", name, (long long)json_integer_value(json_object_get(o, "id")));
+	put_label(b, json_string_value(json_object_get(o, "table")));
+	evbuffer_add(b, "\"", 1);
 }
 
-/* One sample per deploy of a member of its `deploy show` (absent: none). */
+/* A gauge, one sample per deploy, of a member of its `deploy show` (absent: none). */
 struct deploy_metric {
-	const char *name, *type, *help, *key;
+	const char *name, *help, *key;
 	double scale;             /* the member's unit to the metric's */
 };
 
 static const struct deploy_metric deploy_metrics[] = {
-	{ "cutover_deploy_rows_copied", "gauge", "rows the backfill copied", "rows_copied", 1 },
-	{ "cutover_deploy_table_rows", "gauge", "rows of the table (the server's estimate while copying)",
+	{ "cutover_deploy_rows_copied", "rows the backfill copied", "rows_copied", 1 },
+	{ "cutover_deploy_table_rows", "rows of the table (the server's estimate while copying)",
 	  "rows_total", 1 },
-	{ "cutover_deploy_progress_ratio", "gauge", "share of the copy done (1 once it is over)", "progress_pct",
+	{ "cutover_deploy_progress_ratio", "share of the copy done (1 once it is over)", "progress_pct",
 	  0.01 },
-	{ "cutover_deploy_copy_rows_per_second", "gauge", "rows copied per second (recent chunks)", "copy_rate", 1 },
-	{ "cutover_deploy_eta_seconds", "gauge", "seconds the copy still needs at its rate (while copying)",
+	{ "cutover_deploy_copy_rows_per_second", "rows copied per second (recent chunks)", "copy_rate", 1 },
+	{ "cutover_deploy_eta_seconds", "seconds the copy still needs at its rate (while copying)",
 	  "eta_s", 1 },
-	{ "cutover_deploy_chunk_rows", "gauge", "rows per chunk the backfill uses now", "chunk_rows", 1 },
-	{ "cutover_deploy_rows_verified", "gauge", "rows the verification compared", "rows_verified", 1 },
-	{ "cutover_deploy_verify_mismatches", "gauge", "chunks the verification found different and copied again",
+	{ "cutover_deploy_chunk_rows", "rows per chunk the backfill uses now", "chunk_rows", 1 },
+	{ "cutover_deploy_rows_verified", "rows the verification compared", "rows_verified", 1 },
+	{ "cutover_deploy_verify_mismatches", "chunks the verification found different and copied again",
 	  "verify_mismatches", 1 },
-	{ "cutover_deploy_mirrored_statements", "gauge", "client statements mirrored into the other table",
+	{ "cutover_deploy_mirrored_statements", "client statements mirrored into the other table",
 	  "mirrored", 1 },
-	{ "cutover_deploy_refused_statements", "gauge", "client statements refused because of the deploy",
+	{ "cutover_deploy_refused_statements", "client statements refused because of the deploy",
 	  "refused", 1 },
-	{ "cutover_deploy_lock_retries", "gauge", "backfill chunks retried because a client held a row",
+	{ "cutover_deploy_lock_retries", "backfill chunks retried because a client held a row",
 	  "lock_retries", 1 },
-	{ "cutover_deploy_cutover_attempts", "gauge", "attempts of the last cut-over or revert", "attempts", 1 },
-	{ "cutover_deploy_pause_seconds", "gauge", "traffic to the table held by the last cut-over or revert",
+	{ "cutover_deploy_cutover_attempts", "attempts of the last cut-over or revert", "attempts", 1 },
+	{ "cutover_deploy_pause_seconds", "traffic to the table held by the last cut-over or revert",
 	  "pause_ms", 0.001 },
-	{ "cutover_deploy_pause_all_attempts_seconds", "gauge",
+	{ "cutover_deploy_pause_all_attempts_seconds",
 	  "traffic to the table held by all attempts of the last cut-over or revert", "pause_total_ms", 0.001 },
 };
 
@@ -134,24 +137,22 @@ static void deploy_section(struct evbuffer *b, struct deploys *ds)
 	evbuffer_add_printf(b, "# HELP cutover_deploy_info one per deploy request, with its state\n"
 			       "# TYPE cutover_deploy_info gauge\n");
 	json_array_foreach(a, i, o) {
-		evbuffer_add_printf(b, "cutover_deploy_info{id=\"%lld\",table=\"",
-				    (long long)json_integer_value(json_object_get(o, "id")));
-		put_label(b, json_string_value(json_object_get(o, "table")));
-		evbuffer_add_printf(b, "\",state=\"%s\",revertible=\"%s\"} 1\n",
+		put_deploy_labels(b, "cutover_deploy_info", o);
+		evbuffer_add_printf(b, ",state=\"%s\",revertible=\"%s\"} 1\n",
 				    json_string_value(json_object_get(o, "state")),
 				    json_is_true(json_object_get(o, "revertible")) ? "true" : "false");
 	}
 	for (unsigned m = 0; m < sizeof(deploy_metrics) / sizeof(deploy_metrics[0]); m++) {
 		const struct deploy_metric *dm = &deploy_metrics[m];
 
-		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", dm->name, dm->help, dm->name, dm->type);
+		evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", dm->name, dm->help, dm->name);
 		json_array_foreach(a, i, o) {
-			if (!json_is_number(json_object_get(o, dm->key)))
+			const json_t *v = json_object_get(o, dm->key);
+
+			if (!json_is_number(v))
 				continue;
-			evbuffer_add_printf(b, "%s{id=\"%lld\",table=\"", dm->name,
-					    (long long)json_integer_value(json_object_get(o, "id")));
-			put_label(b, json_string_value(json_object_get(o, "table")));
-			evbuffer_add_printf(b, "\"} %.15g\n", num(o, dm->key) * dm->scale);
+			put_deploy_labels(b, dm->name, o);
+			evbuffer_add_printf(b, "} %.15g\n", json_number_value(v) * dm->scale);
 		}
 	}
 	json_decref(a);
