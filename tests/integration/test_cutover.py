@@ -30,7 +30,7 @@ import pytest
 
 from conftest import TEST_TIMEOUT
 from cutover_load import Bank, Writers
-from test_deploy import execute, fill, rows, table_exists
+from test_deploy import execute, fill, rows, table_exists, tables
 
 ALTER = "ADD COLUMN note VARCHAR(40) NULL, ADD INDEX idx_flag (flag)"
 HELD_STATES = ("held",)           # the `clients` state of a session held at the gate
@@ -121,11 +121,6 @@ def bare(name):
 def columns(mariadb, db, table):
     return [r[0] for r in rows(mariadb, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '%s' "
                                         "AND TABLE_NAME = '%s' ORDER BY ORDINAL_POSITION" % (db, table))]
-
-
-def tables(mariadb, db):
-    return [r[0] for r in rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
-                                        "ORDER BY 1" % db)]
 
 
 def show_create(mariadb, db, table):

@@ -104,6 +104,12 @@ def fill(mariadb, db, table, n, ddl=None):
         execute(mariadb, "INSERT INTO `%s`.`%s` (name, amount, created, flag) VALUES %s" % (db, table, values))
 
 
+def tables(mariadb, db):
+    """The names of db's tables, in order."""
+    return [r[0] for r in rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
+                                        "ORDER BY 1" % db)]
+
+
 def create(proxy, line):
     r = proxy.admin("deploy create " + line, timeout=60)
     return r
@@ -734,10 +740,7 @@ def test_cutoverctl_wait_for(dproxy, mariadb, db):
     r = create(dproxy, "--paused %s.t ADD COLUMN x INT" % db)
     assert r["ok"], r
     did = r["id"]
-    deadline = time.monotonic() + 20
-    while not dproxy.admin("deploy show %d" % did)["throttled"]:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_show(dproxy, did, lambda s: s["throttled"], timeout=20)
     out = dproxy.ctl("--wait-for", "ready", "--interval", 100, "--timeout", 1, "deploy", "show", did)
     assert out.returncode == 3, out
     assert "timed out after 1 s waiting for ready" in out.stderr, out
@@ -804,7 +807,7 @@ def test_deploy_create_dry_run(dproxy, mariadb, db):
     dropped; no catalog row, no deploy, nothing mirrored.  A refused ALTER
     gets the error a real create would."""
     fill(mariadb, db, "t", 300)
-    before = tables_of(mariadb, db)
+    before = tables(mariadb, db)
     r = create(dproxy, "--dry-run %s.t ADD COLUMN note VARCHAR(20) NULL, DROP COLUMN flag, "
                        "CHANGE name title VARCHAR(60) NOT NULL, MODIFY amount DECIMAL(14,2) NULL, "
                        "ADD INDEX k_note (note)" % db)
@@ -818,7 +821,7 @@ def test_deploy_create_dry_run(dproxy, mariadb, db):
     assert not cols["created"]["converted"], cols
     assert r["added_columns"] == ["note"] and r["dropped_columns"] == ["flag"], r
     assert r["deferred_indexes"] == "ADD INDEX `k_note` (`note`)", r
-    assert tables_of(mariadb, db) == before
+    assert tables(mariadb, db) == before
     assert dproxy.admin("deploy list")["deploys"] == []
     if table_exists(mariadb, dproxy.schema, "deploys"):
         assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.deploys" % dproxy.schema) == ((0,),)
@@ -827,7 +830,7 @@ def test_deploy_create_dry_run(dproxy, mariadb, db):
     assert not r["ok"] and "the ALTER failed on the shadow table" in r["error"], r
     r = create(dproxy, "--dry-run %s.t DROP PARTITION p0" % db)
     assert not r["ok"] and "DROP PARTITION" in r["error"], r
-    assert tables_of(mariadb, db) == before
+    assert tables(mariadb, db) == before
     # a write through the proxy is not mirrored nor refused: no deploy
     c = dproxy.connect(database=db)
     with c.cursor() as cur:
@@ -837,11 +840,6 @@ def test_deploy_create_dry_run(dproxy, mariadb, db):
     # and the real thing after it
     s = create_ready(dproxy, "%s.t ADD COLUMN note VARCHAR(20) NULL" % db)
     assert s["rows_copied"] == 300
-
-
-def tables_of(mariadb, db):
-    return rows(mariadb, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '%s' "
-                         "ORDER BY 1" % db)
 
 
 def test_deploy_create_paused(dproxy, mariadb, db):

@@ -16,9 +16,8 @@ they agree only if the columns they are computed from do).
 
 import pytest
 
-from test_cutover import (admin, bare, check_swap, compare_common, cproxy, db, make_ready, q, show,  # noqa: F401
-                          tables)
-from test_deploy import execute
+from test_cutover import admin, bare, check_swap, compare_common, cproxy, db, make_ready, q, show  # noqa: F401
+from test_deploy import execute, tables
 
 # name: (CREATE TABLE body after the name, the columns an INSERT names,
 # their values for row i, the ALTER, what an UPDATE sets)
