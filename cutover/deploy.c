@@ -1454,18 +1454,6 @@ static bool col_mapped(const struct deploy *d, const char *name, bool shadow)
 	return false;
 }
 
-/* Is `name` one of the strings of `names`? */
-static bool json_has_string(const json_t *names, const char *name)
-{
-	size_t i;
-	const json_t *v;
-
-	json_array_foreach(names, i, v)
-		if (strcmp(json_string_value(v), name) == 0)
-			return true;
-	return false;
-}
-
 /*
  * deploy create --dry-run: the checks passed; build the shadow as a deploy
  * would, read what it would copy, drop it.  The reply, or NULL with err.
@@ -1505,8 +1493,7 @@ static json_t *dry_run(struct ctl *c, struct deploy *d, const struct inspect_ren
 		if (!col_mapped(d, json_string_value(v), false) && dropped != NULL)
 			json_array_append(dropped, v);
 	json_array_foreach(shadow, i, v)
-		if (!col_mapped(d, json_string_value(v), true) && added != NULL &&
-		    !json_has_string(orig, json_string_value(v)))
+		if (!col_mapped(d, json_string_value(v), true) && added != NULL)
 			json_array_append(added, v);
 	snprintf(table, sizeof(table), "%s.%s", d->db, d->table);
 	r = json_pack("{s:b, s:b, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:s?, s:s}", "ok", 1, "dry_run", 1,

@@ -823,6 +823,11 @@ def test_deploy_create_dry_run(dproxy, mariadb, db):
     assert r["deferred_indexes"] == "ADD INDEX `k_note` (`note`)", r
     assert tables(mariadb, db) == before
     assert dproxy.admin("deploy list")["deploys"] == []
+    # a column renamed away and a new one under its old name: added
+    r = create(dproxy, "--dry-run %s.t CHANGE name title VARCHAR(60) NOT NULL, ADD COLUMN name INT NULL" % db)
+    assert r["ok"], r
+    assert {c["column"]: c["becomes"] for c in r["columns"]}["name"] == "title", r["columns"]
+    assert r["added_columns"] == ["name"] and r["dropped_columns"] == [], r
     if table_exists(mariadb, dproxy.schema, "deploys"):
         assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.deploys" % dproxy.schema) == ((0,),)
     # refused as a real create would be, nothing left
