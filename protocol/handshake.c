@@ -90,7 +90,15 @@ bool hs_parse_greeting(const uint8_t *p, size_t len, struct hs_greeting *g)
 	return !r.err;
 }
 
-void hs_patch_greeting_caps(uint8_t *p, const struct hs_greeting *g, uint32_t caps)
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+void hs_patch_greeting_caps(uint8_t *p, const struct hs_greeting *g, uint32_t caps, uint32_t ext_caps)
 {
 	p[g->caps_lo_offset] = (uint8_t)caps;
 	p[g->caps_lo_offset + 1] = (uint8_t)(caps >> 8);
@@ -99,7 +107,7 @@ void hs_patch_greeting_caps(uint8_t *p, const struct hs_greeting *g, uint32_t ca
 		p[g->caps_hi_offset + 1] = (uint8_t)(caps >> 24);
 	}
 	if (g->ext_caps_offset != 0)
-		memset(p + g->ext_caps_offset, 0, 4);
+		put_u32(p + g->ext_caps_offset, ext_caps);
 }
 
 bool hs_parse_response(const uint8_t *p, size_t len, struct hs_response *hr)
@@ -151,30 +159,22 @@ bool hs_parse_response(const uint8_t *p, size_t len, struct hs_response *hr)
 	return !r.err;
 }
 
-void hs_patch_response_caps(uint8_t *p, size_t len, uint32_t caps)
+void hs_patch_response_caps(uint8_t *p, size_t len, uint32_t caps, uint32_t ext_caps)
 {
 	if (len < 32)
 		return;
-	p[0] = (uint8_t)caps;
-	p[1] = (uint8_t)(caps >> 8);
-	p[2] = (uint8_t)(caps >> 16);
-	p[3] = (uint8_t)(caps >> 24);
-	memset(p + 28, 0, 4);
+	put_u32(p, caps);
+	put_u32(p + 28, ext_caps);
 }
 
-void hs_build_ssl_request(uint8_t out[32], uint32_t caps, uint32_t max_packet, uint8_t charset)
+void hs_build_ssl_request(uint8_t out[32], uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
+			  uint8_t charset)
 {
 	memset(out, 0, 32);
-	caps |= CAP_SSL;
-	out[0] = (uint8_t)caps;
-	out[1] = (uint8_t)(caps >> 8);
-	out[2] = (uint8_t)(caps >> 16);
-	out[3] = (uint8_t)(caps >> 24);
-	out[4] = (uint8_t)max_packet;
-	out[5] = (uint8_t)(max_packet >> 8);
-	out[6] = (uint8_t)(max_packet >> 16);
-	out[7] = (uint8_t)(max_packet >> 24);
+	put_u32(out, caps | CAP_SSL);
+	put_u32(out + 4, max_packet);
 	out[8] = charset;
+	put_u32(out + 28, ext_caps);
 }
 
 bool hs_parse_change_user(const uint8_t *p, size_t len, uint32_t caps, struct hs_change_user *cu)

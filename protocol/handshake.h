@@ -35,8 +35,9 @@ struct hs_greeting {
 /* Parse a greeting payload.  An ERR packet (0xff) is not a greeting. */
 bool hs_parse_greeting(const uint8_t *p, size_t len, struct hs_greeting *g) WARN_UNUSED;
 
-/* Rewrite the greeting's capability flags in place (payload). */
-void hs_patch_greeting_caps(uint8_t *p, const struct hs_greeting *g, uint32_t caps);
+/* Rewrite the greeting's capability flags in place (payload), and its
+ * MariaDB extended ones when it has them. */
+void hs_patch_greeting_caps(uint8_t *p, const struct hs_greeting *g, uint32_t caps, uint32_t ext_caps);
 
 struct hs_response {
 	uint32_t caps;
@@ -52,12 +53,13 @@ struct hs_response {
 /* Parse an SSLRequest or a HandshakeResponse41 payload. */
 bool hs_parse_response(const uint8_t *p, size_t len, struct hs_response *r) WARN_UNUSED;
 
-/* Rewrite capability flags (offset 0) and zero the MariaDB extension
- * flags (offset 28) of a client response payload of at least 32 bytes. */
-void hs_patch_response_caps(uint8_t *p, size_t len, uint32_t caps);
+/* Rewrite capability flags (offset 0) and the MariaDB extension flags
+ * (offset 28) of a client response payload of at least 32 bytes. */
+void hs_patch_response_caps(uint8_t *p, size_t len, uint32_t caps, uint32_t ext_caps);
 
 /* Build the 32-byte SSLRequest payload the proxy sends to a TLS backend. */
-void hs_build_ssl_request(uint8_t out[32], uint32_t caps, uint32_t max_packet, uint8_t charset);
+void hs_build_ssl_request(uint8_t out[32], uint32_t caps, uint32_t ext_caps, uint32_t max_packet,
+			  uint8_t charset);
 
 struct hs_change_user {
 	char user[256];

@@ -10,9 +10,15 @@
 
 void resp_init(struct resp_parser *rp, enum resp_kind kind, uint32_t caps)
 {
+	resp_init_ext(rp, kind, caps, 0);
+}
+
+void resp_init_ext(struct resp_parser *rp, enum resp_kind kind, uint32_t caps, uint32_t ext_caps)
+{
 	memset(rp, 0, sizeof(*rp));
 	rp->kind = kind;
 	rp->caps = caps;
+	rp->ext_caps = ext_caps;
 	switch (kind) {
 	case RESP_KIND_FETCH:
 		rp->state = RS_ROWS;
@@ -65,10 +71,11 @@ enum resp_kind resp_kind_for_packet(const uint8_t *p, size_t len)
 }
 
 /*
- * Note: this parser relies on the proxy masking every MariaDB extended
- * capability.  With them, the server sends progress reports (ERR 0xffff in
- * the middle of a command) and an extra metadata byte after the column
- * count, which this parser would reject as BAD.  Extended metadata alone
+ * Note: of the MariaDB extended capabilities this parser knows only the
+ * metadata cache (MDB_CACHE_METADATA: a byte after the column count says
+ * whether the definitions follow); the proxy masks the others.  With them
+ * the server would send progress reports (ERR 0xffff in the middle of a
+ * command), which this parser rejects as BAD.  Extended metadata alone
  * would do no harm here: it is a string inside each column definition,
  * and definitions are counted, never read (test_response.c checks it).
  */
@@ -155,10 +162,27 @@ static enum resp_ev end_of_result(struct resp_parser *rp)
 	return RESP_EV_END;
 }
 
+/* After a section of definitions: the EOF, or (DEPRECATE_EOF) what follows. */
+static enum resp_ev defs_done(struct resp_parser *rp, enum resp_state eof_state,
+			      enum resp_state next)
+{
+	if (!(rp->caps & CAP_DEPRECATE_EOF)) {
+		rp->state = eof_state;
+		return RESP_EV_MORE;
+	}
+	if (next == RS_DONE) {
+		rp->state = RS_DONE;
+		return RESP_EV_END;
+	}
+	rp->state = next;
+	return RESP_EV_MORE;
+}
+
 static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t len, size_t total)
 {
 	struct pkt_reader r;
 	uint64_t ncols;
+	uint8_t metadata = 1;
 
 	switch (p[0]) {
 	case PKT_OK:
@@ -180,12 +204,16 @@ static enum resp_ev feed_first(struct resp_parser *rp, const uint8_t *p, size_t 
 	}
 	pkt_reader_init(&r, p, len);
 	ncols = pkt_get_lenenc(&r, NULL);
-	if (r.err || ncols == 0 || r.pos != total)
+	if (rp->ext_caps & MDB_CACHE_METADATA)
+		metadata = pkt_get_u8(&r);
+	if (r.err || ncols == 0 || r.pos != total || metadata > 1)
 		return RESP_EV_BAD;
 	rp->last = RP_COLCOUNT;
 	rp->last_status_off = 0;
-	rp->left = ncols;
 	rp->result_sets++;
+	if (metadata == 0)   /* the client has the definitions already */
+		return defs_done(rp, RS_COLS_EOF, RS_ROWS);
+	rp->left = ncols;
 	rp->state = RS_COLS;
 	return RESP_EV_MORE;
 }
@@ -223,22 +251,6 @@ static enum resp_ev feed_prepare_ok(struct resp_parser *rp, const uint8_t *p, si
 	}
 	rp->state = RS_DONE;
 	return RESP_EV_END;
-}
-
-/* After a section of definitions: the EOF, or (DEPRECATE_EOF) what follows. */
-static enum resp_ev defs_done(struct resp_parser *rp, enum resp_state eof_state,
-			      enum resp_state next)
-{
-	if (!(rp->caps & CAP_DEPRECATE_EOF)) {
-		rp->state = eof_state;
-		return RESP_EV_MORE;
-	}
-	if (next == RS_DONE) {
-		rp->state = RS_DONE;
-		return RESP_EV_END;
-	}
-	rp->state = next;
-	return RESP_EV_MORE;
 }
 
 static enum resp_state prepare_next(struct resp_parser *rp)

@@ -62,6 +62,7 @@ enum resp_pkt {
 struct resp_parser {
 	enum resp_kind kind;
 	uint32_t caps;             /* agreed capabilities (DEPRECATE_EOF...) */
+	uint32_t ext_caps;         /* agreed MariaDB extended ones (MDB_*) */
 	enum resp_state state;
 	uint64_t left;             /* definitions left in this section */
 	uint16_t pcols;            /* PREPARE: column count */
@@ -84,6 +85,8 @@ struct resp_parser {
 };
 
 void resp_init(struct resp_parser *rp, enum resp_kind kind, uint32_t caps);
+/* As resp_init(), on a link that agreed MariaDB extended capabilities. */
+void resp_init_ext(struct resp_parser *rp, enum resp_kind kind, uint32_t caps, uint32_t ext_caps);
 
 /*
  * Feed one logical packet: `head` holds its first min(total, RESP_HEAD_MAX)

@@ -14,11 +14,18 @@ static void emit(struct rs_builder *b)
 
 void rs_begin(struct rs_builder *b, uint32_t caps, uint8_t seq, unsigned ncols)
 {
+	rs_begin_ext(b, caps, 0, seq, ncols);
+}
+
+void rs_begin_ext(struct rs_builder *b, uint32_t caps, uint32_t ext_caps, uint8_t seq, unsigned ncols)
+{
 	pkt_writer_init(&b->out);
 	pkt_writer_init(&b->pl);
 	b->caps = caps;
 	b->seq = seq;
 	pkt_put_lenenc(&b->pl, ncols);
+	if (ext_caps & MDB_CACHE_METADATA)
+		pkt_put_u8(&b->pl, 1);   /* the definitions follow */
 	emit(b);
 }
 

@@ -38,6 +38,9 @@ struct rs_builder {
 };
 
 void rs_begin(struct rs_builder *b, uint32_t caps, uint8_t seq, unsigned ncols);
+/* As rs_begin(), to a client that agreed MariaDB extended capabilities:
+ * with MDB_CACHE_METADATA, the column count says the definitions follow. */
+void rs_begin_ext(struct rs_builder *b, uint32_t caps, uint32_t ext_caps, uint8_t seq, unsigned ncols);
 void rs_column(struct rs_builder *b, const struct rs_column *c);
 /* A column definition payload as the server sent it. */
 void rs_column_raw(struct rs_builder *b, const uint8_t *payload, size_t len);

@@ -71,7 +71,8 @@ bool diag_load(struct diag *d, struct evbuffer *cap, uint32_t caps)
 
 	diag_clear(d);
 	p = diag_next_packet(cap, &len);
-	if (p == NULL || len != 1 || p[0] != 3)      /* three columns */
+	/* three columns (and, with the metadata cache, "definitions follow") */
+	if (p == NULL || p[0] != 3 || !(len == 1 || (len == 2 && p[1] == 1)))
 		goto out;
 	free(p);
 	for (i = 0; i < 3; i++) {
@@ -205,14 +206,14 @@ static bool parse_limit(const char *s, unsigned long *off, unsigned long *cnt)
 }
 
 static void answer_counts(const char *const *names, const unsigned long *v, unsigned n, uint32_t caps,
-			  uint16_t status, uint8_t seq, struct pkt_writer *out)
+			  uint32_t ext_caps, uint16_t status, uint8_t seq, struct pkt_writer *out)
 {
 	struct rs_builder b;
 	char num[DIAG_MAX_ITEMS][24];
 	const char *vals[DIAG_MAX_ITEMS];
 	size_t lens[DIAG_MAX_ITEMS];
 
-	rs_begin(&b, caps, seq, n);
+	rs_begin_ext(&b, caps, ext_caps, seq, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct rs_column c = { names[i], MYSQL_TYPE_LONGLONG, 21, COLFLAG_UNSIGNED | COLFLAG_BINARY,
 				       CHARSET_BINARY, 0 };
@@ -228,10 +229,10 @@ static void answer_counts(const char *const *names, const unsigned long *v, unsi
 	rs_free(&b);
 }
 
-static void answer_count(const char *name, unsigned long v, uint32_t caps, uint16_t status,
-			 uint8_t seq, struct pkt_writer *out)
+static void answer_count(const char *name, unsigned long v, uint32_t caps, uint32_t ext_caps,
+			 uint16_t status, uint8_t seq, struct pkt_writer *out)
 {
-	answer_counts(&name, &v, 1, caps, status, seq, out);
+	answer_counts(&name, &v, 1, caps, ext_caps, status, seq, out);
 }
 
 static bool is_word_char(uint8_t c)
@@ -384,7 +385,7 @@ static bool parse_count_select(const uint8_t *sql, size_t len, char names[][DIAG
 }
 
 bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t caps,
-		 uint16_t status, uint8_t seq, struct pkt_writer *out)
+		 uint32_t ext_caps, uint16_t status, uint8_t seq, struct pkt_writer *out)
 {
 	char q[128];
 	const char *rest;
@@ -399,11 +400,11 @@ bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t 
 		if (strcmp(d->e[i].level, "Error") == 0)
 			nerr++;
 	if (strcmp(q, "show count(*) warnings") == 0) {
-		answer_count("@@session.warning_count", d->n, caps, status, seq, out);
+		answer_count("@@session.warning_count", d->n, caps, ext_caps, status, seq, out);
 		return true;
 	}
 	if (strcmp(q, "show count(*) errors") == 0) {
-		answer_count("@@session.error_count", nerr, caps, status, seq, out);
+		answer_count("@@session.error_count", nerr, caps, ext_caps, status, seq, out);
 		return true;
 	}
 	{
@@ -418,7 +419,7 @@ bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t 
 				np[i] = names[i];
 				v[i] = warning[i] ? d->n : nerr;
 			}
-			answer_counts(np, v, n, caps, status, seq, out);
+			answer_counts(np, v, n, caps, ext_caps, status, seq, out);
 			return true;
 		}
 	}
@@ -433,7 +434,7 @@ bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t 
 	}
 	if (!parse_limit(rest, &off, &cnt))
 		return false;
-	rs_begin(&b, caps, seq, 3);
+	rs_begin_ext(&b, caps, ext_caps, seq, 3);
 	for (i = 0; i < 3; i++)
 		rs_column_raw(&b, d->coldef[i], d->coldef_len[i]);
 	rs_columns_done(&b, status);

@@ -56,7 +56,7 @@ bool diag_load(struct diag *d, struct evbuffer *captured, uint32_t caps) WARN_UN
  * framed answer to `out` (sequence ids from `seq`) and return true.
  */
 bool diag_answer(const struct diag *d, const uint8_t *sql, size_t len, uint32_t caps,
-		 uint16_t status, uint8_t seq, struct pkt_writer *out);
+		 uint32_t ext_caps, uint16_t status, uint8_t seq, struct pkt_writer *out);
 
 /* True when the statement reads the previous statement's diagnostics
  * (so nothing may run between the two). */

@@ -656,7 +656,8 @@ static void handle_greeting(struct session *s)
 	s->client_caps = s->greeting.caps & CAP_RELAYED;
 	if (p->client_tls_ctx != NULL)
 		s->client_caps |= CAP_SSL;
-	hs_patch_greeting_caps(pl, &s->greeting, s->client_caps);
+	s->client_ext_caps = s->greeting.has_mariadb_ext ? s->greeting.mariadb_ext_caps & MDB_EXT_RELAYED : 0;
+	hs_patch_greeting_caps(pl, &s->greeting, s->client_caps, s->client_ext_caps);
 	write_frame(s, s->cout, pl, len, seq);
 	free(pl);
 	change_state(s, SS_CLIENT_HELLO);
@@ -687,7 +688,7 @@ static void start_backend_tls(struct session *s, const struct hs_response *hr)
 	SSL *ssl;
 	struct bufferevent *b;
 
-	hs_build_ssl_request(req, s->caps, hr->max_packet, hr->charset);
+	hs_build_ssl_request(req, s->caps, s->ext_caps, hr->max_packet, hr->charset);
 	write_frame(s, s->sout, req, sizeof(req), 1);
 	ssl = SSL_new(p->backend_tls_ctx);
 	if (ssl == NULL) {
@@ -771,6 +772,8 @@ static void handle_client_hello(struct session *s)
 	if (hr.auth_plugin[0] != '\0')
 		snprintf(s->auth_plugin, sizeof(s->auth_plugin), "%s", hr.auth_plugin);
 	s->caps = hr.caps & (s->client_caps & ~CAP_SSL);
+	/* the extended caps count only where CLIENT_MYSQL is clear on both sides */
+	s->ext_caps = (hr.caps & CAP_LONG_PASSWORD) ? 0 : hr.mariadb_ext_caps & s->client_ext_caps;
 	s->multi_statements = (s->caps & CAP_MULTI_STATEMENTS) != 0;
 
 	backend_tls = p->backend_tls_ctx != NULL &&
@@ -785,7 +788,7 @@ static void handle_client_hello(struct session *s)
 	}
 	/* sequence ids: client response is 1 (plain) or 2 (after SSLRequest) */
 	s->seq_delta = (backend_tls ? 2 : 1) - (s->client_ssl != NULL ? 2 : 1);
-	hs_patch_response_caps(pl, len, s->caps | (backend_tls ? CAP_SSL : 0));
+	hs_patch_response_caps(pl, len, s->caps | (backend_tls ? CAP_SSL : 0), s->ext_caps);
 	evbuffer_add(s->pending, pl, len);
 	free(pl);
 	if (backend_tls)
@@ -1079,7 +1082,7 @@ static void plan_next_step(struct session *s)
 	while (s->cur < s->nsteps && s->steps[s->cur].kind == RESP_KIND_NONE)
 		s->cur++;
 	if (s->cur < s->nsteps)
-		resp_init(&s->rp, s->steps[s->cur].kind, s->caps);
+		resp_init_ext(&s->rp, s->steps[s->cur].kind, s->caps, s->ext_caps);
 }
 
 static void plan_finish(struct session *s);
@@ -1623,7 +1626,7 @@ static bool answer_from_diag(struct session *s)
 	}
 	if (s->cmd_byte == COM_QUERY && (q = query_text(s, &len)) != NULL) {
 		pkt_writer_init(&out);
-		done = diag_answer(&s->diag, q, len, s->caps, s->status, (uint8_t)(s->cmd_seq + 1), &out) &&
+		done = diag_answer(&s->diag, q, len, s->caps, s->ext_caps, s->status, (uint8_t)(s->cmd_seq + 1), &out) &&
 		       !out.err;
 		if (done) {
 			s->proxy->stats.diagnostics_answered++;

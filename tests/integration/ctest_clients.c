@@ -1340,6 +1340,75 @@ static bool t_stmt_reprepare(void)
 	return query(m, "DROP TABLE %s", t);
 }
 
+/* ==== MariaDB's metadata cache ============================================= */
+
+/*
+ * Connector/C asks for MARIADB_CLIENT_CACHE_METADATA: a statement executed
+ * again with unchanged metadata is answered without its column definitions
+ * (a byte after the column count says so).  The server's bytes per execute
+ * tell whether that happened: with 60-character column names the
+ * definitions alone are hundreds of bytes.  Then the metadata changes under
+ * the statement (ALTER), so the definitions come again, and a cursor.
+ */
+static bool exec_fetch(MYSQL_STMT *st, int *id, char *v, unsigned long *vlen, int want_id, const char *want_v)
+{
+	MYSQL_BIND pb[1], rb[2];
+	int got = -1;
+
+	bind_long(&pb[0], id);
+	bind_long(&rb[0], &got);
+	bind_str(&rb[1], v, 64, vlen);
+	*id = want_id;
+	ST_OK(st, mysql_stmt_bind_param(st, pb));
+	ST_OK(st, mysql_stmt_execute(st));
+	ST_OK(st, mysql_stmt_bind_result(st, rb));
+	ST_OK(st, mysql_stmt_fetch(st));
+	CHECK(got == want_id && *vlen == strlen(want_v) && memcmp(v, want_v, *vlen) == 0,
+	      "row %d: got %d '%.*s', want '%s'", want_id, got, (int)*vlen, v, want_v);
+	CHECK(mysql_stmt_fetch(st) == MYSQL_NO_DATA, "a second row for id %d", want_id);
+	ST_OK(st, mysql_stmt_free_result(st));
+	return true;
+}
+
+static bool t_stmt_metadata_cache(void)
+{
+	static const char a[] = "a_column_name_of_sixty_characters_for_the_metadata_cache_aaa";
+	static const char b[] = "b_column_name_of_sixty_characters_for_the_metadata_cache_bbb";
+	char t[64], sql[400], v[64];
+	unsigned long vlen, cursor = CURSOR_TYPE_READ_ONLY;
+	unsigned long long b0, b1;
+	MYSQL *m = db_connect(0);
+	MYSQL_STMT *st;
+	int id, i, n = 40;
+
+	TRY(m);
+	tname(t, sizeof(t), "mdcache");
+	TRY(query(m, "CREATE TABLE %s (%s INT PRIMARY KEY, %s VARCHAR(40)) ENGINE=InnoDB", t, a, b));
+	TRY(query(m, "INSERT INTO %s VALUES (1, 'one'), (2, 'two'), (3, 'three')", t));
+	snprintf(sql, sizeof(sql), "SELECT %s, %s FROM %s WHERE %s = ?", a, b, t, a);
+	TRY(st = prepare(m, sql));
+	TRY(exec_fetch(st, &id, v, &vlen, 1, "one"));
+	TRY(status_var(m, "SESSION", "Bytes_sent", &b0));
+	for (i = 0; i < n; i++)
+		TRY(exec_fetch(st, &id, v, &vlen, 1 + i % 3, i % 3 == 0 ? "one" : i % 3 == 1 ? "two" : "three"));
+	TRY(status_var(m, "SESSION", "Bytes_sent", &b1));
+	/* about 50 bytes without the definitions, over 300 with them (the
+	   status query's own answer adds a few bytes per execute) */
+	CHECK((b1 - b0) / (unsigned long long)n < 150,
+	      "%llu bytes per execute: the column definitions were sent every time", (b1 - b0) / n);
+	EXPECT_VALUE(m, "3", "SELECT COUNT(*) FROM %s", t);   /* the text protocol meanwhile */
+	/* the metadata changes: the server sends the definitions again */
+	TRY(query(m, "ALTER TABLE %s MODIFY %s VARCHAR(50)", t, b));
+	TRY(exec_fetch(st, &id, v, &vlen, 2, "two"));
+	TRY(exec_fetch(st, &id, v, &vlen, 3, "three"));
+	/* and through a cursor */
+	ST_OK(st, mysql_stmt_attr_set(st, STMT_ATTR_CURSOR_TYPE, &cursor));
+	for (i = 0; i < 3; i++)
+		TRY(exec_fetch(st, &id, v, &vlen, 1, "one"));
+	ST_OK(st, mysql_stmt_close(st));
+	return query(m, "DROP TABLE %s", t);
+}
+
 /* ==== an error at execute ================================================== */
 
 static bool t_stmt_exec_error(void)
@@ -2463,6 +2532,7 @@ static const struct test {
 	{ "stmt_reset", t_stmt_reset },
 	{ "stmt_close_reuse", t_stmt_close_reuse },
 	{ "stmt_reprepare", t_stmt_reprepare },
+	{ "stmt_metadata_cache", t_stmt_metadata_cache },
 	{ "stmt_exec_error", t_stmt_exec_error },
 	{ "stmt_execute_direct", t_stmt_execute_direct },
 	{ "stmt_load_local", t_stmt_load_local },

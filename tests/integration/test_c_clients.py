@@ -10,7 +10,8 @@ test_c_clients.py - the proxy with clients that PyMySQL cannot stand in for.
    COM_PROCESS_KILL, COM_PING, COM_INIT_DB, COM_PROCESS_INFO, COM_DEBUG,
    COM_REFRESH, stored procedures with several result sets and
    OUT parameters, text and binary (also sent while the procedure has a
-   cursor of its own open), MariaDB's extended metadata (JSON, INET6, UUID).
+   cursor of its own open), MariaDB's extended metadata (JSON, INET6, UUID),
+   MariaDB's metadata cache (executes answered without column definitions).
    Each test runs against the server directly and through the proxy, and
    both runs must pass: a test that passes directly and fails through the
    proxy has found a proxy bug.
@@ -47,6 +48,7 @@ C_TESTS = [
     "stmt_reset",
     "stmt_close_reuse",
     "stmt_reprepare",
+    "stmt_metadata_cache",
     "stmt_exec_error",
     "stmt_execute_direct",
     "stmt_load_local",

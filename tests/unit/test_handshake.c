@@ -117,11 +117,13 @@ static void test_greeting(const struct greeting_case *c)
 	{
 		uint8_t *q = dup_exact(p, len);
 
-		hs_patch_greeting_caps(q, &g, masked);
+		hs_patch_greeting_caps(q, &g, masked, g.mariadb_ext_caps & MDB_EXT_RELAYED);
 		ret = hs_parse_greeting(q, len, &g2);
 		check(ret && g2.caps == masked && !(g2.caps & CAP_SSL) && !(g2.caps & CAP_COMPRESS) &&
-		      g2.has_mariadb_ext == c->has_ext && g2.mariadb_ext_caps == 0,
-		      "%s: patched caps 0x%08x read back, extended caps zeroed", c->name, masked);
+		      g2.has_mariadb_ext == c->has_ext &&
+		      g2.mariadb_ext_caps == (c->ext_caps & MDB_CACHE_METADATA),
+		      "%s: patched caps 0x%08x read back, extended caps 0x%x: only the metadata cache kept",
+		      c->name, masked, g2.mariadb_ext_caps);
 		check(ret && strcmp(g2.server_version, c->version) == 0 &&
 		      memcmp(g2.scramble, g.scramble, 20) == 0 && strcmp(g2.auth_plugin, c->plugin) == 0 &&
 		      g2.connection_id == c->conn_id,
@@ -152,7 +154,7 @@ static void test_greeting(const struct greeting_case *c)
 			if (g2.caps != (c->caps & 0xffff) || g2.caps_hi_offset != 0 ||
 			    g2.scramble_len != 8 || g2.auth_plugin[0] != '\0')
 				trunc_ok = false;
-			hs_patch_greeting_caps(q, &g2, 0);   /* must stay inside k bytes */
+			hs_patch_greeting_caps(q, &g2, 0, 0);   /* must stay inside k bytes */
 			free(q);
 		} else if (ret && (strncmp(g2.auth_plugin, c->plugin, strlen(g2.auth_plugin)) != 0 ||
 				   strlen(g2.auth_plugin) != k - c->plugin_off ||
@@ -446,15 +448,15 @@ static void test_response(const struct response_case *c)
 		uint8_t *q = dup_exact(p, len);
 		bool same = true;
 
-		hs_patch_response_caps(q, len, caps);
+		hs_patch_response_caps(q, len, caps, MDB_CACHE_METADATA);
 		for (k = 4; k < len; k++)
 			if ((k < 28 || k >= 32) && q[k] != p[k])
 				same = false;
 		ret = hs_parse_response(q, len, &hr);
-		check(ret && hr.caps == caps && hr.mariadb_ext_caps == 0 && q[28] == 0 && q[31] == 0 &&
-		      same && strcmp(hr.user, c->user) == 0 && strcmp(hr.db, c->db) == 0 &&
+		check(ret && hr.caps == caps && hr.mariadb_ext_caps == MDB_CACHE_METADATA && q[28] == 0x10 &&
+		      q[31] == 0 && same && strcmp(hr.user, c->user) == 0 && strcmp(hr.db, c->db) == 0 &&
 		      strcmp(hr.auth_plugin, c->plugin) == 0,
-		      "%s: patched caps read back, extended caps zeroed, nothing else changed", c->name);
+		      "%s: patched caps and extended caps read back, nothing else changed", c->name);
 		free(q);
 	}
 	free(p);
@@ -521,7 +523,7 @@ static void test_response_bad(void)
 	{
 		uint8_t *q = dup_exact(p, n);
 
-		hs_patch_response_caps(q, n, 0);
+		hs_patch_response_caps(q, n, 0, 0);
 		check(memcmp(p, q, n) == 0, "patching a response shorter than 32 bytes changes nothing");
 		free(q);
 	}
@@ -540,11 +542,15 @@ static void test_ssl_request(void)
 	check(n == 32 && hs_parse_response(p, n, &hr) && hr.ssl_request && hr.caps == 0x000aaa08 &&
 	      hr.max_packet == 0x00ffffff && hr.charset == 0xe0 && hr.user[0] == '\0',
 	      "SSLRequest of MySQL 8.0.32 (recorded): 32 bytes, caps, max packet, charset");
-	hs_build_ssl_request(out, 0x000aaa08 & ~CAP_SSL, 0x00ffffff, 0xe0);
+	hs_build_ssl_request(out, 0x000aaa08 & ~CAP_SSL, 0, 0x00ffffff, 0xe0);
 	check(memcmp(out, p, 32) == 0, "hs_build_ssl_request builds the same 32 bytes, CAP_SSL added");
 	q = dup_exact(out, 32);
 	check(hs_parse_response(q, 32, &hr) && hr.ssl_request, "a built SSLRequest parses as one");
 	free(q);
+	hs_build_ssl_request(out, 0x000aaa08 & ~CAP_SSL & ~CAP_LONG_PASSWORD, MDB_CACHE_METADATA, 0x00ffffff, 0xe0);
+	check(hs_parse_response(out, 32, &hr) && hr.ssl_request && hr.mariadb_ext_caps == MDB_CACHE_METADATA &&
+	      memcmp(out + 4, p + 4, 24) == 0,
+	      "an SSLRequest to MariaDB carries the extended caps at offset 28, the rest as before");
 	p[1] &= (uint8_t)~(CAP_SSL >> 8);
 	check(!hs_parse_response(p, n, &hr), "32 bytes without CAP_SSL is not a valid SSLRequest");
 	free(p);

@@ -64,12 +64,17 @@ static char feed(struct resp_parser *rp, const char *hex, size_t total)
 }
 
 /* Feed the packets of a NULL-terminated list; compare the events with `want`. */
+static uint32_t ext_caps;   /* MariaDB extended caps the cases run with */
+
 static bool run_list(struct resp_parser *rp, enum resp_kind kind, uint32_t caps, const char *want,
 		     const char *const *pkts)
 {
 	size_t i;
 
-	resp_init(rp, kind, caps);
+	if (ext_caps != 0)
+		resp_init_ext(rp, kind, caps, ext_caps);
+	else
+		resp_init(rp, kind, caps);
 	for (i = 0; pkts[i] != NULL; i++) {
 		char got = feed(rp, pkts[i], 0);
 
@@ -521,6 +526,48 @@ static void test_extended_metadata(void)
 	check(ok && rp.rows == 1, "QUERY DEPRECATE_EOF with extended metadata");
 }
 
+/*
+ * MariaDB's metadata cache (MDB_CACHE_METADATA agreed): a byte after every
+ * column count says whether the column definitions follow.  The EOF after
+ * them (without DEPRECATE_EOF) is sent either way.
+ */
+static void test_metadata_cache(void)
+{
+	struct resp_parser rp;
+	bool ok;
+
+	ext_caps = MDB_CACHE_METADATA;
+	/* sysbench's 'SELECT c FROM sbtest1 WHERE id=?' executed again, as
+	   MariaDB 10.11.19 answered libmariadb (recorded; the row's 120
+	   bytes of text cut to a head) */
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS & ~CAP_LONG_PASSWORD, "MMME", "0100", "fe00000200",
+		 "00007739313233383436353633362d", "fe00000200", NULL);
+	check(ok && rp.rows == 1 && rp.result_sets == 1 && !rp.cursor && rp.status == 0x02,
+	      "metadata cache: EXECUTE answered without definitions (recorded), then the EOF and the rows");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMMME", "0101", COLDEF_A, "fe00002200", "000001000000",
+		 "fe00002200", NULL);
+	check(ok && rp.rows == 1, "metadata cache: EXECUTE whose definitions follow (flag 1)");
+	ok = run(&rp, RESP_KIND_QUERY, CAPS, "MMMMME", "0201", COLDEF_A, COLDEF_B, EOF_2, "01310178", EOF_2,
+		 NULL);
+	check(ok && rp.rows == 1 && rp.result_sets == 1, "metadata cache: a text result set says its definitions follow");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS_DEP, "MMME", "0100", "000001000000", "000002000000",
+		 "fe 00 00 22 00 00 00", NULL);
+	check(ok && rp.rows == 2 && rp.last == RP_EOF, "metadata cache, DEPRECATE_EOF: the rows right after the count");
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS, "ME", "0200", "fe00006200", NULL);
+	check(ok && rp.cursor && rp.state == RS_DONE, "metadata cache: a cursor opened, no definitions, the EOF ends it");
+	ok = run(&rp, RESP_KIND_EXECUTE_CURSOR, CAPS_DEP, "ME", "0200", "fe 00 00 42 00 00 00", NULL);
+	check(ok && rp.cursor, "metadata cache, DEPRECATE_EOF: a cursor's OK right after the count ends it");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMMMMMMME", "0100", "fe00002a00", "000001000000", "fe00002a00",
+		 "0101", COLDEF_B, "fe00002a00", "fe00002a00", "00000002000000", NULL);
+	check(ok && rp.result_sets == 2 && rp.rows == 1, "metadata cache: a CALL's result sets, with and without definitions");
+	check(run(&rp, RESP_KIND_EXECUTE, CAPS, "B", "0102", NULL), "metadata cache: a flag other than 0 or 1 is BAD");
+	check(run(&rp, RESP_KIND_QUERY, CAPS, "B", "01", NULL), "metadata cache: a column count without the flag is BAD");
+	check(run(&rp, RESP_KIND_QUERY, CAPS, "B", "010100", NULL), "metadata cache: a byte after the flag is BAD");
+	ext_caps = 0;
+	check(run(&rp, RESP_KIND_EXECUTE, CAPS, "B", "0100", NULL),
+	      "without the metadata cache, a byte after the column count is BAD");
+}
+
 /* ---- protocol violations ----------------------------------------------- */
 
 static void test_bad(void)
@@ -624,6 +671,7 @@ int main(void)
 	test_execute();
 	test_other_kinds();
 	test_extended_metadata();
+	test_metadata_cache();
 	test_bad();
 	test_kind_for_command();
 	return check_done();

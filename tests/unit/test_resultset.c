@@ -67,6 +67,10 @@ static void coldef_name(const uint8_t *p, size_t len, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s", r.err ? 1 : (int)n, r.err ? "?" : (const char *)s);
 }
 
+/* MariaDB extended caps of the client the answers are for (decode() and
+   build_show_warnings() too): 0 or MDB_CACHE_METADATA */
+static uint32_t ext_mode;
+
 static void decode(const uint8_t *buf, size_t len, uint32_t caps, uint8_t seq0, struct decoded *d)
 {
 	struct pkt_writer pl;
@@ -77,7 +81,7 @@ static void decode(const uint8_t *buf, size_t len, uint32_t caps, uint8_t seq0, 
 	memset(d, 0, sizeof(*d));
 	d->seq_ok = true;
 	d->rows_ok = true;
-	resp_init(&d->rp, RESP_KIND_QUERY, caps);
+	resp_init_ext(&d->rp, RESP_KIND_QUERY, caps, ext_mode);
 	pkt_writer_init(&pl);
 	while (pos < len) {
 		uint32_t flen;
@@ -345,7 +349,7 @@ static void build_show_warnings(struct rs_builder *b, uint32_t caps, unsigned nr
 						  CHARSET_UTF8MB3, 0x27 };
 	unsigned i;
 
-	rs_begin(b, caps, 1, 3);
+	rs_begin_ext(b, caps, ext_mode, 1, 3);
 	rs_column(b, &level);
 	rs_column(b, &code);
 	rs_column(b, &message);
@@ -426,7 +430,7 @@ static void test_diag_answers(uint32_t caps, const char *mode)
 		struct decoded dec;
 
 		pkt_writer_init(&out);
-		ret = diag_answer(&d, (const uint8_t *)a->sql, strlen(a->sql), caps,
+		ret = diag_answer(&d, (const uint8_t *)a->sql, strlen(a->sql), caps, ext_mode,
 				  SERVER_STATUS_AUTOCOMMIT | SERVER_MORE_RESULTS_EXISTS, 1, &out);
 		if (a->names == NULL) {
 			check(!ret && out.len == 0, "%s: \"%s\" is not answered", mode, a->sql);
@@ -445,7 +449,7 @@ static void test_diag_answers(uint32_t caps, const char *mode)
 		struct pkt_writer out;
 
 		pkt_writer_init(&out);
-		check(!diag_answer(&d, (const uint8_t *)"SHOW WARNINGS", 13, caps, 2, 1, &out) && out.len == 0,
+		check(!diag_answer(&d, (const uint8_t *)"SHOW WARNINGS", 13, caps, ext_mode, 2, 1, &out) && out.len == 0,
 		      "%s: after diag_clear nothing is answered", mode);
 		pkt_writer_free(&out);
 	}
@@ -490,7 +494,7 @@ static void test_diag_load(void)
 		struct pkt_writer out;
 
 		pkt_writer_init(&out);
-		ret = diag_answer(&d, (const uint8_t *)"SHOW WARNINGS", 13, CAP_PROTOCOL_41, 2, 1, &out);
+		ret = diag_answer(&d, (const uint8_t *)"SHOW WARNINGS", 13, CAP_PROTOCOL_41, 0, 2, 1, &out);
 		/* the answer carries the server's own column definitions */
 		check(ret && out.len == w.len && memcmp(out.buf, w.buf, w.len) == 0,
 		      "SHOW WARNINGS answered byte for byte as the server sent it");
@@ -594,6 +598,10 @@ int main(void)
 	test_parse_row();
 	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS, "EOF mode");
 	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_DEPRECATE_EOF, "DEPRECATE_EOF mode");
+	ext_mode = MDB_CACHE_METADATA;
+	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS, "metadata cache mode");
+	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_DEPRECATE_EOF, "metadata cache, DEPRECATE_EOF mode");
+	ext_mode = 0;
 	test_diag_load();
 	test_diag_is_read();
 	return check_done();
