@@ -750,7 +750,7 @@ def render(meta, summary, memory, perf):
     L.append("  (innodb_flush_log_at_trx_commit=2 and skip-log-bin: not durable, tuned to measure the relay)")
     L.append("haproxy: mode tcp, nbthread 1.  cutoverd: log level warning, client and backend TLS off.")
     L.append("sysbench: %d threads, %d tables x %d rows, %d s per run, %d rounds interleaved "
-             "(direct, haproxy, cutoverd), prepared statements (db-ps-mode auto); figures are medians "
+             "(direct, haproxy, cutoverd, the order turning by one each round), prepared statements (db-ps-mode auto); figures are medians "
              "over rounds" % (THREADS, TABLES, TABLE_SIZE, TIME, ROUNDS))
     L.append("everything on one machine over loopback: sysbench, the relay and mariadbd share the cores")
     L.append("")
@@ -918,7 +918,10 @@ def main():
     results = {wl: {t: [] for t in TARGETS} for wl in WORKLOADS}
     for wl in WORKLOADS:
         for rnd in range(1, ROUNDS + 1):
-            for t in TARGETS:
+            # the order turns by one each round, so that no target always
+            # runs first or last (a server settling, a noisy neighbour)
+            k = (rnd - 1) % len(TARGETS)
+            for t in TARGETS[k:] + TARGETS[:k]:
                 watch = [("mariadbd", db.proc.pid)]
                 if t in relay_pid:
                     watch.append(("relay", relay_pid[t]))
