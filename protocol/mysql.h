@@ -45,8 +45,7 @@
  * CAP_SSL is decided per link by the TLS settings, not by this mask.
  * Not relayed: compression, optional result-set metadata, query
  * attributes, multi-factor auth, and the MariaDB extended capabilities
- * other than MDB_CACHE_METADATA (progress reports, bulk operations,
- * extended type info).
+ * not in MDB_EXT_RELAYED (progress reports, bulk operations).
  */
 #define CAP_RELAYED (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | \
 	CAP_CONNECT_WITH_DB | CAP_NO_SCHEMA | CAP_ODBC | CAP_LOCAL_FILES | \
@@ -61,14 +60,16 @@
 /*
  * MariaDB's extended capabilities: 4 more bytes of flags (bits 32 to 63)
  * in the greeting and the client's response, read only when CLIENT_MYSQL
- * (CAP_LONG_PASSWORD) is clear on both sides.  Only the metadata cache is
- * relayed: a result set's column count is followed by a byte that says
- * whether the column definitions follow (a prepared statement executed
- * again with the same metadata skips them, which saves the server and
- * the links most of a small result's bytes).
+ * (CAP_LONG_PASSWORD) is clear on both sides.  Relayed: extended metadata
+ * (each column definition carries a string of type info after its name:
+ * JSON, UUID, INET6, POINT...) and the metadata cache (a result set's
+ * column count is followed by a byte that says whether the column
+ * definitions follow: a prepared statement executed again with the same
+ * metadata skips them).  Masked: progress reports and bulk execute.
  */
+#define MDB_EXTENDED_METADATA              (1u << 3)   /* bit 35 */
 #define MDB_CACHE_METADATA                 (1u << 4)   /* bit 36 */
-#define MDB_EXT_RELAYED                    MDB_CACHE_METADATA
+#define MDB_EXT_RELAYED                    (MDB_EXTENDED_METADATA | MDB_CACHE_METADATA)
 
 /* server status flags */
 #define SERVER_STATUS_IN_TRANS             0x0001

@@ -22,6 +22,7 @@ void rs_begin_ext(struct rs_builder *b, uint32_t caps, uint32_t ext_caps, uint8_
 	pkt_writer_init(&b->out);
 	pkt_writer_init(&b->pl);
 	b->caps = caps;
+	b->ext_caps = ext_caps;
 	b->seq = seq;
 	pkt_put_lenenc(&b->pl, ncols);
 	if (ext_caps & MDB_CACHE_METADATA)
@@ -37,6 +38,8 @@ void rs_column(struct rs_builder *b, const struct rs_column *c)
 	pkt_put_lenenc_str(&b->pl, "", 0);            /* org_table */
 	pkt_put_lenenc_str(&b->pl, c->name, strlen(c->name));
 	pkt_put_lenenc_str(&b->pl, "", 0);            /* org_name */
+	if (b->ext_caps & MDB_EXTENDED_METADATA)
+		pkt_put_lenenc_str(&b->pl, "", 0);    /* no extended type info */
 	pkt_put_lenenc(&b->pl, 0x0c);
 	pkt_put_u16(&b->pl, c->charset);
 	pkt_put_u32(&b->pl, c->length);

@@ -34,12 +34,14 @@ struct rs_builder {
 	struct pkt_writer out;
 	struct pkt_writer pl;      /* scratch payload */
 	uint32_t caps;
+	uint32_t ext_caps;         /* MariaDB extended ones (MDB_*) */
 	uint8_t seq;
 };
 
 void rs_begin(struct rs_builder *b, uint32_t caps, uint8_t seq, unsigned ncols);
 /* As rs_begin(), to a client that agreed MariaDB extended capabilities:
- * with MDB_CACHE_METADATA, the column count says the definitions follow. */
+ * with MDB_CACHE_METADATA, the column count says the definitions follow;
+ * with MDB_EXTENDED_METADATA, rs_column() adds an empty type-info string. */
 void rs_begin_ext(struct rs_builder *b, uint32_t caps, uint32_t ext_caps, uint8_t seq, unsigned ncols);
 void rs_column(struct rs_builder *b, const struct rs_column *c);
 /* A column definition payload as the server sent it. */

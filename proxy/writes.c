@@ -666,7 +666,7 @@ static void fail_deploy(struct session *s, const char *fmt, unsigned code)
 }
 
 /* The type and character set of a column definition packet. */
-static bool coldef_type(const uint8_t *p, size_t len, uint8_t *type, uint16_t *charset)
+static bool coldef_type(const uint8_t *p, size_t len, bool ext_meta, uint8_t *type, uint16_t *charset)
 {
 	struct pkt_reader r;
 	size_t n;
@@ -674,7 +674,7 @@ static bool coldef_type(const uint8_t *p, size_t len, uint8_t *type, uint16_t *c
 	pkt_reader_init(&r, p, len);
 	for (int k = 0; k < 6; k++)     /* catalog, schema, table, org_table, name, org_name */
 		(void)pkt_get_lenenc_str(&r, &n, NULL);
-	if (pkt_remaining(&r) > 0 && p[r.pos] != 0x0c)
+	if (ext_meta)
 		(void)pkt_get_lenenc_str(&r, &n, NULL);   /* MariaDB's extended metadata */
 	if (pkt_get_lenenc(&r, NULL) != 0x0c)
 		return false;
@@ -741,7 +741,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 	for (i = 0; i < ncols; i++) {
 		free(p);
 		p = diag_next_packet(s->capture, &len);
-		if (p == NULL || !coldef_type(p, len, &types[i], &charsets[i]))
+		if (p == NULL || !coldef_type(p, len, (s->ext_caps & MDB_EXTENDED_METADATA) != 0, &types[i], &charsets[i]))
 			goto out;
 	}
 	/* values the proxy did not read from the key columns themselves (a

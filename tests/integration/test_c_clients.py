@@ -73,10 +73,7 @@ C_TESTS = [
 # Proxy bugs not fixed yet: {(test, endpoint kind): reason}.  Such a test
 # is marked xfail(strict=True) for that endpoint only, so it turns into a
 # failure the moment the bug is fixed: then delete the entry.
-KNOWN_PROXY_BUGS = {
-    ("ext_metadata", "proxy"): "MariaDB's extended metadata capability is masked: relaying it needs "
-                               "the proxy's own column definitions (proxy/diag.c) to carry it too",
-}
+KNOWN_PROXY_BUGS = {}
 
 
 def run_ctest(target, name, timeout=240):

@@ -121,8 +121,8 @@ static void test_greeting(const struct greeting_case *c)
 		ret = hs_parse_greeting(q, len, &g2);
 		check(ret && g2.caps == masked && !(g2.caps & CAP_SSL) && !(g2.caps & CAP_COMPRESS) &&
 		      g2.has_mariadb_ext == c->has_ext &&
-		      g2.mariadb_ext_caps == (c->ext_caps & MDB_CACHE_METADATA),
-		      "%s: patched caps 0x%08x read back, extended caps 0x%x: only the metadata cache kept",
+		      g2.mariadb_ext_caps == (c->ext_caps & (MDB_CACHE_METADATA | MDB_EXTENDED_METADATA)),
+		      "%s: patched caps 0x%08x read back, extended caps 0x%x: metadata cache and extended metadata kept",
 		      c->name, masked, g2.mariadb_ext_caps);
 		check(ret && strcmp(g2.server_version, c->version) == 0 &&
 		      memcmp(g2.scramble, g.scramble, 20) == 0 && strcmp(g2.auth_plugin, c->plugin) == 0 &&

@@ -587,6 +587,32 @@ static void test_diag_is_read(void)
 	}
 }
 
+/* With MariaDB's extended metadata, a built column definition carries an
+   empty type-info string between org_name and the fixed fields. */
+static void test_column_ext(void)
+{
+	static const struct rs_column c = { "n", MYSQL_TYPE_LONGLONG, 21, COLFLAG_UNSIGNED, CHARSET_BINARY, 0 };
+	struct rs_builder plain, ext;
+	const uint8_t *p, *q;
+	size_t lp, lq;
+
+	rs_begin_ext(&plain, CAP_PROTOCOL_41, 0, 1, 1);
+	rs_column(&plain, &c);
+	rs_begin_ext(&ext, CAP_PROTOCOL_41, MDB_EXTENDED_METADATA | MDB_CACHE_METADATA, 1, 1);
+	rs_column(&ext, &c);
+	/* count packet: 4 + 1 bytes, and 4 + 2 with the "definitions follow" byte */
+	p = plain.out.buf + 5;
+	q = ext.out.buf + 6;
+	lp = pkt_hdr_len(p);
+	lq = pkt_hdr_len(q);
+	check(ext.out.len == plain.out.len + 2 && ext.out.buf[4] == 1 && ext.out.buf[5] == 1 &&
+	      lq == lp + 1 && memcmp(p + 4, q + 4, 10) == 0 && q[4 + 10] == 0 && q[4 + 11] == 0x0c &&
+	      memcmp(p + 4 + 10, q + 4 + 11, lp - 10) == 0,
+	      "extended metadata: the column count says definitions follow, each has an empty type string");
+	rs_free(&plain);
+	rs_free(&ext);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -601,7 +627,10 @@ int main(void)
 	ext_mode = MDB_CACHE_METADATA;
 	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS, "metadata cache mode");
 	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_DEPRECATE_EOF, "metadata cache, DEPRECATE_EOF mode");
+	ext_mode = MDB_CACHE_METADATA | MDB_EXTENDED_METADATA;
+	test_diag_answers(CAP_PROTOCOL_41 | CAP_TRANSACTIONS, "extended metadata mode");
 	ext_mode = 0;
+	test_column_ext();
 	test_diag_load();
 	test_diag_is_read();
 	return check_done();
