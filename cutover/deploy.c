@@ -15,6 +15,7 @@
 #include "proxy/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2114,12 +2115,84 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 	reply_now(ds, serial, r ? r : error_reply("out of memory"));
 }
 
+/* Ended for good: nothing of it runs or can run again. */
+static bool deploy_ended(const struct deploy *d)
+{
+	return d->state == DS_CANCELLED || d->state == DS_FAILED ||
+	       ((d->state == DS_COMPLETE || d->state == DS_REVERTED) && !d->window_open);
+}
+
+#define LIST_LAST_DEFAULT 20
+
+/*
+ * deploy list [--all | --last N]: every deploy request that has not ended,
+ * and the N (20) most recent that have; --all: every one.  "not_shown"
+ * counts the older ended ones left out.
+ */
+static void cmd_list(struct deploys *ds, uint64_t serial, const char *args)
+{
+	char w[32], n[32];
+	unsigned long last = LIST_LAST_DEFAULT, ended = 0, skip = 0;
+	const char *rest = deploys_next_word(args, w, sizeof(w));
+	struct deploy *d;
+	json_t *r, *a;
+
+	if (strcmp(w, "--all") == 0) {
+		last = ULONG_MAX;
+	} else if (strcmp(w, "--last") == 0) {
+		char *end;
+
+		rest = deploys_next_word(rest, n, sizeof(n));
+		errno = 0;
+		last = strtoul(n, &end, 10);
+		if (n[0] < '0' || n[0] > '9' || *end != '\0' || errno != 0) {
+			deploys_reply_err(ds, serial, "deploy list --last: '%.32s' is not a number of deploy requests", n);
+			return;
+		}
+	} else if (w[0] != '\0') {
+		deploys_reply_err(ds, serial, "usage: deploy list [--all | --last N] ('%.32s' is neither)", w);
+		return;
+	}
+	(void)deploys_next_word(rest, w, sizeof(w));
+	if (w[0] != '\0') {
+		deploys_reply_err(ds, serial, "usage: deploy list [--all | --last N] (then nothing: '%.32s')", w);
+		return;
+	}
+	r = json_pack("{s:b}", "ok", 1);
+	a = json_array();
+	if (r == NULL || a == NULL) {
+		json_decref(r);
+		json_decref(a);
+		deploys_reply_err(ds, serial, "out of memory");
+		return;
+	}
+	pthread_mutex_lock(&ds->mu);
+	TAILQ_FOREACH(d, &ds->list, link)
+		if (d->id != 0 && deploy_ended(d))
+			ended++;
+	if (ended > last)
+		skip = ended - last;
+	json_object_set_new(r, "not_shown", json_integer((json_int_t)skip));
+	TAILQ_FOREACH(d, &ds->list, link) {
+		if (d->id == 0)
+			continue;
+		if (deploy_ended(d) && skip > 0) {
+			skip--;
+			continue;
+		}
+		json_array_append_new(a, deploy_json(d, false));
+	}
+	pthread_mutex_unlock(&ds->mu);
+	json_object_set_new(r, "deploys", a);
+	reply_now(ds, serial, r);
+}
+
 void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 {
 	char sub[32], idw[64];
 	const char *rest = deploys_next_word(args, sub, sizeof(sub));
 	struct deploy *d;
-	json_t *r, *a;
+	json_t *r;
 
 	if (strcmp(sub, "create") != 0) {
 		char why[sizeof(ds->load_error)];
@@ -2147,15 +2220,7 @@ void deploys_admin(struct deploys *ds, uint64_t serial, const char *args)
 	if (strcmp(sub, "create") == 0) {
 		cmd_create(ds, serial, rest);
 	} else if (strcmp(sub, "list") == 0) {
-		r = json_pack("{s:b}", "ok", 1);
-		a = json_array();
-		pthread_mutex_lock(&ds->mu);
-		TAILQ_FOREACH(d, &ds->list, link)
-			if (d->id != 0)
-				json_array_append_new(a, deploy_json(d, false));
-		pthread_mutex_unlock(&ds->mu);
-		json_object_set_new(r, "deploys", a);
-		reply_now(ds, serial, r);
+		cmd_list(ds, serial, rest);
 	} else if (strcmp(sub, "show") == 0) {
 		(void)deploys_next_word(rest, idw, sizeof(idw));
 		pthread_mutex_lock(&ds->mu);

@@ -11,7 +11,7 @@
  *   resume                 release everything held
  *   reload                 re-read the ini file (as SIGHUP)
  *   deploy create <db>.<table> <ALTER clause>
- *   deploy list | show <id> | cancel <id> | set <id> key=value ...
+ *   deploy list [--all | --last N] | show <id> | cancel <id> | set <id> key=value ...
  *   deploy cutover <id> ... | revert <id> | finalize <id>
  *                          deploy requests (cutover/deploy.c answers)
  *
@@ -128,7 +128,7 @@ static void cmd_help(struct admin_conn *c, char **argv, int argc)
 		"resume: release held sessions",
 		"reload: re-read the configuration file",
 		"deploy create [--paused] [--auto-cutover] [--dry-run] <db>.<table> <ALTER clause>: start a deploy request (shadow table, mirroring, backfill, verification); --paused holds the copy until deploy set <id> paused=0; --auto-cutover cuts over once ready; --dry-run runs the checks, builds the shadow, shows the column mapping and drops it",
-		"deploy list: every deploy request and its state",
+		"deploy list [--all | --last N]: the deploy requests that have not ended and the 20 (N) that ended last, or every one; not_shown counts the older ones left out",
 		"deploy show <id>: state, progress, throttling, mirroring and verification counts",
 		"deploy cancel <id>: stop a deploy request and drop its shadow table",
 		"deploy set <id> chunk_time_ms=N max_threads_running=N paused=0|1: change the copy pace, hold or release the copy",

@@ -1051,3 +1051,36 @@ def test_deploy_cancel_waits_for_the_control_connection(dproxy, mariadb, db):
         execute(mariadb, "ALTER USER 'cutover'@'%' ACCOUNT UNLOCK")
     assert reply["ok"] and reply["state"] == "cancelled", reply
     assert not table_exists(mariadb, db, "_t_shadow")
+
+
+def test_deploy_list_history(dproxy, mariadb, db):
+    """deploy list: every deploy request that has not ended, and the 20
+    (--last N) that ended last; --all: every one; not_shown counts the
+    rest.  Bad arguments: an error, nothing listed."""
+    ids = []
+    for k in range(4):
+        execute(mariadb, "CREATE TABLE `%s`.h%d (id INT PRIMARY KEY, v INT) ENGINE=InnoDB" % (db, k),
+                "INSERT INTO `%s`.h%d VALUES (1, 1), (2, 2)" % (db, k))
+        r = create(dproxy, "%s.h%d ADD COLUMN w INT" % (db, k))
+        assert r["ok"], r
+        ids.append(r["id"])
+    for did in ids:
+        wait_state(dproxy, did, ("ready",))
+    for did in ids[:3]:                       # three end, the last one runs on
+        assert dproxy.admin("deploy cancel %d" % did, timeout=30)["ok"]
+
+    def listed(line):
+        r = dproxy.admin(line)
+        assert r["ok"], r
+        return [d["id"] for d in r["deploys"]], r["not_shown"]
+
+    assert listed("deploy list") == (ids, 0)
+    assert listed("deploy list --all") == (ids, 0)
+    assert listed("deploy list --last 1") == ([ids[2], ids[3]], 2)
+    assert listed("deploy list --last 0") == ([ids[3]], 3)
+    for bad in ("deploy list --last", "deploy list --last x", "deploy list --last -1", "deploy list all",
+                "deploy list --all 3", "deploy list --last 2 3"):
+        r = dproxy.admin(bad)
+        assert not r["ok"] and "deploy list" in r["error"] and "deploys" not in r, (bad, r)
+    out = dproxy.ctl("deploy", "list", "--last", "1")
+    assert out.returncode == 0 and "not_shown" in out.stdout, out
