@@ -2124,6 +2124,16 @@ static bool deploy_ended(const struct deploy *d)
 
 #define LIST_LAST_DEFAULT 20
 
+/* Ended deploys, the one that ended last first (then the higher id). */
+static int ended_later_first(const void *a, const void *b)
+{
+	const struct deploy *x = *(const struct deploy *const *)a, *y = *(const struct deploy *const *)b;
+
+	if (x->finished != y->finished)
+		return x->finished > y->finished ? -1 : 1;
+	return x->id > y->id ? -1 : x->id < y->id ? 1 : 0;
+}
+
 /*
  * deploy list [--all | --last N]: every deploy request that has not ended,
  * and the N (20) most recent that have; --all: every one.  "not_shown"
@@ -2132,9 +2142,9 @@ static bool deploy_ended(const struct deploy *d)
 static void cmd_list(struct deploys *ds, uint64_t serial, const char *args)
 {
 	char w[32], n[32];
-	unsigned long last = LIST_LAST_DEFAULT, ended = 0, skip = 0;
+	unsigned long last = LIST_LAST_DEFAULT, ended = 0, i;
 	const char *rest = deploys_next_word(args, w, sizeof(w));
-	struct deploy *d;
+	struct deploy *d, **old = NULL;
 	json_t *r, *a;
 
 	if (strcmp(w, "--all") == 0) {
@@ -2170,19 +2180,30 @@ static void cmd_list(struct deploys *ds, uint64_t serial, const char *args)
 	TAILQ_FOREACH(d, &ds->list, link)
 		if (d->id != 0 && deploy_ended(d))
 			ended++;
-	if (ended > last)
-		skip = ended - last;
-	json_object_set_new(r, "not_shown", json_integer((json_int_t)skip));
-	TAILQ_FOREACH(d, &ds->list, link) {
-		if (d->id == 0)
-			continue;
-		if (deploy_ended(d) && skip > 0) {
-			skip--;
-			continue;
+	if (ended > last) {
+		/* which ended ones to leave out: all but the `last` that ended last */
+		old = calloc(ended, sizeof(*old));
+		if (old == NULL) {
+			pthread_mutex_unlock(&ds->mu);
+			json_decref(r);
+			json_decref(a);
+			deploys_reply_err(ds, serial, "out of memory");
+			return;
 		}
-		json_array_append_new(a, deploy_json(d, false));
+		i = 0;
+		TAILQ_FOREACH(d, &ds->list, link)
+			if (d->id != 0 && deploy_ended(d))
+				old[i++] = d;
+		qsort(old, ended, sizeof(*old), ended_later_first);
+	}
+	json_object_set_new(r, "not_shown", json_integer((json_int_t)(ended > last ? ended - last : 0)));
+	TAILQ_FOREACH(d, &ds->list, link) {
+		/* an ended one is shown when it sorts before the first left out */
+		if (d->id != 0 && (old == NULL || !deploy_ended(d) || ended_later_first(&d, &old[last]) < 0))
+			json_array_append_new(a, deploy_json(d, false));
 	}
 	pthread_mutex_unlock(&ds->mu);
+	free(old);
 	json_object_set_new(r, "deploys", a);
 	reply_now(ds, serial, r);
 }

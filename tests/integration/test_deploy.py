@@ -1066,7 +1066,11 @@ def test_deploy_list_history(dproxy, mariadb, db):
         ids.append(r["id"])
     for did in ids:
         wait_state(dproxy, did, ("ready",))
-    for did in ids[:3]:                       # three end, the last one runs on
+    # three end, not in the order they were made (a second apart: the end
+    # time is in seconds); the last one runs on
+    for k, did in enumerate((ids[2], ids[0], ids[1])):
+        if k:
+            time.sleep(1.1)
         assert dproxy.admin("deploy cancel %d" % did, timeout=30)["ok"]
 
     def listed(line):
@@ -1076,7 +1080,8 @@ def test_deploy_list_history(dproxy, mariadb, db):
 
     assert listed("deploy list") == (ids, 0)
     assert listed("deploy list --all") == (ids, 0)
-    assert listed("deploy list --last 1") == ([ids[2], ids[3]], 2)
+    assert listed("deploy list --last 1") == ([ids[1], ids[3]], 2)       # the one that ended last
+    assert listed("deploy list --last 2") == ([ids[0], ids[1], ids[3]], 1)
     assert listed("deploy list --last 0") == ([ids[3]], 3)
     for bad in ("deploy list --last", "deploy list --last x", "deploy list --last -1", "deploy list all",
                 "deploy list --all 3", "deploy list --last 2 3"):

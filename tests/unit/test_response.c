@@ -63,9 +63,9 @@ static char feed(struct resp_parser *rp, const char *hex, size_t total)
 	return ev_char(ev);
 }
 
-/* Feed the packets of a NULL-terminated list; compare the events with `want`. */
 static uint32_t ext_caps;   /* MariaDB extended caps the cases run with */
 
+/* Feed the packets of a NULL-terminated list; compare the events with `want`. */
 static bool run_list(struct resp_parser *rp, enum resp_kind kind, uint32_t caps, const char *want,
 		     const char *const *pkts)
 {
@@ -560,6 +560,10 @@ static void test_metadata_cache(void)
 	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMMMMMMME", "0100", "fe00002a00", "000001000000", "fe00002a00",
 		 "0101", COLDEF_B, "fe00002a00", "fe00002a00", "00000002000000", NULL);
 	check(ok && rp.result_sets == 2 && rp.rows == 1, "metadata cache: a CALL's result sets, with and without definitions");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMME", "fc000100", "fe00000200", "0000000000", "fe00000200", NULL);
+	check(ok && rp.rows == 1, "metadata cache: 256 columns (a 3-byte count), then the flag 0");
+	ok = run(&rp, RESP_KIND_EXECUTE, CAPS, "MMM", "fc000101", COLDEF_A, COLDEF_B, NULL);
+	check(ok && rp.state == RS_COLS && rp.left == 254, "metadata cache: 256 columns, then the flag 1: definitions follow");
 	check(run(&rp, RESP_KIND_EXECUTE, CAPS, "B", "0102", NULL), "metadata cache: a flag other than 0 or 1 is BAD");
 	check(run(&rp, RESP_KIND_QUERY, CAPS, "B", "01", NULL), "metadata cache: a column count without the flag is BAD");
 	check(run(&rp, RESP_KIND_QUERY, CAPS, "B", "010100", NULL), "metadata cache: a byte after the flag is BAD");

@@ -504,6 +504,23 @@ static void test_diag_load(void)
 	ret = load(&d, w.buf, w.len - 3, CAP_PROTOCOL_41, &drained);
 	check(!ret && !d.valid && d.n == 0 && drained, "diag_load of a truncated response fails, drained");
 	pkt_writer_free(&w);
+	/* the count with the metadata cache's byte: 1 (definitions follow) is
+	   loaded, 0 (none follow: not a SHOW WARNINGS answer) is not */
+	for (int flag = 0; flag < 2; flag++) {
+		seq = 1;
+		pkt_writer_init(&w);
+		for (i = 0; rec[i] != NULL; i++) {
+			size_t n;
+			uint8_t *p = unhex(i == 0 ? (flag ? "0301" : "0300") : rec[i], &n);
+
+			pkt_frame(&w, p, n, &seq);
+			free(p);
+		}
+		ret = load(&d, w.buf, w.len, CAP_PROTOCOL_41, &drained);
+		check(flag ? ret && d.n == 2 : !ret && !d.valid, "diag_load, column count with the flag %d: %s", flag,
+		      flag ? "loaded" : "refused");
+		pkt_writer_free(&w);
+	}
 
 	build_show_warnings(&b, CAP_PROTOCOL_41, 0);
 	ret = load(&d, b.out.buf, b.out.len, CAP_PROTOCOL_41, &drained);
