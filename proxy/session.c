@@ -58,6 +58,7 @@
 #define BEV_MAX_SINGLE_IO (128 * 1024)  /* bytes per read/write syscall, at most */
 #define RAW_READ_SIZE (64 * 1024)       /* bytes asked per read on plain links */
 #define WHOLE_FRAME_MAX (64 * 1024)     /* response frames parsed only once all here */
+#define BATCH_MAX (16 * 1024)           /* whole packets read up to this are parsed in place */
 #define SEND_GATHER_MAX (16 * 1024)     /* staged bytes gathered for one send(), at most */
 
 static void on_client_read(struct bufferevent *bev, void *arg);
@@ -2154,6 +2155,46 @@ static bool response_frame(struct session *s)
 	}
 	if (avail < 4)
 		return false;
+	if (s->split == NULL && !s->in_continuation && avail <= BATCH_MAX) {
+		/*
+		 * Whole small packets already read (a short answer is often
+		 * all of them): fed to the parser in place and moved to the
+		 * step's sink at once, not one copy-out and one move each.
+		 */
+		const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)avail);
+		size_t off = 0;
+		uint8_t seq, first;
+
+		while (p != NULL && avail - off >= 4) {
+			flen = pkt_hdr_len(p + off);
+			if (flen > WHOLE_FRAME_MAX || avail - off - 4 < flen)
+				break;    /* a large or partial one: below */
+			seq = p[off + 3];
+			first = flen > 0 ? p[off + 4] : 0;
+			ev = resp_feed(&s->rp, p + off + 4, flen < RESP_HEAD_MAX ? flen : RESP_HEAD_MAX, flen);
+			if (ev == RESP_EV_BAD) {
+				route(s, in, off);
+				slog_error(s, "protocol error: unexpected packet (0x%02x, %u bytes) in the response to "
+					   "command 0x%02x", first, flen, s->cmd_byte);
+				close_after_flush(s);
+				return false;
+			}
+			off += 4 + flen;
+			if (ev == RESP_EV_MORE)
+				continue;
+			route(s, in, off);   /* p is not ours any more */
+			if (ev == RESP_EV_INFILE) {
+				start_infile(s, seq);
+				return s->state == SS_COMMAND;
+			}
+			step_end(s);
+			return s->state == SS_COMMAND;
+		}
+		if (off > 0) {
+			route(s, in, off);
+			return true;
+		}
+	}
 	n = evbuffer_copyout(in, tmp, avail < sizeof(tmp) ? avail : sizeof(tmp));
 	flen = pkt_hdr_len(tmp);
 	headlen = flen < RESP_HEAD_MAX ? flen : RESP_HEAD_MAX;
