@@ -2118,7 +2118,7 @@ static void cmd_set(struct deploys *ds, uint64_t serial, const char *rest)
 /* Ended for good: nothing of it runs or can run again. */
 static bool deploy_ended(const struct deploy *d)
 {
-	return d->state == DS_CANCELLED || d->state == DS_FAILED ||
+	return state_final(d->state) ||
 	       ((d->state == DS_COMPLETE || d->state == DS_REVERTED) && !d->window_open);
 }
 

@@ -115,7 +115,7 @@ struct session {
 	uint32_t client_caps;         /* advertised to the client */
 	uint32_t caps;                /* agreed: client's & advertised */
 	uint32_t client_ext_caps;     /* MariaDB extended ones advertised */
-	uint32_t ext_caps;            /* and agreed (MDB_CACHE_METADATA) */
+	uint32_t ext_caps;            /* and agreed (MDB_EXT_RELAYED's) */
 	int seq_delta;                /* backend seq - client seq during auth */
 	struct evbuffer *pending;     /* client response waiting for backend TLS */
 	char user[256];

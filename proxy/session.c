@@ -2132,6 +2132,26 @@ static void split_patch(struct session *s, struct evbuffer *in, enum resp_ev ev,
 		p[4 + off] = (uint8_t)(p[4 + off] | SERVER_MORE_RESULTS_EXISTS);
 }
 
+/* A packet the parser refused (first: its first byte): say so, close. */
+static bool response_bad(struct session *s, uint8_t first, uint32_t flen)
+{
+	slog_error(s, "protocol error: unexpected packet (0x%02x, %u bytes) in the response to command 0x%02x",
+		   first, flen, s->cmd_byte);
+	close_after_flush(s);
+	return false;
+}
+
+/* The packet that ends the step (seq: its sequence id) is routed: a LOCAL
+   INFILE request goes on with the client's file, anything else ends it. */
+static bool response_ended(struct session *s, enum resp_ev ev, uint8_t seq)
+{
+	if (ev == RESP_EV_INFILE)
+		start_infile(s, seq);
+	else
+		step_end(s);
+	return s->state == SS_COMMAND;
+}
+
 /*
  * Read response packets of the plan's current step.  Returns false when
  * it must stop (wait for data, backpressure, or the session is gone).
@@ -2174,21 +2194,13 @@ static bool response_frame(struct session *s)
 			ev = resp_feed(&s->rp, p + off + 4, flen < RESP_HEAD_MAX ? flen : RESP_HEAD_MAX, flen);
 			if (ev == RESP_EV_BAD) {
 				route(s, in, off);
-				slog_error(s, "protocol error: unexpected packet (0x%02x, %u bytes) in the response to "
-					   "command 0x%02x", first, flen, s->cmd_byte);
-				close_after_flush(s);
-				return false;
+				return response_bad(s, first, flen);
 			}
 			off += 4 + flen;
 			if (ev == RESP_EV_MORE)
 				continue;
 			route(s, in, off);   /* p is not ours any more */
-			if (ev == RESP_EV_INFILE) {
-				start_infile(s, seq);
-				return s->state == SS_COMMAND;
-			}
-			step_end(s);
-			return s->state == SS_COMMAND;
+			return response_ended(s, ev, seq);
 		}
 		if (off > 0) {
 			route(s, in, off);
@@ -2212,12 +2224,8 @@ static bool response_frame(struct session *s)
 	s->in_continuation = flen == PKT_MAX_PAYLOAD;
 	if (!cont)
 		ev = resp_feed(&s->rp, tmp + 4, headlen, flen);
-	if (ev == RESP_EV_BAD) {
-		slog_error(s, "protocol error: unexpected packet (0x%02x, %u bytes) in the response to command 0x%02x",
-			   headlen ? tmp[4] : 0, flen, s->cmd_byte);
-		close_after_flush(s);
-		return false;
-	}
+	if (ev == RESP_EV_BAD)
+		return response_bad(s, headlen ? tmp[4] : 0, flen);
 	if (s->split != NULL && s->steps[s->cur].is_client)
 		split_patch(s, in, ev, flen);
 	s->fwd_left = 4 + flen;
@@ -2234,12 +2242,7 @@ static bool response_frame(struct session *s)
 		close_after_flush(s);
 		return false;
 	}
-	if (ev == RESP_EV_INFILE) {
-		start_infile(s, tmp[3]);
-		return s->state == SS_COMMAND;
-	}
-	step_end(s);
-	return s->state == SS_COMMAND;
+	return response_ended(s, ev, tmp[3]);
 }
 
 static void server_process(struct session *s)

@@ -17,6 +17,7 @@ import pytest
 
 from test_deploy import assert_same, execute, rows  # noqa: F401
 from test_mirror import COLS, create, deployed_pair, env, go, run  # noqa: F401
+from test_proxy_basic import cli
 
 _n = [0]
 
@@ -471,11 +472,7 @@ def test_uuid_and_inet6_keys(env, mariadb, ddl, fill, sqls, mode):
 
 
 def _cli(port, sql):
-    from conftest import MARIADB_CLI
-    import subprocess
-    argv = [MARIADB_CLI, "--no-defaults", "-h127.0.0.1", "-P%d" % port, "-uapp", "-papppass", "--batch",
-            "--column-type-info", "--default-character-set=utf8mb4", "mir", "-e", sql]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    return cli(port, "--column-type-info", "--default-character-set=utf8mb4", "-e", sql, db="mir")
 
 
 @pytest.mark.parametrize("ddl, fill, cols, key, sqls", [

@@ -66,9 +66,9 @@ def all_result_sets(cur):
             return sets
 
 
-def cli(port, *args, user="app", password="apppass"):
+def cli(port, *args, user="app", password="apppass", db="test"):
     argv = [MARIADB_CLI, "--no-defaults", "-h127.0.0.1", "-P%d" % port, "-u" + user, "-p" + password,
-            "--batch", "test", *args]
+            "--batch", db, *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
