@@ -464,7 +464,7 @@ class Proxy:
         return out
 
     def wait_ready(self, timeout=PROXY_START_TIMEOUT):
-        """Until the TCP port listens and the admin socket exists."""
+        """Until the TCP port listens and the admin socket accepts."""
         deadline = time.monotonic() + timeout
         while True:
             if self.proc.poll() is not None:
@@ -479,10 +479,17 @@ class Proxy:
             time.sleep(0.02)
 
     def _admin_socket_exists(self):
+        """The admin socket accepts a connection (a file alone may be the
+        one a killed cutoverd left, not yet replaced by the new one)."""
         if not self.admin_socket:
             return True
         try:
-            return stat.S_ISSOCK(os.stat(self.admin_socket).st_mode)
+            if not stat.S_ISSOCK(os.stat(self.admin_socket).st_mode):
+                return False
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(1)
+                probe.connect(self.admin_socket)
+            return True
         except OSError:
             return False
 
