@@ -69,6 +69,7 @@ struct conf {
 					 on the table to end */
 	int cutover_rename_wait_ms;   /* cut-over: longest lock wait of the RENAME */
 	int cutover_index_lock_wait_ms; /* deferred index build: longest metadata lock wait */
+	int cutover_mirror_max_rows; /* most rows one mirrored statement may change */
 	int cutover_max_attempts;
 	int cutover_retry_ms;       /* first backoff between attempts */
 	int cutover_revert_window_s;

@@ -233,6 +233,22 @@ const struct conf_option conf_options[] = {
 			"since stopping it then throws the build away.",
 	},
 	{
+		.section = "cutover", .name = "mirror_max_rows", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_mirror_max_rows),
+		.def = "10000", .min = 1, .max = 1000000, .reloadable = true,
+		.help = "Most rows one client statement may change in a table "
+			"under deploy (an UPDATE or DELETE, the rows an upsert "
+			"on a table with other unique keys may touch). cutoverd "
+			"reads their keys and writes them into statements of "
+			"its own, so a statement that would change more is "
+			"refused, nothing done, with an error that says to "
+			"split it. Raising it costs memory in cutoverd and "
+			"longer statements: whatever it says, a statement's "
+			"keys are kept under 3 MiB of text, within the server's "
+			"max_allowed_packet. An INSERT ... SELECT whose keys "
+			"are generated has no such limit.",
+	},
+	{
 		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,
 		.offset = offsetof(struct conf, cutover_drain_timeout_ms),
 		.def = "500", .min = 1, .max = 60000, .reloadable = false,

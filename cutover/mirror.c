@@ -365,18 +365,41 @@ char *mirror_sync_delete(const struct mirror_table *t, char *const *keys, unsign
 	return delete_sql(t, keys, n, true);
 }
 
-char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
-			   bool for_update)
+/* A stream that holds "INSERT INTO <shadow> (...) SELECT ... FROM t WHERE ". */
+static FILE *recopy_head(const struct mirror_table *t, char **buf, size_t *len)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = open_memstream(buf, len);
 
 	if (f == NULL)
 		return NULL;
 	put_pin(f, t, PIN_COPY);
 	keys_put_copy(f, t->db, t->table, t->shadow, t->cols, t->ncols);
 	fputs(" WHERE ", f);
+	return f;
+}
+
+char *mirror_recopy_range(const struct mirror_table *t, unsigned long long lo, unsigned long long hi)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = recopy_head(t, &buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	ctl_put_ident(f, t->cols[t->pk[0]].orig);
+	fprintf(f, " BETWEEN %llu AND %llu", lo, hi);
+	return close_stream(f, &buf, t->npk == 1 && lo <= hi);
+}
+
+char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
+			   bool for_update)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = recopy_head(t, &buf, &len);
+
+	if (f == NULL)
+		return NULL;
 	put_key_in(f, t, NULL, false, keys, n);
 	if (for_update)
 		fputs(" FOR UPDATE", f);
@@ -1387,6 +1410,46 @@ static enum mirror_verdict plan_unique(const struct mirror_table *t, const char 
 	return MIRROR_PLAN;
 }
 
+/*
+ * LOAD DATA into a table whose key is one AUTO_INCREMENT column that the
+ * file does not give: like INSERT ... SELECT with generated keys (a bulk
+ * insert: consecutive keys under the AUTO-INC lock), the first from
+ * LAST_INSERT_ID() (its OK packet carries none).  With IGNORE, REPLACE or
+ * LOCAL (which ignores duplicates too), only on a table without another
+ * unique key: a row skipped there would leave a gap among the keys.
+ */
+static enum mirror_verdict plan_load(const struct mirror_table *t, const struct dml *m, struct mirror_plan *out,
+				     uint64_t *id, char *why, size_t whylen)
+{
+	const struct deploy_col *k = &t->cols[t->pk[0]];
+
+	if (t->npk != 1 || !k->autoinc)
+		return refuse(t, id, why, whylen, "LOAD DATA is mirrored into a table whose primary key is one "
+			      "AUTO_INCREMENT column, when the file does not give it");
+	if (!m->load_columns)
+		return refuse(t, id, why, whylen, "LOAD DATA without a column list takes key column %s from the file: "
+			      "list the columns, without the key, to have it mirrored", k->orig);
+	for (unsigned i = 0; i < m->ncolumns; i++)
+		if (strcasecmp(m->columns[i], k->orig) == 0)
+			return refuse(t, id, why, whylen, "a LOAD DATA that gives key column %s is not mirrored "
+				      "(leave it out of the column list: the keys are generated)", k->orig);
+	for (unsigned i = 0; i < m->nassign; i++)
+		if (strcasecmp(m->assign[i].column, k->orig) == 0)
+			return refuse(t, id, why, whylen, "a LOAD DATA that sets key column %s is not mirrored",
+				      k->orig);
+	if ((m->ignore || m->load_replace || m->load_local) && t->orig_unique)
+		return refuse(t, id, why, whylen, "LOAD DATA %s on a table with a unique key besides the primary "
+			      "key is not mirrored (a row it skips would leave a gap among the generated keys)",
+			      m->load_replace ? "REPLACE" : m->ignore ? "IGNORE" : "LOCAL");
+	out->bulk = true;
+	out->load = true;
+	out->how = MP_INSERT;
+	out->kind = SQL_INSERT;
+	out->t = t;
+	*id = t->deploy_id;
+	return MIRROR_PLAN;
+}
+
 /* INSERT ... VALUES / SET: the keys from the text or the insert id. */
 static enum mirror_verdict plan_insert(const struct mirror_table *t, const char *sql, const struct dml *m,
 				       const struct params_literals *params, struct mirror_plan *out,
@@ -1620,9 +1683,9 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 	case SQL_REPLACE:
 	case SQL_UPDATE:
 	case SQL_DELETE:
+	case SQL_LOAD_DATA:
 		write_kind = true;
 		break;
-	case SQL_LOAD_DATA:
 	case SQL_CREATE:
 	case SQL_ALTER:
 	case SQL_DROP:
@@ -1676,7 +1739,7 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 		return MIRROR_PASS;
 	if (ddl)
 		return refuse(t, id, why, whylen, "%s on the table is refused until the deploy ends",
-			      st->kind == SQL_LOAD_DATA ? "LOAD DATA" : st->kind == SQL_LOCK_TABLES ? "LOCK TABLES" : "DDL");
+			      st->kind == SQL_LOCK_TABLES ? "LOCK TABLES" : "DDL");
 	if (!write_kind)
 		return MIRROR_PASS;
 	if (!dml_parse(sql, st, d, &m)) {
@@ -1690,6 +1753,8 @@ enum mirror_verdict mirror_plan_stmt(const struct mirror_set *ms, const char *sq
 	else if (m.returning && (m.kind == SQL_UPDATE || m.select.present))
 		v = refuse(t, id, why, whylen, "RETURNING on %s is not mirrored yet",
 			   m.kind == SQL_UPDATE ? "an UPDATE" : "an INSERT ... SELECT");
+	else if (m.kind == SQL_LOAD_DATA)
+		v = plan_load(t, &m, out, id, why, whylen);
 	else if (m.kind == SQL_INSERT || m.kind == SQL_REPLACE)
 		v = plan_insert(t, sql, &m, params, out, id, why, whylen);
 	else

@@ -151,6 +151,8 @@ struct mirror_plan {
 				    all generated: as many as the affected
 				    rows, consecutive under
 				    innodb_autoinc_lock_mode 0 or 1 */
+	bool load;               /* with bulk: a LOAD DATA, whose OK packet
+				    has no insert id (LAST_INSERT_ID() has) */
 };
 
 /*
@@ -215,6 +217,18 @@ char *mirror_key_none(const struct mirror_table *t, const char *qualifier);
 char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
 			   bool for_update);
 char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
+/*
+ * The copy of the new rows whose one-column key is lo to hi: keys an
+ * INSERT ... SELECT or LOAD DATA generated, consecutive
+ * (auto_increment_increment 1, the bulk insert holding the table's
+ * AUTO-INC lock), so that no other row can be among them; however many
+ * there are, one statement of a fixed size.  Its range scan locks the
+ * record after hi too (a next-key lock, REPEATABLE READ): the caller ends
+ * the range one key before the last it generated, which it copies by
+ * itself (mirror_recopy_insert()), so that the lock falls on a row of its
+ * own and not on the gap where other sessions insert their new rows.
+ */
+char *mirror_recopy_range(const struct mirror_table *t, unsigned long long lo, unsigned long long hi);
 /*
  * DELETE of the keys from the shadow where t no longer has them (for
  * re-copies deferred to COMMIT, proxy/writes.c: a key the transaction

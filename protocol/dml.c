@@ -1352,6 +1352,110 @@ static bool parse_insert(struct dp *p)
 			  "unexpected text after the values of INSERT");
 }
 
+/* BY 'x' of FIELDS / LINES: a string, a number (0x09), X'09', _cs'x' */
+static bool parse_by_text(struct dp *p)
+{
+	if (!accept_kw(p, "BY"))
+		return fail(p, "expected BY in LOAD DATA's FIELDS or LINES");
+	if (p->cur.type == TK_WORD && peek(p, 1).type == TK_STRING)
+		advance(p);
+	if (p->cur.type != TK_STRING && p->cur.type != TK_NUMBER)
+		return fail(p, "expected a string after BY in LOAD DATA");
+	advance(p);
+	return true;
+}
+
+/*
+ * LOAD DATA [LOW_PRIORITY | CONCURRENT] [LOCAL] INFILE 'file'
+ *   [REPLACE | IGNORE] INTO TABLE t [PARTITION (p, ...)]
+ *   [CHARACTER SET cs] [{FIELDS | COLUMNS} [TERMINATED BY 's']
+ *   [[OPTIONALLY] ENCLOSED BY 'c'] [ESCAPED BY 'c']]
+ *   [LINES [STARTING BY 's'] [TERMINATED BY 's']] [IGNORE n {LINES | ROWS}]
+ *   [(col_or_@var, ...)] [SET col = expr, ...]
+ */
+static bool parse_load(struct dp *p)
+{
+	struct dml *m = p->m;
+
+	advance(p);
+	if (!accept_kw(p, "DATA"))
+		return fail(p, "LOAD XML");
+	while (kw(p, "LOW_PRIORITY") || kw(p, "CONCURRENT") || kw(p, "LOCAL")) {
+		if (kw(p, "LOCAL"))
+			m->load_local = true;
+		advance(p);
+	}
+	if (!accept_kw(p, "INFILE") || p->cur.type != TK_STRING)
+		return fail(p, "expected INFILE and the file's name");
+	advance(p);
+	if (kw(p, "REPLACE"))
+		m->load_replace = true;
+	else if (kw(p, "IGNORE"))
+		m->ignore = true;
+	if (m->load_replace || m->ignore)
+		advance(p);
+	if (!accept_kw(p, "INTO") || !accept_kw(p, "TABLE") || !parse_table_name(p, &m->into) || is_punct(p, '.'))
+		return fail(p, "expected INTO TABLE and the table");
+	if (accept_kw(p, "PARTITION")) {
+		if (!is_punct(p, '(') || !skip_group(p))
+			return fail(p, "PARTITION without its list of partitions");
+		m->partition = true;
+	}
+	if (accept_kw(p, "CHARACTER") ? accept_kw(p, "SET") : accept_kw(p, "CHARSET")) {
+		if (p->cur.type != TK_WORD && p->cur.type != TK_STRING && p->cur.type != TK_QIDENT)
+			return fail(p, "expected a character set in LOAD DATA");
+		advance(p);
+	}
+	if (accept_kw(p, "FIELDS") || accept_kw(p, "COLUMNS")) {
+		for (;;) {
+			if (accept_kw(p, "TERMINATED") || accept_kw(p, "ESCAPED")) {
+				if (!parse_by_text(p))
+					return false;
+			} else if (accept_kw(p, "OPTIONALLY") || kw(p, "ENCLOSED")) {
+				if (!accept_kw(p, "ENCLOSED") || !parse_by_text(p))
+					return fail(p, "expected ENCLOSED BY in LOAD DATA");
+			} else {
+				break;
+			}
+		}
+	}
+	if (accept_kw(p, "LINES")) {
+		while (accept_kw(p, "STARTING") || accept_kw(p, "TERMINATED"))
+			if (!parse_by_text(p))
+				return false;
+	}
+	if (accept_kw(p, "IGNORE")) {
+		if (p->cur.type != TK_NUMBER)
+			return fail(p, "expected a number after IGNORE in LOAD DATA");
+		advance(p);
+		if (!accept_kw(p, "LINES") && !accept_kw(p, "ROWS"))
+			return fail(p, "expected LINES or ROWS after IGNORE n");
+	}
+	if (is_punct(p, '(')) {
+		m->load_columns = true;
+		advance(p);
+		if (!is_punct(p, ')')) {
+			do {
+				char qualifier[SQL_NAME_SIZE], column[SQL_NAME_SIZE];
+
+				if (p->cur.type == TK_VAR) {
+					advance(p);      /* a user variable: SET uses it */
+					continue;
+				}
+				if (!parse_column_ref(p, qualifier, column))
+					return fail(p, "expected a column or a user variable in LOAD DATA's list");
+				if (!add_column(p, column))
+					return false;
+			} while (accept_punct(p, ','));
+		}
+		if (!accept_punct(p, ')'))
+			return fail(p, "expected ')' after LOAD DATA's column list");
+	}
+	if (accept_kw(p, "SET") && !parse_assignments(p, 0, false))
+		return false;
+	return expect_end(p, "unexpected text in LOAD DATA");
+}
+
 /* --- entry points ------------------------------------------------------------------ */
 
 static void parse_stmt(struct dp *p)
@@ -1395,6 +1499,11 @@ static void parse_stmt(struct dp *p)
 			goto mismatch;
 		ok = parse_delete(p);
 		break;
+	case SQL_LOAD_DATA:
+		if (!kw(p, "LOAD"))
+			goto mismatch;
+		ok = parse_load(p);
+		break;
 	default:
 		goto mismatch;
 	}
@@ -1430,8 +1539,8 @@ bool dml_parse(const char *sql, const struct sql_stmt *st, const struct sql_dial
 	}
 	out->kind = st->kind;
 	if (st->kind != SQL_INSERT && st->kind != SQL_REPLACE && st->kind != SQL_UPDATE &&
-	    st->kind != SQL_DELETE) {
-		out->why = "not an INSERT, REPLACE, UPDATE or DELETE";
+	    st->kind != SQL_DELETE && st->kind != SQL_LOAD_DATA) {
+		out->why = "not an INSERT, REPLACE, UPDATE, DELETE or LOAD DATA";
 		return false;
 	}
 	if (st->start > st->end) {

@@ -1,6 +1,6 @@
 /*
  * dml.h - the clause structure of one INSERT / REPLACE / UPDATE / DELETE
- * statement, for the mirror planner (cutover/mirror.c).
+ * (or LOAD DATA) statement, for the mirror planner (cutover/mirror.c).
  *
  * lexer.h says what a statement is and which tables it names; this says
  * where its clauses are, so that the proxy can build statements of its own
@@ -149,6 +149,13 @@ struct dml {
 	struct dml_span row_alias;  /* MySQL 8 VALUES/SET ... AS new [(a, b)]: the
 				       alias and its column list, AS excluded */
 	struct dml_span returning_list; /* after RETURNING (keyword excluded) */
+
+	/* LOAD DATA (`into`, `ignore`, `partition` as for INSERT; the SET
+	   clause in `assign`) */
+	bool load_local;            /* LOCAL: the client sends the file */
+	bool load_replace;          /* REPLACE */
+	bool load_columns;          /* a column list: `columns` holds its
+				       columns, its user variables left out */
 
 	/* every '?' of the statement, in order: offset of the byte */
 	unsigned nparams;

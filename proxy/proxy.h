@@ -193,6 +193,8 @@ struct session {
 
 	bool server_read_blocked;     /* backpressure: client output is full */
 	bool close_after_flush;       /* SS_CLOSING: free once output drained */
+	bool infile_held;             /* SS_INFILE: the step's answer was held
+					 before the file; held again after it */
 };
 
 TAILQ_HEAD(session_list, session);

@@ -1837,6 +1837,9 @@ static void infile_data(struct session *s)
 		evbuffer_remove_buffer(in, s->sout, 4 + flen);
 		want_flush(s);
 		if (flen == 0) {
+			if (s->infile_held)
+				s->steps[s->cur].sink = SINK_HOLD;
+			s->infile_held = false;
 			change_state(s, SS_COMMAND);
 			server_process(s);   /* the server may have answered already */
 			return;
@@ -2105,6 +2108,9 @@ static void start_infile(struct session *s, uint8_t seq)
 		return;
 	}
 	flush_hold(s);
+	/* the client must see the request; a plan that holds the answer
+	   (a mirrored LOAD DATA) holds its OK again after the file */
+	s->infile_held = st->sink == SINK_HOLD;
 	st->sink = SINK_CLIENT;
 	change_state(s, SS_INFILE);
 	client_process(s);

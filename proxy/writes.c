@@ -66,7 +66,10 @@
 #include <strings.h>
 
 #define WRITES_MAX_STMTS 64           /* statements of one COM_QUERY checked */
-#define WRITES_MAX_KEYS 10000         /* rows one mirrored statement may touch */
+#define WRITES_MAX_KEY_BYTES (3 * 1024 * 1024) /* text of one statement's key list */
+#define WRITES_RECOPY_CHUNK 10000     /* keys per re-copy statement of a long list ... */
+#define WRITES_RECOPY_STMTS 4         /* ... in at most this many statements */
+#define WRITES_MAX_GENERATED 200000   /* keys listed one by one for one INSERT ... SELECT */
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
 #define ER_TABLE_DEF_CHANGED 1412
 #define ER_GET_ERRNO 1030             /* "Got error 159 from storage engine" */
@@ -136,7 +139,7 @@ struct writes {
 	unsigned long long inc;   /* @@auto_increment_increment */
 	bool failed;              /* the deploy was failed already */
 	unsigned multi_writes;    /* statements of a multi-statement packet deferred */
-	unsigned long long inserted; /* MP_UNIQUE: the statement's affected rows */
+	unsigned long long inserted; /* MP_UNIQUE, bulk: the statement's affected rows */
 	const char *keys_why;     /* why read_keys() could not read them, or NULL */
 	unsigned listed;          /* MP_UNIQUE: keys listed before it */
 	unsigned aborted;         /* the error with which the server rolled the
@@ -155,6 +158,14 @@ struct writes {
 				     may be in t or not, whatever its last
 				     statement did */
 };
+
+/* [cutover] mirror_max_rows: rows one mirrored statement may change */
+static unsigned max_keys(const struct session *s)
+{
+	int v = s->proxy->conf.cutover_mirror_max_rows;
+
+	return v > 0 ? (unsigned)v : 1;
+}
 
 static struct writes *get(struct session *s)
 {
@@ -724,8 +735,11 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 	size_t len;
 	unsigned i;
 	bool ok = false;
+	size_t bytes = 0;
 
 	*too_many = false;
+	for (i = 0; i < *nkeys; i++)
+		bytes += strlen((*keys)[i]) + 2;
 	s->writes->keys_why = NULL;
 	p = diag_next_packet(s->capture, &len);
 	if (p == NULL || len < 1)
@@ -838,7 +852,12 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 			nk[*nkeys] = mirror_key_tuple(t, vals, lens);
 			if (nk[*nkeys] == NULL)
 				goto out;
-			(*nkeys)++;
+			bytes += strlen(nk[(*nkeys)++]) + 2;
+			if (bytes > WRITES_MAX_KEY_BYTES) {
+				s->writes->keys_why = "the keys of the rows the statement changes are longer than "
+						      "3 MiB of text; split it";
+				goto out;
+			}
 		}
 	}
 out:
@@ -1087,9 +1106,22 @@ static void add_recopy_keys(struct session *s, uint64_t changed)
 	}
 	switch (w->plan.kind) {
 	case SQL_INSERT:
-		/* new keys, or (IGNORE, ODKU, REPLACE) keys that may exist */
-		add_step(s, mirror_recopy_insert(t, w->keys, w->nkeys, w->plan.upsert, false), SINK_DROP, recopy_done);
+	{
+		/* new keys, or (IGNORE, ODKU, REPLACE) keys that may exist;
+		   the generated keys of an INSERT ... SELECT can be many:
+		   WRITES_RECOPY_CHUNK to a statement, more when that would
+		   take more than WRITES_RECOPY_STMTS statements (the plan's
+		   steps are few) */
+		unsigned chunk = (w->nkeys + WRITES_RECOPY_STMTS - 1) / WRITES_RECOPY_STMTS;
+
+		if (chunk < WRITES_RECOPY_CHUNK)
+			chunk = WRITES_RECOPY_CHUNK;
+		for (unsigned at = 0; at < w->nkeys && !w->failed; at += chunk)
+			add_step(s, mirror_recopy_insert(t, w->keys + at, w->nkeys - at < chunk ? w->nkeys - at : chunk,
+							 w->plan.upsert, false),
+				 SINK_DROP, recopy_done);
 		break;
+	}
 	case SQL_UPDATE:
 		if (w->plan.changes_key) {
 			/* the rows left their keys for new ones: delete every
@@ -1198,7 +1230,7 @@ static void uq_post_done(struct session *s, struct step *st, const struct resp_p
 		return;
 	}
 	/* the keys listed before it may all be listed again */
-	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, w->listed + WRITES_MAX_KEYS, &too_many)) {
+	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys, w->listed + max_keys(s), &too_many)) {
 		fail_deploy(s, "cannot read the keys an upsert touched (%u)", w->nkeys);
 		add_commit(s);
 		return;
@@ -1280,7 +1312,7 @@ static bool read_locked_keys(struct session *s, const struct resp_parser *rp)
 		return false;
 	}
 	if (!read_keys(s, w->plan.t, &w->keys, &w->nkeys,
-		       w->plan.changes_key ? 2 * WRITES_MAX_KEYS : WRITES_MAX_KEYS, &too_many)) {
+		       w->plan.changes_key ? 2 * max_keys(s) : max_keys(s), &too_many)) {
 		char msg[700];
 
 		if (w->keys_why != NULL)
@@ -1288,8 +1320,8 @@ static bool read_locked_keys(struct session *s, const struct resp_parser *rp)
 				 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table, w->keys_why);
 		else if (too_many)
 			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: a statement that "
-				 "changes more than %d rows cannot be mirrored; split it", (unsigned long long)w->deploy_id,
-				 w->plan.t->db, w->plan.t->table, WRITES_MAX_KEYS);
+				 "changes more than %u rows cannot be mirrored ([cutover] mirror_max_rows); split it",
+				 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table, max_keys(s));
 		else
 			snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu: cannot read the keys to mirror",
 				 (unsigned long long)w->deploy_id);
@@ -1391,9 +1423,10 @@ static void bulk_inc_done(struct session *s, struct step *st, const struct resp_
 	if (w->inc == 0 || v[1] == 2) {
 		char msg[800];
 
-		snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: an INSERT ... SELECT "
+		snprintf(msg, sizeof(msg), "cutoverd: deploy request %llu is changing %s.%s: %s "
 			 "cannot be mirrored while innodb_autoinc_lock_mode = 2 (its keys are not consecutive)",
-			 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table);
+			 (unsigned long long)w->deploy_id, w->plan.t->db, w->plan.t->table,
+			 w->plan.load ? "LOAD DATA" : "an INSERT ... SELECT");
 		hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
 		deploys_count(s->proxy->deploys, w->deploy_id, true);
 		rollback_if_began(s);
@@ -1434,6 +1467,59 @@ static bool generated_keys(struct session *s, unsigned long long first, bool cou
 
 static void returning_id_done(struct session *s, struct step *st, const struct resp_parser *rp);
 
+/*
+ * The w->inserted keys an INSERT ... SELECT or LOAD DATA generated from
+ * `first` on (bulk_inc_done() saw the lock mode: consecutive), re-copied,
+ * then the COMMIT: with auto_increment_increment 1 one range, however many
+ * rows; with another increment a list, 10,000 keys to a statement.
+ */
+static void bulk_recopy(struct session *s, unsigned long long first)
+{
+	struct writes *w = s->writes;
+	unsigned long long n = w->inserted;
+
+	if (w->inc == 1 && first != 0 && first + (n - 1) >= first) {
+		/* the range, then its last key alone (see mirror_recopy_range()) */
+		char *last = mirror_key_generated(w->plan.t, first + (n - 1));
+
+		if (n >= 2)
+			add_step(s, mirror_recopy_range(w->plan.t, first, first + (n - 2)), SINK_DROP, recopy_done);
+		add_step(s, last != NULL ? mirror_recopy_insert(w->plan.t, &last, 1, false, false) : NULL, SINK_DROP,
+			 recopy_done);
+		free(last);
+		add_commit(s);
+		return;
+	}
+	if (n > WRITES_MAX_GENERATED) {
+		fail_deploy(s, "an INSERT ... SELECT or LOAD DATA of more than %u rows cannot be mirrored under "
+			    "an auto_increment_increment other than 1", WRITES_MAX_GENERATED);
+		add_commit(s);
+		return;
+	}
+	w->plan.ngenerated = (unsigned)n;
+	(void)generated_keys(s, first, true, (unsigned)n);
+	add_recopy_keys(s, n);
+}
+
+/* The value of a captured SELECT LAST_INSERT_ID(); 0 if it failed. */
+static unsigned long long captured_insert_id(struct session *s, const struct resp_parser *rp)
+{
+	unsigned long long first = 0;
+
+	if (rp->is_err)
+		evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	else
+		captured_u64s(s, 1, &first);
+	return first;
+}
+
+/* LAST_INSERT_ID() after a LOAD DATA arrived: its first key. */
+static void load_id_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	(void)st;
+	bulk_recopy(s, captured_insert_id(s, rp));
+}
+
 /* The client's INSERT answered: its keys, then the re-copy. */
 static void insert_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
@@ -1448,17 +1534,20 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 	w->nkeys = w->plan.nkeys;
 	w->plan.keys = NULL;
 	w->plan.nkeys = 0;
+	if (w->plan.bulk && rp->affected_rows > 0 && !w->plan.returning) {
+		session_save_diagnostics(s, rp);
+		held_ok_mirrored(s, rp);
+		w->inserted = rp->affected_rows;
+		if (w->plan.load)
+			/* LOAD DATA's OK packet has no insert id */
+			add_step(s, strdup("SELECT LAST_INSERT_ID()"), SINK_CAPTURE, load_id_done);
+		else
+			bulk_recopy(s, rp->last_insert_id);
+		return;
+	}
 	if (w->plan.bulk) {
-		if (rp->affected_rows > WRITES_MAX_KEYS) {
-			fail_deploy(s, "an INSERT ... SELECT of more than %u rows cannot be mirrored", WRITES_MAX_KEYS);
-			add_recopy(s, rp);
-			return;
-		}
-		w->plan.ngenerated = (unsigned)rp->affected_rows;
-		if (w->plan.ngenerated == 0) {
-			add_recopy(s, rp);
-			return;
-		}
+		add_recopy(s, rp);     /* nothing inserted */
+		return;
 	}
 	if (w->plan.ngenerated > 0 && w->plan.returning) {
 		/* no OK packet: the first key from LAST_INSERT_ID(), the
@@ -1484,13 +1573,9 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 static void returning_id_done(struct session *s, struct step *st, const struct resp_parser *rp)
 {
 	struct writes *w = s->writes;
-	unsigned long long first = 0;
+	unsigned long long first = captured_insert_id(s, rp);
 
 	(void)st;
-	if (rp->is_err)
-		evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
-	else
-		captured_u64s(s, 1, &first);
 	(void)generated_keys(s, first, !rp->is_err, w->plan.ngenerated);
 	add_recopy_keys(s, w->plan.ngenerated);
 }

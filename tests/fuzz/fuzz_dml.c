@@ -170,6 +170,10 @@ static void check_result(const char *sql, const struct sql_stmt *st, const struc
 			fail("insert", NULL);
 		if (m->source == DML_SRC_SET && (m->nrows != 1 || m->nvalues != m->nassign))
 			fail("insert set", NULL);
+	} else if (m->kind == SQL_LOAD_DATA) {
+		if (m->source != DML_SRC_NONE || m->into.name[0] == '\0' || m->tail != m->stmt.end ||
+		    m->table_refs.present || (!m->load_columns && m->ncolumns > 0) || (m->load_replace && m->ignore))
+			fail("load data", NULL);
 	} else {
 		fail("kind", NULL);
 	}
@@ -218,7 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < n && i < FUZZ_MAX_STMT; i++) {
 			struct dml a, b;
 			bool dml_kind = st[i].kind == SQL_INSERT || st[i].kind == SQL_REPLACE ||
-					st[i].kind == SQL_UPDATE || st[i].kind == SQL_DELETE;
+					st[i].kind == SQL_UPDATE || st[i].kind == SQL_DELETE ||
+					st[i].kind == SQL_LOAD_DATA;
 			bool ok = dml_parse(copy, &st[i], &dialects[d], &a);
 
 			if (ok != a.ok || (ok && !dml_kind))

@@ -10,6 +10,7 @@ through the proxy while a deploy request is active on it, and its twin
 rows, and the shadow of `t` must equal `t` through the column mapping.
 """
 
+import os
 import time
 
 import pymysql
@@ -267,6 +268,173 @@ def test_mirror_matrix(env, mariadb, shape, mode, isolation, phase):
     matrix_case(env, mariadb, SHAPES[shape], mode, isolation, phase)
 
 
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
+def test_mirror_insert_select_many_generated_keys(env, mariadb, mode, phase):
+    """An INSERT ... SELECT of more rows than a key list holds (10,000),
+    its AUTO_INCREMENT keys generated: mirrored as one range of keys, the
+    deploy goes on (it failed before: "an INSERT ... SELECT of more than
+    10000 rows cannot be mirrored")."""
+    matrix_case(env, mariadb, ["INSERT INTO {t} (name, amount, created, flag) SELECT CONCAT('bulk', seq), "
+                               "seq % 100, '2025-01-01', seq % 2 FROM seq_1_to_12345",
+                               "SELECT COUNT(*), MIN(id), MAX(id) FROM {t} WHERE name LIKE 'bulk%'"],
+                mode, "REPEATABLE READ", phase)
+
+
+@pytest.mark.parametrize("phase", ["copying", "complete"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit"])
+def test_mirror_generated_keys_with_increment(env, mariadb, mode, phase):
+    """auto_increment_increment 3 (as on a 3-node Galera cluster): the
+    generated keys are 3 apart, listed one by one (INSERT ... SELECT and
+    INSERT ... VALUES), and copied 10,000 at a time."""
+    matrix_case(env, mariadb, ["SET SESSION auto_increment_increment = 3",
+                               "INSERT INTO {t} (name, amount, created, flag) SELECT CONCAT('inc', seq), seq, "
+                               "'2025-01-01', 1 FROM seq_1_to_50",
+                               "INSERT INTO {t} (name, created) VALUES ('i1', '2025-01-02'), ('i2', '2025-01-03')",
+                               # more keys than one re-copy statement takes (10,000)
+                               "INSERT INTO {t} (name, created) SELECT CONCAT('many', seq), '2025-01-04' "
+                               "FROM seq_1_to_10500",
+                               "SELECT COUNT(*), MIN(id), MAX(id) FROM {t} WHERE name LIKE 'i%' OR name LIKE 'many%'"],
+                mode, "REPEATABLE READ", phase)
+
+
+def test_mirror_max_rows(env, mariadb):
+    """[cutover] mirror_max_rows (reloaded): a statement that would change
+    more rows is refused and changes nothing; one within it is mirrored."""
+    t, u, did = deployed_pair(env, mariadb)
+    env.rewrite_ini(cutover_mirror_max_rows=5)
+    assert env.admin("reload")["ok"]
+    try:
+        conn = env.connect(database="mir")
+        with conn.cursor() as cur:
+            for sql in ("UPDATE {t} SET name = CONCAT(name, '+') WHERE id BETWEEN 1 AND 6",
+                        "DELETE FROM {t} WHERE id BETWEEN 10 AND 16"):
+                with pytest.raises(pymysql.MySQLError) as e:
+                    cur.execute(sql.format(t=t))
+                assert e.value.args[0] == 1105, e.value.args
+                assert "more than 5 rows" in e.value.args[1] and "mirror_max_rows" in e.value.args[1], e.value.args
+            assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == \
+                rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+            for sql in ("UPDATE {t} SET name = CONCAT(name, '+') WHERE id BETWEEN 1 AND 5",
+                        "DELETE FROM {t} WHERE id BETWEEN 10 AND 14"):
+                assert cur.execute(sql.format(t=t)) == 5
+                execute(mariadb, sql.format(t="mir." + u))
+        conn.close()
+    finally:
+        env.rewrite_ini(cutover_mirror_max_rows=10000)
+        assert env.admin("reload")["ok"]
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 2 and s["state"] == "ready", s
+    assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == \
+        rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), u))
+    ready_agrees_cancel(env, mariadb, t, did)
+
+
+def test_mirror_key_list_bytes(env, mariadb):
+    """Whatever mirror_max_rows says, a statement whose keys take more than
+    3 MiB of text is refused (cutoverd's own statements would outgrow the
+    server's max_allowed_packet): 7,000 keys of 250 characters."""
+    execute(mariadb, "DROP TABLE IF EXISTS mir.longkeys",
+            "CREATE TABLE mir.longkeys (k VARCHAR(250) NOT NULL PRIMARY KEY, n INT NOT NULL) "
+            "ENGINE=InnoDB DEFAULT CHARSET=latin1",
+            "INSERT INTO mir.longkeys SELECT CONCAT(REPEAT('k', 240), LPAD(seq, 10, '0')), seq "
+            "FROM mir.seq_1_to_7000")
+    did = create(env, "mir.longkeys ADD COLUMN note VARCHAR(20) NULL")
+    go(env, did)
+    env.rewrite_ini(cutover_mirror_max_rows=100000)
+    assert env.admin("reload")["ok"]
+    try:
+        conn = env.connect(database="mir")
+        with conn.cursor() as cur:
+            with pytest.raises(pymysql.MySQLError) as e:
+                cur.execute("UPDATE longkeys SET n = n + 1")
+            assert e.value.args[0] == 1105 and "3 MiB" in e.value.args[1], e.value.args
+            assert cur.execute("UPDATE longkeys SET n = n + 1 WHERE n <= 3000") == 3000
+        conn.close()
+    finally:
+        env.rewrite_ini(cutover_mirror_max_rows=10000)
+        assert env.admin("reload")["ok"]
+    assert rows(mariadb, "SELECT SUM(n) FROM mir.longkeys") == ((7000 * 7001 // 2 + 3000,),)
+    assert_same(mariadb, "mir", "longkeys", "_longkeys_shadow", ["k", "n"], key="k")
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 1 and s["state"] == "ready", s
+    env.admin("deploy cancel %d" % did, timeout=30)
+    execute(mariadb, "DROP TABLE mir.longkeys")
+
+
+def load_file(tmp_path, n=3000):
+    """A file for LOAD DATA ... FIELDS TERMINATED BY ',' (name, amount,
+    created, flag): n rows, some NULLs (\\N)."""
+    path = tmp_path / "load.csv"
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("load%d,%s,2025-05-0%d,%s\n" % (i, "\\N" if i % 11 == 0 else "%d.25" % (i % 100), 1 + i % 9,
+                                                  "\\N" if i % 13 == 0 else i % 2))
+    os.chmod(tmp_path, 0o755)
+    os.chmod(path, 0o644)
+    return str(path)
+
+
+LOADS = {
+    "local": ["LOAD DATA LOCAL INFILE '{path}' INTO TABLE {t} FIELDS TERMINATED BY ',' (name, amount, created, flag)"],
+    "server_set": ["LOAD DATA INFILE '{path}' IGNORE INTO TABLE {t} CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' "
+                   "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\\n' IGNORE 1 LINES (name, @a, created, @f) "
+                   "SET amount = @a * 2, flag = 1 - @f"],
+    "twice": ["LOAD DATA LOCAL INFILE '{path}' INTO TABLE {t} FIELDS TERMINATED BY ',' (name, amount, created, flag)",
+              "UPDATE {t} SET name = CONCAT(name, '!') WHERE id BETWEEN 299 AND 302",
+              "LOAD DATA LOCAL INFILE '{path}' REPLACE INTO TABLE {t} FIELDS TERMINATED BY ',' "
+              "(name, amount, created, flag)"],
+}
+
+
+@pytest.mark.parametrize("phase", ["copying", "ready", "complete"])
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback", "savepoint"])
+@pytest.mark.parametrize("shape", sorted(LOADS))
+def test_mirror_load_data(env, mariadb, tmp_path, shape, mode, phase):
+    """LOAD DATA [LOCAL] into a table whose AUTO_INCREMENT key the file does
+    not give: its keys are generated, consecutive, and mirrored as one
+    range (the first from LAST_INSERT_ID(): its OK packet has none).  The
+    client sees what it sees without the proxy: the OK packet's counts and
+    info, the warnings, LAST_INSERT_ID()."""
+    path = load_file(tmp_path)
+    sqls = [q.replace("{path}", path) for q in LOADS[shape]]
+    sqls.append("SELECT COUNT(*), MIN(id), MAX(id), SUM(amount), SUM(flag) FROM {t} WHERE name LIKE 'load%'")
+    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
+    pc = env.connect(database="mir", local_infile=True)
+    dc = mariadb.connect(database="mir", local_infile=True)
+    try:
+        via_proxy = run(pc, [q.format(t=t) for q in sqls], mode)
+    finally:
+        pc.close()
+    direct = run(dc, [q.format(t=u) for q in sqls], mode)
+    assert via_proxy == direct
+    assert via_proxy[0][0] == "ok" and via_proxy[0][1] in (2999, 3000), via_proxy[0]
+    s = settle(env, mariadb, t, u, did, phase)
+    assert s["mirrored"] >= 1, s
+
+
+def test_mirror_load_data_refused_with_other_unique_keys(env, mariadb, tmp_path):
+    """LOCAL (or IGNORE, REPLACE) skips a row that repeats a unique key:
+    that would leave a gap among the generated keys, so on a table with a
+    unique key besides the primary key it is refused; a plain server-side
+    LOAD DATA (a repeat fails it whole) is mirrored."""
+    path = load_file(tmp_path, n=200)
+    t, u, did = deployed_pair(env, mariadb, unique=True)
+    pc = env.connect(database="mir", local_infile=True)
+    with pc.cursor() as cur:
+        with pytest.raises(pymysql.MySQLError) as e:
+            cur.execute("LOAD DATA LOCAL INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ',' "
+                        "(name, amount, created, flag)" % (path, t))
+        assert e.value.args[0] == 1105 and "LOAD DATA LOCAL on a table with a unique key" in e.value.args[1], \
+            e.value.args
+        assert cur.execute("LOAD DATA INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ',' "
+                           "(name, amount, created, flag)" % (path, t)) == 200
+    pc.close()
+    s = env.admin("deploy show %d" % did)
+    assert s["refused"] == 1 and s["state"] == "ready", s
+    ready_agrees_cancel(env, mariadb, t, did)
+
+
 RETURNING_CASES = [("autocommit", "REPEATABLE READ", "copying"), ("autocommit", "READ COMMITTED", "complete"),
                    ("commit", "REPEATABLE READ", "ready"), ("commit", "READ COMMITTED", "copying"),
                    ("rollback", "REPEATABLE READ", "complete"), ("savepoint", "REPEATABLE READ", "copying")]
@@ -479,6 +647,10 @@ REFUSED = [
     "LOCK TABLES {t} WRITE",
     "INSERT INTO _{t}_shadow (id, name, created) VALUES (999999, 's', '2025-01-01')",
     "CALL no_such_proc()",
+    "LOAD DATA INFILE '/nonexistent' INTO TABLE {t}",
+    "LOAD DATA LOCAL INFILE '/nonexistent' INTO TABLE {t} (id, name, created)",
+    "LOAD DATA INFILE '/nonexistent' INTO TABLE {t} (name, @c) SET created = @c, id = 5",
+    "LOAD XML INFILE '/nonexistent' INTO TABLE {t}",
     "UPDATE {t} SET name = 'a' WHERE id = 1; UPDATE {t} SET amount = 5, id = amount + 1000000 WHERE id = 2",
 ]
 
@@ -1005,10 +1177,10 @@ print "done\n";
 
 # -- concurrent writers while the backfill runs ---------------------------------------------
 
-def writer(env, table, seed, stop, stats):
+def writer(env, table, seed, stop, stats, load_path):
     import random
     rnd = random.Random(seed)
-    conn = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS)
+    conn = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS, local_infile=True)
     key = -1000000 * (seed + 1)      # explicit keys: negative, apart from AUTO_INCREMENT
     done = 0
     with conn.cursor() as cur:
@@ -1043,13 +1215,20 @@ def writer(env, table, seed, stop, stats):
                     elif r < 0.95:
                         key += 2     # the row moves to a key of this writer's own
                         cur.execute("UPDATE %s SET id = %d, name = 'moved' WHERE id = %d" % (table, key, i))
-                    else:
+                    elif r < 0.975:
                         # a multi-statement packet: run one statement at a time
                         cur.execute("UPDATE %s SET amount = amount + 1 WHERE id = %d; "
                                     "UPDATE %s SET flag = NOT flag WHERE id BETWEEN %d AND %d"
                                     % (table, i, table, i, i + rnd.randint(0, 10)))
                         while cur.nextset():
                             pass
+                    elif r < 0.9875:
+                        # bulk inserts: generated keys, copied as one range
+                        cur.execute("INSERT INTO %s (name, amount, created, flag) SELECT CONCAT('b', %d), seq, "
+                                    "NOW(6), seq %% 2 FROM seq_1_to_%d" % (table, seed, rnd.randint(1, 300)))
+                    else:
+                        cur.execute("LOAD DATA LOCAL INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ',' "
+                                    "(name, amount, created, flag)" % (load_path, table))
                     done += 1
                 if txn:
                     cur.execute("COMMIT" if rnd.random() < 0.75 else "ROLLBACK")
@@ -1064,14 +1243,15 @@ def writer(env, table, seed, stop, stats):
     conn.close()
 
 
-def test_mirror_concurrent_writers_during_backfill(env, mariadb):
+def test_mirror_concurrent_writers_during_backfill(env, mariadb, tmp_path):
     import threading
     _counter[0] += 1
     t = "t%d" % _counter[0]
     fill(mariadb, "mir", t, 50000)
+    path = load_file(tmp_path, n=100)
     stop = threading.Event()
     stats = [dict() for _ in range(4)]
-    threads = [threading.Thread(target=writer, args=(env, t, n, stop, stats[n])) for n in range(4)]
+    threads = [threading.Thread(target=writer, args=(env, t, n, stop, stats[n], path)) for n in range(4)]
     for th in threads:
         th.start()
     try:

@@ -157,6 +157,27 @@ static const char *render(const char *sql, const struct dml *m)
 		put_span(&b, "alias", sql, m->row_alias);
 		put_span(&b, "odku", sql, m->odku);
 		put_span(&b, "ret", sql, m->returning_list);
+	} else if (m->kind == SQL_LOAD_DATA) {
+		if (m->load_local)
+			put(&b, " local");
+		if (m->load_replace)
+			put(&b, " replace");
+		put(&b, " into=%s%s%s", m->into.db, m->into.db[0] ? "." : "", m->into.name);
+		if (m->load_columns) {
+			put(&b, " cols=(");
+			for (unsigned i = 0; i < m->ncolumns; i++)
+				put(&b, "%s%s", i ? "," : "", m->columns[i]);
+			put(&b, ")");
+		}
+		if (m->nassign > 0) {
+			put(&b, " set=[");
+			for (unsigned i = 0; i < m->nassign; i++) {
+				const struct dml_assign *a = &m->assign[i];
+				put(&b, "%s%s=%.*s", i ? "; " : "", a->column, (int)(a->value.end - a->value.start),
+				    sql + a->value.start);
+			}
+			put(&b, "]");
+		}
 	} else {
 		put_span(&b, "refs", sql, m->table_refs);
 		put(&b, " t=[");
@@ -371,6 +392,12 @@ static bool invariants(const char *sql, const struct sql_stmt *st, const struct 
 		if (m->returning_list.present && m->returning_list.start <= m->tail)
 			return false;
 		if (m->multi_table != (m->ntablerefs > 1) && m->kind == SQL_UPDATE)
+			return false;
+		break;
+	case SQL_LOAD_DATA:
+		if (m->into.name[0] == '\0' || m->source != DML_SRC_NONE || m->table_refs.present ||
+		    m->where.present || m->tail != m->stmt.end || (!m->load_columns && m->ncolumns > 0) ||
+		    (m->load_replace && m->ignore))
 			return false;
 		break;
 	default:
@@ -751,6 +778,31 @@ static const struct tcase cases[] = {
 #define NUL_NAME "INSERT INTO t (`a\0b`) VALUES (0)"
 	{ MY, NUL_NAME, "! expected a column name", sizeof(NUL_NAME) - 1 },
 	{ MY, "INSERT INTO t VALUES (1); INSERT INTO u VALUES (2)", "INSERT into=t values=(N:1)" },
+	/* LOAD DATA: its target columns (user variables left out) and SET */
+	{ MA, "LOAD DATA LOCAL INFILE 'f.csv' INTO TABLE t FIELDS TERMINATED BY ',' (a, @b, `c`) SET d = @b * 2",
+	  "LOAD_DATA local into=t cols=(a,c) set=[d=@b * 2]" },
+	{ MA, "load data low_priority infile 'x' replace into table db.t character set utf8mb4 columns terminated "
+	      "by 0x09 optionally enclosed by '\"' escaped by '\\\\' lines starting by 'x' terminated by '\\r\\n' "
+	      "ignore 2 rows", "LOAD_DATA replace into=db.t" },
+	{ MA, "LOAD DATA CONCURRENT INFILE 'f' IGNORE INTO TABLE t PARTITION (p0) CHARSET 'latin1' "
+	      "FIELDS ENCLOSED BY _latin1'\"' (a)", "LOAD_DATA ignore partition into=t cols=(a)" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t () SET b = 1, t.c = (SELECT 1)",
+	  "LOAD_DATA into=t cols=() set=[b=1; c=(SELECT 1)]" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t LINES TERMINATED BY X'0a' (@x) SET a = @x",
+	  "LOAD_DATA into=t cols=() set=[a=@x]" },
+	{ MA, "LOAD XML INFILE 'f' INTO TABLE t", "! LOAD XML" },
+	{ MA, "LOAD DATA INFILE f INTO TABLE t", "! expected INFILE and the file's name" },
+	{ MA, "LOAD DATA INFILE 'f' INTO t", "! expected INTO TABLE and the table" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t FIELDS TERMINATED ','", "! expected BY in LOAD DATA's FIELDS or LINES" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t FIELDS TERMINATED BY (1)", "! expected a string after BY in LOAD DATA" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t IGNORE x LINES", "! expected a number after IGNORE in LOAD DATA" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t IGNORE 1", "! expected LINES or ROWS after IGNORE n" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t (a, b", "! expected ')' after LOAD DATA's column list" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t (a, 5)",
+	  "! expected a column or a user variable in LOAD DATA's list" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t (a) garbage", "! unexpected text in LOAD DATA" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t PARTITION p0", "! PARTITION without its list of partitions" },
+	{ MA, "LOAD DATA INFILE 'f' INTO TABLE t CHARACTER SET (x)", "! expected a character set in LOAD DATA" },
 };
 
 static void test_cases(void)
