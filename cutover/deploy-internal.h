@@ -186,6 +186,7 @@ struct deploys {
 	int copy_stall_ms;              /* [debug] copy_stall_ms */
 	bool as_mysql;                  /* [debug] swap_as_mysql */
 	bool mariadb;                   /* [mu] the backend is MariaDB (read at load) */
+	bool in_pred;                   /* [mu] ... with in_predicate_conversion_threshold */
 	struct event *window_timer;     /* loop: ends revert windows */
 };
 

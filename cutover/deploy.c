@@ -576,6 +576,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 		t->deploy_id = d->id;
 		t->pin = ds->mariadb;
 		t->pin_tz = keys_copy_needs_time_zone(d->cols, d->ncols);
+		t->pin_in = ds->in_pred;
 		if (d->nviews > 0) {
 			t->views = calloc(d->nviews, sizeof(*t->views));
 			if (t->views == NULL)
@@ -1288,6 +1289,12 @@ static bool start_worker(struct deploy *d)
 
 /* --- load ---------------------------------------------------------------------- */
 
+/* MariaDB has in_predicate_conversion_threshold from 10.3.18 and 10.4.8 on. */
+static bool in_predicate_setting(unsigned long v)
+{
+	return (v >= 100318 && v < 100400) || v >= 100408;
+}
+
 bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 {
 	struct ctl c;
@@ -1310,6 +1317,7 @@ bool deploys_load(struct deploys *ds, char *err, size_t errlen)
 	}
 	pthread_mutex_lock(&ds->mu);
 	ds->mariadb = c.mariadb;
+	ds->in_pred = c.mariadb && in_predicate_setting(mysql_get_server_version(c.my));
 	pthread_mutex_unlock(&ds->mu);
 	if (!ctl_u64(&c, &exists, NULL, "SELECT COUNT(*) FROM information_schema.TABLES WHERE "
 		     "TABLE_SCHEMA = %Q AND TABLE_NAME = 'deploys'", ds->schema))

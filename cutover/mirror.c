@@ -302,6 +302,9 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 #define PIN_COPY_MODE "SET STATEMENT sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', "
 #define PIN_COPY_TZ "time_zone = '+00:00', "
 #define PIN_COPY_SAFE "sql_safe_updates = 0, "
+/* MariaDB turns an IN list of 1,000 values or more into a subquery, and may
+   then read the whole table to join it (a locking read: every row locked) */
+#define PIN_IN_LIST "in_predicate_conversion_threshold = 0, "
 #define NO_JOIN_LIMIT "max_join_size = 18446744073709551615"
 #define PIN_LIMIT "sql_select_limit = 18446744073709551615, " NO_JOIN_LIMIT " FOR "
 
@@ -319,6 +322,8 @@ static void put_pin(FILE *f, const struct mirror_table *t, enum pin pin)
 	} else {
 		fputs("SET STATEMENT ", f);
 	}
+	if (t->pin_in)
+		fputs(PIN_IN_LIST, f);
 	fputs(PIN_LIMIT, f);
 }
 
@@ -365,7 +370,12 @@ char *mirror_sync_delete(const struct mirror_table *t, char *const *keys, unsign
 	return delete_sql(t, keys, n, true);
 }
 
-/* A stream that holds "INSERT INTO <shadow> (...) SELECT ... FROM t WHERE ". */
+/*
+ * A stream that holds "INSERT INTO <shadow> (...) SELECT ... FROM t FORCE
+ * INDEX (PRIMARY) WHERE ": its rows are read by key (a locking read, in
+ * REPEATABLE READ: a full scan, which the optimizer may prefer for a list
+ * of keys that covers much of the table, would lock every row of it).
+ */
 static FILE *recopy_head(const struct mirror_table *t, char **buf, size_t *len)
 {
 	FILE *f = open_memstream(buf, len);
@@ -374,7 +384,7 @@ static FILE *recopy_head(const struct mirror_table *t, char **buf, size_t *len)
 		return NULL;
 	put_pin(f, t, PIN_COPY);
 	keys_put_copy(f, t->db, t->table, t->shadow, t->cols, t->ncols);
-	fputs(" WHERE ", f);
+	fputs(" FORCE INDEX (PRIMARY) WHERE ", f);
 	return f;
 }
 

@@ -45,6 +45,9 @@ struct mirror_table {
 				    STATEMENT ... FOR): see mirror.c */
 	bool pin_tz;                 /* and the time zone too: a copy converts a
 				    TIMESTAMP (keys_copy_needs_time_zone()) */
+	bool pin_in;                 /* and in_predicate_conversion_threshold
+				    (MariaDB 10.3.18 / 10.4.8 and later):
+				    a long key list stays a list of keys */
 	bool reverse;                /* after a cut-over: `table` is the new
 					schema, `shadow` the original kept
 					for revert, cols mapped back */

@@ -435,6 +435,38 @@ def test_mirror_load_data_refused_with_other_unique_keys(env, mariadb, tmp_path)
     ready_agrees_cancel(env, mariadb, t, did)
 
 
+@pytest.mark.parametrize("shape", ["update", "insert_select"])
+def test_mirror_many_keys_lock_only_their_rows(env, mariadb, shape):
+    """A statement that changes most of a table (3,000 of 3,600 rows):
+    cutoverd's copy of those rows into the shadow reads them by key, so it
+    locks them and no other row of the table, whatever the optimizer thinks
+    of a long IN list (MariaDB turns one of 1,000 values or more into a
+    subquery, and may then scan the whole table, locking every row).
+    Another session writes a row outside the set and inserts a row
+    meanwhile, without waiting (through the proxy too: mirrored)."""
+    t, u, did = deployed_pair(env, mariadb, n=3600)
+    pc = env.connect(database="mir")
+    other = env.connect(database="mir")
+    try:
+        with pc.cursor() as cur, other.cursor() as oc:
+            oc.execute("SET SESSION innodb_lock_wait_timeout = 2")
+            cur.execute("BEGIN")
+            if shape == "update":
+                assert cur.execute("UPDATE %s SET name = CONCAT(name, '*') WHERE id <= 3000" % t) == 3000
+            else:
+                assert cur.execute("INSERT INTO %s (name, amount, created, flag) SELECT CONCAT('m', seq), seq, "
+                                   "'2025-01-01', 1 FROM seq_1_to_3000" % t) == 3000
+            oc.execute("UPDATE %s SET name = 'other' WHERE id = 3500" % t)
+            oc.execute("INSERT INTO %s (id, name, created) VALUES (5000000, 'other', '2025-01-01')" % t)
+            cur.execute("COMMIT")
+    finally:
+        pc.close()       # an open transaction would hold the tables the teardown drops
+        other.close()
+    s = env.admin("deploy show %d" % did)
+    assert s["state"] == "ready", s
+    ready_agrees_cancel(env, mariadb, t, did)
+
+
 RETURNING_CASES = [("autocommit", "REPEATABLE READ", "copying"), ("autocommit", "READ COMMITTED", "complete"),
                    ("commit", "REPEATABLE READ", "ready"), ("commit", "READ COMMITTED", "copying"),
                    ("rollback", "REPEATABLE READ", "complete"), ("savepoint", "REPEATABLE READ", "copying")]
