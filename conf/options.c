@@ -235,7 +235,7 @@ const struct conf_option conf_options[] = {
 	{
 		.section = "cutover", .name = "mirror_max_rows", .type = CONF_INT,
 		.offset = offsetof(struct conf, cutover_mirror_max_rows),
-		.def = "10000", .min = 1, .max = 1000000, .reloadable = true,
+		.def = "10000", .min = 1, .max = 30000, .reloadable = true,
 		.help = "Most rows one client statement may change in a table "
 			"under deploy (an UPDATE or DELETE, the rows an upsert "
 			"on a table with other unique keys may touch). cutoverd "
@@ -245,8 +245,11 @@ const struct conf_option conf_options[] = {
 			"split it. Raising it costs memory in cutoverd and "
 			"longer statements: whatever it says, a statement's "
 			"keys are kept under 3 MiB of text, within the server's "
-			"max_allowed_packet. An INSERT ... SELECT whose keys "
-			"are generated has no such limit.",
+			"max_allowed_packet. It stops at 30000: a longer list "
+			"of keys, the server's optimizer gives up reading by "
+			"key and reads (and locks) the whole table. An INSERT "
+			"... SELECT or LOAD DATA whose keys are generated has "
+			"no such limit.",
 	},
 	{
 		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,

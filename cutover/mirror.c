@@ -305,6 +305,8 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 /* MariaDB turns an IN list of 1,000 values or more into a subquery, and may
    then read the whole table to join it (a locking read: every row locked) */
 #define PIN_IN_LIST "in_predicate_conversion_threshold = 0, "
+/* the end of a SET STATEMENT list that has nothing else to set */
+#define IN_LIST_ONLY "in_predicate_conversion_threshold = 0"
 #define NO_JOIN_LIMIT "max_join_size = 18446744073709551615"
 #define PIN_LIMIT "sql_select_limit = 18446744073709551615, " NO_JOIN_LIMIT " FOR "
 
@@ -958,7 +960,9 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			bool whole = t->pin && !m->where.present && !m->limit.present && !m->order_by.present;
 
 			if (whole)
-				fputs("SET STATEMENT " NO_JOIN_LIMIT " FOR ", f);
+				fprintf(f, "SET STATEMENT %s" NO_JOIN_LIMIT " FOR ", t->pin_in ? PIN_IN_LIST : "");
+			else if (t->pin_in)
+				fputs("SET STATEMENT " IN_LIST_ONLY " FOR ", f);
 			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
 			fputs(" FORCE INDEX (PRIMARY)", f);
 			if (whole)
@@ -971,7 +975,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			   the client's DELETE is refused by that mode only
 			   without a WHERE, and then so is this */
 			if (t->pin)
-				fprintf(f, "SET STATEMENT " NO_JOIN_LIMIT "%s FOR ",
+				fprintf(f, "SET STATEMENT %s" NO_JOIN_LIMIT "%s FOR ", t->pin_in ? PIN_IN_LIST : "",
 					m->where.present ? ", sql_safe_updates = 0" : "");
 			ok = put_text(f, sql, m->stmt.start, fromkw, m, params);
 			put_ident(f, name);
@@ -980,6 +984,9 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			fputs(" FORCE INDEX (PRIMARY)", f);
 			from = m->table_refs.end;
 			drop_tail = true;
+		} else if (t->pin_in) {
+			/* a multi-table statement, or one with its own index hint */
+			fputs("SET STATEMENT " IN_LIST_ONLY " FOR ", f);
 		}
 		if (m->where.present) {
 			ok = ok && put_text(f, sql, from, m->where.start, m, params);

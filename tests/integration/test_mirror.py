@@ -181,7 +181,7 @@ def create(env, line):
     return r["id"]
 
 
-def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False, unique=False,
+def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False, unique=False, index=False,
                   alter="ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)"):
     """Tables mir.t<k> (under deploy) and mir.u<k> (its twin).  The deploy
     is ready, or with hold_copy still copying (held before its first row:
@@ -194,6 +194,8 @@ def deployed_pair(env, mariadb, n=300, hold_copy=False, cut_over=False, unique=F
     fill(mariadb, "mir", t, n)
     if unique:
         execute(mariadb, "ALTER TABLE mir.%s ADD UNIQUE KEY uq_name (name)" % t)
+    if index:
+        execute(mariadb, "ALTER TABLE mir.%s ADD INDEX by_created (created)" % t)
     execute(mariadb, "CREATE TABLE mir.%s LIKE mir.%s" % (u, t), "INSERT INTO mir.%s SELECT * FROM mir.%s" % (u, t),
             "ALTER TABLE mir.%s AUTO_INCREMENT = %d" % (u, n + 1))
     did = create(env, "mir.%s %s" % (t, alter))
@@ -341,7 +343,7 @@ def test_mirror_key_list_bytes(env, mariadb):
             "FROM mir.seq_1_to_7000")
     did = create(env, "mir.longkeys ADD COLUMN note VARCHAR(20) NULL")
     go(env, did)
-    env.rewrite_ini(cutover_mirror_max_rows=100000)
+    env.rewrite_ini(cutover_mirror_max_rows=30000)
     assert env.admin("reload")["ok"]
     try:
         conn = env.connect(database="mir")
@@ -435,7 +437,7 @@ def test_mirror_load_data_refused_with_other_unique_keys(env, mariadb, tmp_path)
     ready_agrees_cancel(env, mariadb, t, did)
 
 
-@pytest.mark.parametrize("shape", ["update", "insert_select"])
+@pytest.mark.parametrize("shape", ["update", "insert_select", "update_by_index", "delete_by_index"])
 def test_mirror_many_keys_lock_only_their_rows(env, mariadb, shape):
     """A statement that changes most of a table (3,000 of 3,600 rows):
     cutoverd's copy of those rows into the shadow reads them by key, so it
@@ -443,8 +445,12 @@ def test_mirror_many_keys_lock_only_their_rows(env, mariadb, shape):
     of a long IN list (MariaDB turns one of 1,000 values or more into a
     subquery, and may then scan the whole table, locking every row).
     Another session writes a row outside the set and inserts a row
-    meanwhile, without waiting (through the proxy too: mirrored)."""
-    t, u, did = deployed_pair(env, mariadb, n=3600)
+    meanwhile, without waiting (through the proxy too: mirrored).
+    update_by_index, delete_by_index: 1,200 rows of 12,000 found through a
+    secondary index; the statement restricted to their keys reads the
+    table by its primary key, and must not read the whole of it."""
+    by_index = shape.endswith("_by_index")
+    t, u, did = deployed_pair(env, mariadb, n=12000 if by_index else 3600, index=by_index)
     pc = env.connect(database="mir")
     other = env.connect(database="mir")
     try:
@@ -453,6 +459,12 @@ def test_mirror_many_keys_lock_only_their_rows(env, mariadb, shape):
             cur.execute("BEGIN")
             if shape == "update":
                 assert cur.execute("UPDATE %s SET name = CONCAT(name, '*') WHERE id <= 3000" % t) == 3000
+            elif by_index:
+                # the rows filled with i = 0 .. 1199 (ids 1 to 1200)
+                where = "created <= '2024-01-02 03:04:05.001199'"
+                sql = ("UPDATE %s SET name = CONCAT(name, '*') WHERE " if shape == "update_by_index" else
+                       "DELETE FROM %s WHERE ") % t + where
+                assert cur.execute(sql) == 1200
             else:
                 assert cur.execute("INSERT INTO %s (name, amount, created, flag) SELECT CONCAT('m', seq), seq, "
                                    "'2025-01-01', 1 FROM seq_1_to_3000" % t) == 3000
