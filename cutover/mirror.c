@@ -304,9 +304,7 @@ static void put_table(FILE *f, const struct mirror_table *t, bool shadow)
 #define PIN_COPY_SAFE "sql_safe_updates = 0, "
 /* MariaDB turns an IN list of 1,000 values or more into a subquery, and may
    then read the whole table to join it (a locking read: every row locked) */
-#define PIN_IN_LIST "in_predicate_conversion_threshold = 0, "
-/* the end of a SET STATEMENT list that has nothing else to set */
-#define IN_LIST_ONLY "in_predicate_conversion_threshold = 0"
+#define PIN_IN_LIST "in_predicate_conversion_threshold = 0"
 #define NO_JOIN_LIMIT "max_join_size = 18446744073709551615"
 #define PIN_LIMIT "sql_select_limit = 18446744073709551615, " NO_JOIN_LIMIT " FOR "
 
@@ -325,8 +323,25 @@ static void put_pin(FILE *f, const struct mirror_table *t, enum pin pin)
 		fputs("SET STATEMENT ", f);
 	}
 	if (t->pin_in)
-		fputs(PIN_IN_LIST, f);
+		fputs(PIN_IN_LIST ", ", f);
 	fputs(PIN_LIMIT, f);
+}
+
+/*
+ * The SET STATEMENT of a client's statement restricted to its keys: the
+ * IN-list setting where the server has it (t->pin_in), then `more` (NULL:
+ * nothing more); nothing at all when there is neither.
+ */
+static void put_restricted_pin(FILE *f, const struct mirror_table *t, const char *more)
+{
+	if (!t->pin_in && more == NULL)
+		return;
+	fputs("SET STATEMENT ", f);
+	if (t->pin_in)
+		fputs(more != NULL ? PIN_IN_LIST ", " : PIN_IN_LIST, f);
+	if (more != NULL)
+		fputs(more, f);
+	fputs(" FOR ", f);
 }
 
 /* DELETE FROM shadow WHERE key IN (keys) [AND t has not the key]. */
@@ -959,10 +974,7 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			   single-table form stays) */
 			bool whole = t->pin && !m->where.present && !m->limit.present && !m->order_by.present;
 
-			if (whole)
-				fprintf(f, "SET STATEMENT %s" NO_JOIN_LIMIT " FOR ", t->pin_in ? PIN_IN_LIST : "");
-			else if (t->pin_in)
-				fputs("SET STATEMENT " IN_LIST_ONLY " FOR ", f);
+			put_restricted_pin(f, t, whole ? NO_JOIN_LIMIT : NULL);
 			ok = put_text(f, sql, m->stmt.start, m->table_refs.end, m, params);
 			fputs(" FORCE INDEX (PRIMARY)", f);
 			if (whole)
@@ -975,8 +987,8 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			   the client's DELETE is refused by that mode only
 			   without a WHERE, and then so is this */
 			if (t->pin)
-				fprintf(f, "SET STATEMENT %s" NO_JOIN_LIMIT "%s FOR ", t->pin_in ? PIN_IN_LIST : "",
-					m->where.present ? ", sql_safe_updates = 0" : "");
+				put_restricted_pin(f, t, m->where.present ? NO_JOIN_LIMIT ", sql_safe_updates = 0" :
+							    NO_JOIN_LIMIT);
 			ok = put_text(f, sql, m->stmt.start, fromkw, m, params);
 			put_ident(f, name);
 			fputs(" FROM ", f);
@@ -984,9 +996,9 @@ static enum mirror_verdict plan_locked(const struct mirror_table *t, const char 
 			fputs(" FORCE INDEX (PRIMARY)", f);
 			from = m->table_refs.end;
 			drop_tail = true;
-		} else if (t->pin_in) {
+		} else {
 			/* a multi-table statement, or one with its own index hint */
-			fputs("SET STATEMENT " IN_LIST_ONLY " FOR ", f);
+			put_restricted_pin(f, t, NULL);
 		}
 		if (m->where.present) {
 			ok = ok && put_text(f, sql, from, m->where.start, m, params);
@@ -1446,14 +1458,11 @@ static enum mirror_verdict plan_load(const struct mirror_table *t, const struct 
 	if (!m->load_columns)
 		return refuse(t, id, why, whylen, "LOAD DATA without a column list takes key column %s from the file: "
 			      "list the columns, without the key, to have it mirrored", k->orig);
-	for (unsigned i = 0; i < m->ncolumns; i++)
-		if (strcasecmp(m->columns[i], k->orig) == 0)
-			return refuse(t, id, why, whylen, "a LOAD DATA that gives key column %s is not mirrored "
-				      "(leave it out of the column list: the keys are generated)", k->orig);
-	for (unsigned i = 0; i < m->nassign; i++)
-		if (strcasecmp(m->assign[i].column, k->orig) == 0)
-			return refuse(t, id, why, whylen, "a LOAD DATA that sets key column %s is not mirrored",
-				      k->orig);
+	if (value_index(m, k) >= 0)
+		return refuse(t, id, why, whylen, "a LOAD DATA that gives key column %s is not mirrored "
+			      "(leave it out of the column list: the keys are generated)", k->orig);
+	if (key_expr_at(t, m, 0) != -1)
+		return refuse(t, id, why, whylen, "a LOAD DATA that sets key column %s is not mirrored", k->orig);
 	if ((m->ignore || m->load_replace || m->load_local) && t->orig_unique)
 		return refuse(t, id, why, whylen, "LOAD DATA %s on a table with a unique key besides the primary "
 			      "key is not mirrored (a row it skips would leave a gap among the generated keys)",

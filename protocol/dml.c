@@ -1188,7 +1188,7 @@ static bool parse_delete(struct dp *p)
 /* --- INSERT and REPLACE ---------------------------------------------------------- */
 
 /* (a, t.b, `c`): the column list at the current '('. */
-static bool parse_column_list(struct dp *p)
+static bool parse_column_list(struct dp *p, bool load)
 {
 	advance(p);
 	if (accept_punct(p, ')'))
@@ -1196,13 +1196,18 @@ static bool parse_column_list(struct dp *p)
 	do {
 		char qualifier[SQL_NAME_SIZE], column[SQL_NAME_SIZE];
 
+		if (load && p->cur.type == TK_VAR) {
+			advance(p);      /* LOAD DATA: a user variable, for SET */
+			continue;
+		}
 		if (!parse_column_ref(p, qualifier, column))
-			return fail(p, "expected a column name in the column list");
+			return fail(p, load ? "expected a column or a user variable in LOAD DATA's list" :
+				    "expected a column name in the column list");
 		if (!add_column(p, column))
 			return false;
 	} while (accept_punct(p, ','));
 	if (!accept_punct(p, ')'))
-		return fail(p, "expected ')' after the column list");
+		return fail(p, load ? "expected ')' after LOAD DATA's column list" : "expected ')' after the column list");
 	return !p->failed;
 }
 
@@ -1300,7 +1305,7 @@ static bool parse_insert(struct dp *p)
 		m->partition = true;
 	}
 	if (is_punct(p, '(') && !group_is_query(p)) {
-		if (!parse_column_list(p))
+		if (!parse_column_list(p, false))
 			return false;
 		column_list = true;
 	}
@@ -1433,23 +1438,8 @@ static bool parse_load(struct dp *p)
 	}
 	if (is_punct(p, '(')) {
 		m->load_columns = true;
-		advance(p);
-		if (!is_punct(p, ')')) {
-			do {
-				char qualifier[SQL_NAME_SIZE], column[SQL_NAME_SIZE];
-
-				if (p->cur.type == TK_VAR) {
-					advance(p);      /* a user variable: SET uses it */
-					continue;
-				}
-				if (!parse_column_ref(p, qualifier, column))
-					return fail(p, "expected a column or a user variable in LOAD DATA's list");
-				if (!add_column(p, column))
-					return false;
-			} while (accept_punct(p, ','));
-		}
-		if (!accept_punct(p, ')'))
-			return fail(p, "expected ')' after LOAD DATA's column list");
+		if (!parse_column_list(p, true))
+			return false;
 	}
 	if (accept_kw(p, "SET") && !parse_assignments(p, 0, false))
 		return false;

@@ -69,7 +69,7 @@
 #define WRITES_MAX_KEY_BYTES (3 * 1024 * 1024) /* text of one statement's key list */
 #define WRITES_RECOPY_CHUNK 10000     /* keys per re-copy statement of a long list ... */
 #define WRITES_RECOPY_STMTS 4         /* ... in at most this many statements */
-#define WRITES_MAX_GENERATED 200000   /* keys listed one by one for one INSERT ... SELECT */
+#define WRITES_MAX_GENERATED 200000   /* keys listed one by one for one bulk insert */
 #define WRITES_MAX_TEXT (16 * 1024 * 1024 - 2)
 #define ER_TABLE_DEF_CHANGED 1412
 #define ER_GET_ERRNO 1030             /* "Got error 159 from storage engine" */
@@ -1534,7 +1534,12 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 	w->nkeys = w->plan.nkeys;
 	w->plan.keys = NULL;
 	w->plan.nkeys = 0;
-	if (w->plan.bulk && rp->affected_rows > 0 && !w->plan.returning) {
+	if (w->plan.bulk) {
+		/* (RETURNING is refused with a bulk insert: mirror.c) */
+		if (rp->affected_rows == 0) {
+			add_recopy(s, rp);     /* nothing inserted */
+			return;
+		}
 		session_save_diagnostics(s, rp);
 		held_ok_mirrored(s, rp);
 		w->inserted = rp->affected_rows;
@@ -1543,10 +1548,6 @@ static void insert_done(struct session *s, struct step *st, const struct resp_pa
 			add_step(s, strdup("SELECT LAST_INSERT_ID()"), SINK_CAPTURE, load_id_done);
 		else
 			bulk_recopy(s, rp->last_insert_id);
-		return;
-	}
-	if (w->plan.bulk) {
-		add_recopy(s, rp);     /* nothing inserted */
 		return;
 	}
 	if (w->plan.ngenerated > 0 && w->plan.returning) {

@@ -10,6 +10,7 @@ through the proxy while a deploy request is active on it, and its twin
 rows, and the shadow of `t` must equal `t` through the column mapping.
 """
 
+import contextlib
 import os
 import time
 
@@ -300,13 +301,23 @@ def test_mirror_generated_keys_with_increment(env, mariadb, mode, phase):
                 mode, "REPEATABLE READ", phase)
 
 
+@contextlib.contextmanager
+def mirror_max_rows(env, n):
+    """[cutover] mirror_max_rows = n (reloaded) for the block, then 10000."""
+    env.rewrite_ini(cutover_mirror_max_rows=n)
+    assert env.admin("reload")["ok"]
+    try:
+        yield
+    finally:
+        env.rewrite_ini(cutover_mirror_max_rows=10000)
+        assert env.admin("reload")["ok"]
+
+
 def test_mirror_max_rows(env, mariadb):
     """[cutover] mirror_max_rows (reloaded): a statement that would change
     more rows is refused and changes nothing; one within it is mirrored."""
     t, u, did = deployed_pair(env, mariadb)
-    env.rewrite_ini(cutover_mirror_max_rows=5)
-    assert env.admin("reload")["ok"]
-    try:
+    with mirror_max_rows(env, 5):
         conn = env.connect(database="mir")
         with conn.cursor() as cur:
             for sql in ("UPDATE {t} SET name = CONCAT(name, '+') WHERE id BETWEEN 1 AND 6",
@@ -322,9 +333,6 @@ def test_mirror_max_rows(env, mariadb):
                 assert cur.execute(sql.format(t=t)) == 5
                 execute(mariadb, sql.format(t="mir." + u))
         conn.close()
-    finally:
-        env.rewrite_ini(cutover_mirror_max_rows=10000)
-        assert env.admin("reload")["ok"]
     s = env.admin("deploy show %d" % did)
     assert s["refused"] == 2 and s["state"] == "ready", s
     assert rows(mariadb, "SELECT %s FROM mir.%s ORDER BY id" % (", ".join(COLS), t)) == \
@@ -343,9 +351,7 @@ def test_mirror_key_list_bytes(env, mariadb):
             "FROM mir.seq_1_to_7000")
     did = create(env, "mir.longkeys ADD COLUMN note VARCHAR(20) NULL")
     go(env, did)
-    env.rewrite_ini(cutover_mirror_max_rows=30000)
-    assert env.admin("reload")["ok"]
-    try:
+    with mirror_max_rows(env, 30000):
         conn = env.connect(database="mir")
         with conn.cursor() as cur:
             with pytest.raises(pymysql.MySQLError) as e:
@@ -353,9 +359,6 @@ def test_mirror_key_list_bytes(env, mariadb):
             assert e.value.args[0] == 1105 and "3 MiB" in e.value.args[1], e.value.args
             assert cur.execute("UPDATE longkeys SET n = n + 1 WHERE n <= 3000") == 3000
         conn.close()
-    finally:
-        env.rewrite_ini(cutover_mirror_max_rows=10000)
-        assert env.admin("reload")["ok"]
     assert rows(mariadb, "SELECT SUM(n) FROM mir.longkeys") == ((7000 * 7001 // 2 + 3000,),)
     assert_same(mariadb, "mir", "longkeys", "_longkeys_shadow", ["k", "n"], key="k")
     s = env.admin("deploy show %d" % did)
@@ -401,17 +404,8 @@ def test_mirror_load_data(env, mariadb, tmp_path, shape, mode, phase):
     path = load_file(tmp_path)
     sqls = [q.replace("{path}", path) for q in LOADS[shape]]
     sqls.append("SELECT COUNT(*), MIN(id), MAX(id), SUM(amount), SUM(flag) FROM {t} WHERE name LIKE 'load%'")
-    t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-    pc = env.connect(database="mir", local_infile=True)
-    dc = mariadb.connect(database="mir", local_infile=True)
-    try:
-        via_proxy = run(pc, [q.format(t=t) for q in sqls], mode)
-    finally:
-        pc.close()
-    direct = run(dc, [q.format(t=u) for q in sqls], mode)
-    assert via_proxy == direct
+    via_proxy, s = matrix_case(env, mariadb, sqls, mode, "REPEATABLE READ", phase, local_infile=True)
     assert via_proxy[0][0] == "ok" and via_proxy[0][1] in (2999, 3000), via_proxy[0]
-    s = settle(env, mariadb, t, u, did, phase)
     assert s["mirrored"] >= 1, s
 
 
@@ -491,10 +485,13 @@ def test_mirror_returning(env, mariadb, shape, case):
     matrix_case(env, mariadb, RETURNING_SHAPES[shape], *case)
 
 
-def matrix_case(env, mariadb, sqls, mode, isolation, phase):
+def matrix_case(env, mariadb, sqls, mode, isolation, phase, **connect):
+    """Run sqls through the proxy on t and directly on its twin u; both must
+    see the same.  connect: more options of both connections.  Returns what
+    the client saw, and the deploy as settle() left it."""
     t, u, did = deployed_pair(env, mariadb, hold_copy=phase == "copying", cut_over=phase == "complete")
-    pc = env.connect(database="mir")
-    dc = mariadb.connect(database="mir")
+    pc = env.connect(database="mir", **connect)
+    dc = mariadb.connect(database="mir", **connect)
     for c in (pc, dc):
         with c.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL " + isolation)
@@ -504,7 +501,7 @@ def matrix_case(env, mariadb, sqls, mode, isolation, phase):
         pc.close()   # 700 cases: do not wait for the garbage collector
     direct = run(dc, [s.format(t=u) for s in sqls], mode)
     assert via_proxy == direct
-    settle(env, mariadb, t, u, did, phase)
+    return via_proxy, settle(env, mariadb, t, u, did, phase)
 
 
 def run_packet(conn, packet, mode):
