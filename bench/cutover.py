@@ -136,6 +136,7 @@ from bench import BenchError, log  # noqa: E402
 
 ROWS = B.env_int("BENCH_TABLE_SIZE", 100000, lo=1000)
 THREADS = B.env_int("BENCH_THREADS", 8)
+TABLES = B.env_int("BENCH_TABLES", 1)      # sysbench's tables; the deploy and pt-osc change sbtest1
 GAP = B.env_int("BENCH_TIME", 4, lo=2)
 SWITCHES = B.env_int("BENCH_SWITCHES", 5)
 PTOSC_RUNS = B.env_int("BENCH_PTOSC_RUNS", 5, lo=0)
@@ -235,7 +236,7 @@ class Load:
 
     def __init__(self, port, tag):
         self.tag = tag
-        argv = B.sysbench_argv("oltp_read_write", port, THREADS, 3600, tables=1, table_size=ROWS)
+        argv = B.sysbench_argv("oltp_read_write", port, THREADS, 3600, tables=TABLES, table_size=ROWS)
         argv = [a for a in argv if not a.startswith(("--report-interval=", "--percentile="))]
         argv[-1:-1] = ["--report-interval=1", "--percentile=100", "--mysql-ignore-errors=all"]
         self.sb_argv = argv
@@ -513,6 +514,7 @@ def phase_cutoverd(db, cut):
                     hist = admin.cmd("deploy show %d" % did).get("history") or []
                     if hist and hist[-1].get("outcome") == "ok":
                         sw["drain_ms"] = hist[-1].get("drain_ms")
+                        sw["quiet_ms"] = hist[-1].get("quiet_wait_ms")
                         sw["rename_ms_own"] = hist[-1].get("rename_ms")
                     log("cutoverd: %-8s %d: pause %.2f ms, %d attempt(s), command %.1f ms" % (
                         kind, n, r["pause_ms"], r["attempts"], (t1 - t0) * 1000))
@@ -727,6 +729,7 @@ def row_stats(sws):
     pauses = [s["pause_ms"] for s in ok if s.get("pause_ms") is not None]
     rens = [s["rename_ms"][-1] for s in ok if s.get("rename_ms")]
     drains = [s["drain_ms"] for s in ok if s.get("drain_ms") is not None]
+    quiets = [s["quiet_ms"] for s in ok if s.get("quiet_ms") is not None]
     pw = [s["window"]["probe_worst_ms"] for s in ok if s["window"]["probe_worst_ms"] is not None]
     pd = [s["window"]["probe_during_ms"] for s in ok if s["window"]["probe_during_ms"] is not None]
     sw = [s["window"]["sb_worst_ms"] for s in ok if s["window"]["sb_worst_ms"] is not None]
@@ -734,6 +737,7 @@ def row_stats(sws):
             "pause_median": statistics.median(pauses) if pauses else None, "pause_max": max(pauses, default=None),
             "rename_median": statistics.median(rens) if rens else None, "rename_max": max(rens, default=None),
             "drain_median": statistics.median(drains) if drains else None, "drain_max": max(drains, default=None),
+            "quiet_median": statistics.median(quiets) if quiets else None, "quiet_max": max(quiets, default=None),
             "probe_worst_max": max(pw, default=None), "probe_worst_median": statistics.median(pw) if pw else None,
             "probe_during_max": max(pd, default=None),
             "probe_during_median": statistics.median(pd) if pd else None,
@@ -764,8 +768,9 @@ def render(meta, cu, pt, rows):
     w("%s; %s; %s" % (meta["mariadb"], meta["sysbench"], meta["pt_osc"]))
     if meta.get("note"):
         w("note: %s" % meta["note"])
-    w("sysbench oltp_read_write, %d threads, 1 table x %d rows, through cutoverd; probe: 1 PyMySQL client, "
-      "BEGIN/UPDATE/SELECT/COMMIT back to back" % (THREADS, ROWS))
+    w("sysbench oltp_read_write, %d threads, %d table%s x %d rows (the deploy and pt-osc on sbtest1), through "
+      "cutoverd; probe: 1 PyMySQL client, BEGIN/UPDATE/SELECT/COMMIT back to back" % (
+          THREADS, TABLES, "" if TABLES == 1 else "s", ROWS))
     w("%d s between switches; 'around' = from %.0f s before a switch starts to %.0f s after it ends" % (
         GAP, WINDOW, WINDOW))
     w("")
@@ -786,6 +791,9 @@ def render(meta, cu, pt, rows):
             if r["drain_median"] is not None:
                 w("  and the drain (deploy show's history): median %s ms, max %s ms" % (
                     f1(r["drain_median"]), f1(r["drain_max"])))
+            if r["quiet_median"] is not None:
+                w("  before the pause, the wait for a moment with no transaction on the table (nothing held):")
+                w("  median %s ms, max %s ms" % (f1(r["quiet_median"]), f1(r["quiet_max"])))
     w("  worst op during: the slowest probe transaction that overlapped the switch (the deploy command")
     w("  from sent to answered; pt-osc's RENAME); around: within %.0f s of it, either side (the probe's" % WINDOW)
     w("  slowest transaction, and sysbench's per-second maximum); errors and reconnects: around the")
@@ -896,7 +904,7 @@ def plot(cu, pt, path):
     rc = row_stats(cu["switches"])
     rp = row_stats(pt["switches"])
     title = ("probe client through cutoverd (BEGIN; UPDATE; SELECT; COMMIT on sbtest1), sysbench oltp_read_write "
-             "%d threads alongside, %d rows" % (THREADS, ROWS))
+             "%d threads alongside, %d table(s) x %d rows" % (THREADS, TABLES, ROWS))
     gp = os.path.join(d, "plot.gp")
     with open(gp, "w") as f:
         f.write("""set terminal pngcairo size 1500,650 font ",10" noenhanced
@@ -964,8 +972,8 @@ def main():
     db = B.MariaDB()
     log("starting mariadbd on 127.0.0.1:%d" % db.port)
     db.start()
-    log("sysbench prepare: 1 table x %d rows" % ROWS)
-    B.run(B.sysbench_argv("oltp_read_write", db.port, 1, 0, "prepare", tables=1, table_size=ROWS),
+    log("sysbench prepare: %d table(s) x %d rows" % (TABLES, ROWS))
+    B.run(B.sysbench_argv("oltp_read_write", db.port, min(TABLES, 4), 0, "prepare", tables=TABLES, table_size=ROWS),
           os.path.join(B.WORK, "prepare.log"), timeout=1800)
     db.sql("ANALYZE TABLE %s.%s" % (DB, TABLE))
     db.sql("CREATE USER '%s'@'%%' IDENTIFIED VIA mysql_native_password USING PASSWORD('%s'); "
@@ -1015,7 +1023,7 @@ def main():
     sys.stdout.write("\n" + text)
     sys.stdout.flush()
     with open(JSON_OUT, "w") as f:
-        json.dump({"meta": meta, "settings": {"rows": ROWS, "threads": THREADS, "gap_s": GAP,
+        json.dump({"meta": meta, "settings": {"rows": ROWS, "threads": THREADS, "tables": TABLES, "gap_s": GAP,
                                               "switches": SWITCHES, "ptosc_runs": PTOSC_RUNS,
                                               "window_s": WINDOW, "alter": ALTER_ADD,
                                               "server_opts": B.MARIADB_OPTS, "pt_osc_opts": PT_OSC_OPTS},

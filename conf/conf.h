@@ -65,6 +65,8 @@ struct conf {
 	int cutover_max_threads_running; /* backfill load threshold, 0 = none */
 	char *cutover_replicas;    /* "host:port,..." watched for lag, "" none */
 	int cutover_max_replica_lag_ms;
+	int cutover_quiet_wait_ms;    /* cut-over: longest wait for a moment with
+					 no transaction open on the table */
 	int cutover_drain_timeout_ms; /* cut-over: longest wait for transactions
 					 on the table to end */
 	int cutover_rename_wait_ms;   /* cut-over: longest lock wait of the RENAME */

@@ -252,6 +252,18 @@ const struct conf_option conf_options[] = {
 			"no such limit.",
 	},
 	{
+		.section = "cutover", .name = "cutover_quiet_wait_ms", .type = CONF_INT,
+		.offset = offsetof(struct conf, cutover_quiet_wait_ms),
+		.def = "1000", .min = 0, .max = 60000, .reloadable = false,
+		.help = "At a cut-over or revert, wait this long at most for a "
+			"moment when no transaction through the proxy is open "
+			"on the table, and close the gate then: nothing has to "
+			"drain, and statements are held only for the RENAME. "
+			"Nothing is held while it waits. If no such moment "
+			"comes, the gate closes anyway and the open "
+			"transactions drain. 0: close the gate at once.",
+	},
+	{
 		.section = "cutover", .name = "cutover_drain_timeout_ms", .type = CONF_INT,
 		.offset = offsetof(struct conf, cutover_drain_timeout_ms),
 		.def = "500", .min = 1, .max = 60000, .reloadable = false,

@@ -173,7 +173,10 @@ struct deploys {
 	uint64_t gate_epoch_next;       /* [mu] */
 	uint64_t drained_epoch;         /* [mu] the proxy reported this epoch */
 	json_t *drain_blockers;         /* [mu] its report: NULL = drained */
+	double drain_closed_ms;         /* [mu] its report: when the gate closed
+					   (as deploy_now_ms()) */
 	uint64_t published_version;     /* [mu] the loop published this set */
+	int quiet_wait_ms;              /* wait for no open transaction, then close */
 	int drain_timeout_ms;
 	int rename_wait_ms;          /* the RENAME's lock wait, then killed */
 	int index_lock_wait_ms;         /* the deferred index build's lock wait, then killed */

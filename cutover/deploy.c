@@ -307,6 +307,7 @@ struct deploys *deploys_new(struct event_base *base, const struct conf *conf,
 	}
 	ds->default_chunk_ms = conf->cutover_chunk_time_ms;
 	ds->default_max_threads_running = conf->cutover_max_threads_running;
+	ds->quiet_wait_ms = conf->cutover_quiet_wait_ms;
 	ds->drain_timeout_ms = conf->cutover_drain_timeout_ms;
 	ds->rename_wait_ms = conf->cutover_rename_wait_ms;
 	ds->index_lock_wait_ms = conf->cutover_index_lock_wait_ms;
@@ -500,11 +501,12 @@ void deploys_synced(struct deploys *ds, uint64_t version)
 	pthread_mutex_unlock(&ds->mu);
 }
 
-void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers)
+void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers, double closed_ms)
 {
 	pthread_mutex_lock(&ds->mu);
 	if (gate_epoch > ds->drained_epoch) {
 		ds->drained_epoch = gate_epoch;
+		ds->drain_closed_ms = closed_ms;
 		json_decref(ds->drain_blockers);
 		ds->drain_blockers = blockers;
 		blockers = NULL;
@@ -563,6 +565,7 @@ struct mirror_set *deploys_mirror_set(struct deploys *ds, uint64_t *version)
 	TAILQ_FOREACH(d, &ds->list, link)
 		if (d->shadow_built && deploy_live(d))
 			n++;
+	m->quiet_wait_ms = ds->quiet_wait_ms;
 	m->drain_timeout_ms = ds->drain_timeout_ms;
 	m->tables = calloc(n + 1, sizeof(*m->tables));
 	if (m->tables == NULL)

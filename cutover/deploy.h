@@ -178,12 +178,15 @@ void deploys_count(struct deploys *ds, uint64_t id, bool refused);
 
 /*
  * The cut-over gate (see cutover/swap.c).  A mirror set whose tables carry
- * gate_epoch E asks the proxy to hold the statements that touch them and
- * to report, once, when no open transaction has touched them any more
- * (blockers NULL), or that drain_timeout_ms passed first (blockers: a JSON
- * array of the sessions still in the way; consumed).  On the loop thread.
+ * gate_epoch E asks the proxy to close the gate, at once or at the first
+ * moment within quiet_wait_ms when no open transaction has touched them,
+ * then to hold the statements that touch them and to report, once, when
+ * no open transaction has touched them any more (blockers NULL), or that
+ * drain_timeout_ms passed first (blockers: a JSON array of the sessions
+ * still in the way; consumed).  closed_ms: when the gate closed
+ * (CLOCK_MONOTONIC, in ms).  On the loop thread.
  */
-void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers);
+void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers, double closed_ms);
 
 /* The loop published the mirror set of `version` (on the loop thread). */
 void deploys_published(struct deploys *ds, uint64_t version);

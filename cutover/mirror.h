@@ -66,6 +66,8 @@ struct mirror_set {
 	struct mirror_table *tables;
 	unsigned ngated;             /* tables with gate_epoch != 0 */
 	uint64_t gate_epoch;         /* the newest of them */
+	int quiet_wait_ms;           /* close the gate at a quiet moment, this
+					long at most after it was asked */
 	int drain_timeout_ms;        /* report a drain that takes longer */
 };
 

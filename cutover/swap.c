@@ -8,11 +8,14 @@
  *  1. save the state (cutting_over / reverting) and the name the original
  *     will have, so that a restart can tell what happened;
  *  2. close the gate: publish a mirror set whose tables carry a new gate
- *     epoch.  The proxy holds each statement that touches them from a
- *     session whose transaction has not touched them yet, lets the others
- *     go on, and reports once no open transaction has touched them, or that
- *     [cutover] cutover_drain_timeout_ms passed first (and who was in the
- *     way);
+ *     epoch.  The proxy first waits, up to [cutover] cutover_quiet_wait_ms
+ *     and holding nothing, for a moment when no open transaction has
+ *     touched them, and closes the gate then: nothing to drain.  Closed,
+ *     it holds each statement that touches them from a session whose
+ *     transaction has not touched them yet, lets the others go on, and
+ *     reports once no open transaction has touched them, or that [cutover]
+ *     cutover_drain_timeout_ms passed first (and who was in the way).  The
+ *     pause is counted from the moment it closed;
  *  3. RENAME TABLE t WAIT n TO old, shadow TO t (a revert: t TO shadow,
  *     old TO t), every table of the swap in one statement.  It may wait
  *     for its locks (the server's statistics and purge threads take them
@@ -93,11 +96,13 @@ static double round2(double v)
 }
 
 /*
- * Append an attempt to d->history (under ds->mu).  drain_ms / rename_ms:
- * how long the gate waited for open transactions and the RENAME took (< 0:
- * not reached).  blockers is not consumed.
+ * Append an attempt to d->history (under ds->mu).  quiet_ms: how long the
+ * gate waited for a moment with no transaction on the table before it
+ * closed (nothing held meanwhile); drain_ms / rename_ms: how long the
+ * closed gate waited for open transactions and the RENAME took (< 0: not
+ * reached).  blockers is not consumed.
  */
-static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, double pause_ms,
+static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, double pause_ms, double quiet_ms,
 			double drain_ms, double rename_ms, const char *outcome, json_t *blockers)
 {
 	char at[32];
@@ -108,6 +113,8 @@ static void history_add(struct deploy *d, enum swap_action a, unsigned attempt, 
 		d->history = json_array();
 	e = json_pack("{s:s, s:s, s:i, s:f, s:s}", "at", at, "action", action_name(a), "attempt", (int)attempt,
 		      "pause_ms", round2(pause_ms), "outcome", outcome);
+	if (e != NULL && quiet_ms >= 0)
+		json_object_set_new(e, "quiet_wait_ms", json_real(round2(quiet_ms)));
 	if (e != NULL && drain_ms >= 0)
 		json_object_set_new(e, "drain_ms", json_real(round2(drain_ms)));
 	if (e != NULL && rename_ms >= 0)
@@ -147,8 +154,10 @@ static void stall(struct deploys *ds, const char *at)
  * Close the gate for the deploys of r and wait for the proxy's drain
  * report.  Returns true when drained; false with *blockers (the sessions in
  * the way, maybe NULL) when the drain timed out or the daemon stops.
+ * *closed_ms: when the proxy closed the gate (it may first wait for a
+ * quiet moment, [cutover] cutover_quiet_wait_ms); 0 when it did not say.
  */
-static bool close_gate(struct swap_req *r, json_t **blockers)
+static bool close_gate(struct swap_req *r, json_t **blockers, double *closed_ms)
 {
 	struct deploys *ds = r->ds;
 	uint64_t epoch;
@@ -156,6 +165,7 @@ static bool close_gate(struct swap_req *r, json_t **blockers)
 	bool drained = false;
 
 	*blockers = NULL;
+	*closed_ms = 0;
 	pthread_mutex_lock(&ds->mu);
 	epoch = ++ds->gate_epoch_next;
 	for (unsigned i = 0; i < r->n; i++)
@@ -165,13 +175,15 @@ static bool close_gate(struct swap_req *r, json_t **blockers)
 	deploys_notify(ds);
 	/* the proxy reports at the drain timeout; this is only a backstop */
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ds->drain_timeout_ms / 1000 + 10;
+	until.tv_sec += (ds->quiet_wait_ms + ds->drain_timeout_ms) / 1000 + 10;
 	pthread_mutex_lock(&ds->mu);
 	while (ds->drained_epoch < epoch && !ds->stopping) {
 		if (pthread_cond_timedwait(&ds->cv, &ds->mu, &until) == ETIMEDOUT)
 			break;
 	}
 	if (ds->drained_epoch >= epoch) {
+		if (ds->drained_epoch == epoch)
+			*closed_ms = ds->drain_closed_ms;
 		drained = ds->drained_epoch == epoch && ds->drain_blockers == NULL;
 		if (!drained && ds->drained_epoch == epoch) {
 			*blockers = ds->drain_blockers;
@@ -502,7 +514,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 
 	for (unsigned attempt = 1; attempt <= (unsigned)ds->max_attempts && !done; attempt++) {
 		json_t *blockers = NULL;
-		double t0, t1, pause, drain, ren;
+		double t0, t1, pause, quiet, drain, ren, closed;
 		bool lwt_failed = false;
 		char *sql;
 		bool ok, killed;
@@ -519,7 +531,11 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 		if (broken || !ok)
 			break;
 		t0 = deploy_now_ms();
-		if (!close_gate(r, &blockers)) {
+		ok = close_gate(r, &blockers, &closed);
+		/* the pause starts when the gate closed, not when it was asked */
+		quiet = closed > t0 ? closed - t0 : 0;
+		t0 += quiet;
+		if (!ok) {
 			open_gate(r);
 			pause = deploy_now_ms() - t0;
 			total += pause;
@@ -527,7 +543,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				 "cutover_drain_timeout_ms (%d ms)", ds->drain_timeout_ms);
 			pthread_mutex_lock(&ds->mu);
 			for (unsigned i = 0; i < r->n; i++)
-				history_add(r->d[i], r->action, attempt, pause, -1, -1, "drain timeout", blockers);
+				history_add(r->d[i], r->action, attempt, pause, quiet, -1, -1, "drain timeout", blockers);
 			pthread_mutex_unlock(&ds->mu);
 			log_warning("deploy %llu: %s attempt %u: drain timeout after %.1f ms", (unsigned long long)r->d[0]->id,
 				    action_name(r->action), attempt, pause);
@@ -620,7 +636,7 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 				total += pause;
 				pthread_mutex_lock(&ds->mu);
 				for (unsigned i = 0; i < r->n; i++)
-					history_add(r->d[i], r->action, attempt, pause, drain, ren, last, NULL);
+					history_add(r->d[i], r->action, attempt, pause, quiet, drain, ren, last, NULL);
 				pthread_mutex_unlock(&ds->mu);
 				log_warning("deploy %llu: %s attempt %u: %s", (unsigned long long)r->d[0]->id,
 					    action_name(r->action), attempt, last);
@@ -667,12 +683,12 @@ static bool swap_run(struct swap_req *r, char *err, size_t errlen, double *pause
 			r->d[i]->pause_ms = pause;
 			r->d[i]->pause_total_ms = total;
 			r->d[i]->attempts = attempt;
-			history_add(r->d[i], r->action, attempt, pause, drain, ren, "ok", NULL);
+			history_add(r->d[i], r->action, attempt, pause, quiet, drain, ren, "ok", NULL);
 		}
 		pthread_mutex_unlock(&ds->mu);
 		log_info("deploy %llu: %s done in attempt %u, traffic to the table held %.2f ms "
-			 "(drain %.2f ms, RENAME %.2f ms)", (unsigned long long)r->d[0]->id, action_name(r->action),
-			 attempt, pause, drain, ren);
+			 "(drain %.2f ms, RENAME %.2f ms; the gate waited %.2f ms for a quiet moment before)",
+			 (unsigned long long)r->d[0]->id, action_name(r->action), attempt, pause, drain, ren, quiet);
 		done = true;
 	}
 	if (!done) {
@@ -1149,7 +1165,7 @@ void swap_recover(struct deploy *d, struct ctl *c)
 		    (to == DS_COMPLETE) == (d->state == DS_CUTTING_OVER) ? "happened" : "did not happen",
 		    deploy_state_name(to));
 	d->gate_epoch = 0;
-	history_add(d, d->state == DS_CUTTING_OVER ? SWAP_CUTOVER : SWAP_REVERT, 0, 0, -1, -1,
+	history_add(d, d->state == DS_CUTTING_OVER ? SWAP_CUTOVER : SWAP_REVERT, 0, 0, -1, -1, -1,
 		    to == DS_COMPLETE || to == DS_REVERTED ?
 		    "interrupted by a restart after its RENAME; settled from the tables" :
 		    "interrupted by a restart before its RENAME; nothing changed", NULL);

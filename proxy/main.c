@@ -285,6 +285,8 @@ out_base:
 		event_free(p->pause_timer);
 	if (p->drain_timer != NULL)
 		event_free(p->drain_timer);
+	if (p->quiet_timer != NULL)
+		event_free(p->quiet_timer);
 	if (p->shutdown_timer != NULL)
 		event_free(p->shutdown_timer);
 	if (p->shutdown_poll != NULL)

@@ -234,26 +234,83 @@ static bool blocks_drain(const struct proxy *p, const struct session *s)
 	return false;
 }
 
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg);
+
 static void drain_done(struct proxy *p, json_t *blockers)
 {
 	p->drain_reported = true;
 	if (p->drain_timer != NULL)
 		evtimer_del(p->drain_timer);
-	deploys_drained(p->deploys, p->drain_epoch, blockers);
+	deploys_drained(p->deploys, p->drain_epoch, blockers, p->gate_closed_ms);
 }
 
-/* Tell cutover/ once no open transaction touches a gated table. */
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Close the gate of drain_epoch: from now on writes_gate() holds new
+ * statements on its tables, and the drain has drain_timeout_ms.
+ */
+static void gate_close(struct proxy *p)
+{
+	int ms = p->mirrors->drain_timeout_ms;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	p->gate_waiting = 0;
+	if (p->quiet_timer != NULL)
+		evtimer_del(p->quiet_timer);
+	p->gate_closed_ms = now_ms();
+	if (p->drain_timer == NULL)
+		p->drain_timer = evtimer_new(p->base, on_drain_timeout, p);
+	if (p->drain_timer != NULL)
+		evtimer_add(p->drain_timer, &tv);
+	log_debug("cut-over gate %llu closed", (unsigned long long)p->drain_epoch);
+}
+
+/*
+ * Tell cutover/ once no open transaction touches a gated table.  While the
+ * gate still waits for a quiet moment, this is one when every such
+ * transaction is already ending (its COMMIT or ROLLBACK running): the gate
+ * closes (the loop admits no statement in between), with at most those to
+ * drain.
+ */
 static void check_drain(struct proxy *p)
 {
 	struct session *s;
 
 	if (p->drain_epoch == 0 || p->drain_reported || p->mirrors == NULL || p->mirrors->ngated == 0)
 		return;
+	if (p->gate_waiting != 0) {
+		TAILQ_FOREACH(s, &p->sessions, link)
+			if (blocks_drain(p, s) && !(s->state == SS_COMMAND && s->cmd_ends_trans))
+				return;
+		gate_close(p);
+	}
 	TAILQ_FOREACH(s, &p->sessions, link)
 		if (blocks_drain(p, s))
 			return;
 	log_debug("cut-over gate %llu: drained", (unsigned long long)p->drain_epoch);
 	drain_done(p, NULL);
+}
+
+/* No quiet moment came within quiet_wait_ms: close and drain. */
+static void on_quiet_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *p = arg;
+
+	(void)fd;
+	(void)what;
+	if (p->gate_waiting == 0 || p->gate_waiting != p->drain_epoch || p->mirrors == NULL)
+		return;
+	log_debug("cut-over gate %llu: no quiet moment in %d ms, draining", (unsigned long long)p->drain_epoch,
+		  p->mirrors->quiet_wait_ms);
+	gate_close(p);
+	check_drain(p);
 }
 
 static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
@@ -297,22 +354,31 @@ static void gate_changed(struct proxy *p)
 	const struct mirror_set *m = p->mirrors;
 
 	if (m->ngated > 0 && m->gate_epoch != p->drain_epoch) {
-		struct timeval tv = { m->drain_timeout_ms / 1000, (m->drain_timeout_ms % 1000) * 1000 };
-
 		p->drain_epoch = m->gate_epoch;
 		p->drain_reported = false;
-		if (p->drain_timer == NULL)
-			p->drain_timer = evtimer_new(p->base, on_drain_timeout, p);
-		if (p->drain_timer != NULL)
-			evtimer_add(p->drain_timer, &tv);
-		log_debug("cut-over gate %llu closed", (unsigned long long)p->drain_epoch);
+		if (m->quiet_wait_ms > 0) {
+			struct timeval tv = { m->quiet_wait_ms / 1000, (m->quiet_wait_ms % 1000) * 1000 };
+
+			p->gate_waiting = p->drain_epoch;
+			if (p->quiet_timer == NULL)
+				p->quiet_timer = evtimer_new(p->base, on_quiet_timeout, p);
+			if (p->quiet_timer != NULL)
+				evtimer_add(p->quiet_timer, &tv);
+			else
+				gate_close(p);
+		} else {
+			gate_close(p);
+		}
 	}
 	if (m->ngated == 0 && p->drain_epoch != 0) {
 		if (p->drain_timer != NULL)
 			evtimer_del(p->drain_timer);
+		if (p->quiet_timer != NULL)
+			evtimer_del(p->quiet_timer);
 		if (!p->drain_reported)
-			deploys_drained(p->deploys, p->drain_epoch, json_array());
+			deploys_drained(p->deploys, p->drain_epoch, json_array(), now_ms());
 		p->drain_epoch = 0;
+		p->gate_waiting = 0;
 		p->drain_reported = false;
 	}
 	if (!TAILQ_EMPTY(&p->held))

@@ -183,6 +183,9 @@ struct session {
 					 waits for it */
 	unsigned ntouched;
 	bool touched_any;             /* ... or any table (unknown statements) */
+	bool cmd_ends_trans;          /* the command is one COMMIT or ROLLBACK
+					 (a cut-over's gate may close while it
+					 runs: it ends soon) */
 	bool trans_predates_deploy;   /* the open transaction began before a
 					 deploy's shadow existed (or changed
 					 by DDL): InnoDB may keep it out of
@@ -238,8 +241,14 @@ struct proxy {
 					 (a lock wait timeout rolls back the whole
 					 transaction), read at start; -1: unknown */
 	uint64_t drain_epoch;         /* cut-over gate being drained (0: none) */
+	uint64_t gate_waiting;        /* drain_epoch while its gate still lets
+					 everything through, waiting for a
+					 moment with no transaction on the
+					 table (quiet_wait_ms) */
+	double gate_closed_ms;        /* when drain_epoch's gate closed */
 	bool drain_reported;          /* deploys_drained() was told */
 	struct event *drain_timer;    /* drain_timeout_ms of the mirror set */
+	struct event *quiet_timer;    /* quiet_wait_ms of the mirror set */
 };
 
 /* session.c */

@@ -1648,8 +1648,19 @@ static bool answer_from_diag(struct session *s)
 	return done;
 }
 
+static void execute_command_now(struct session *s);
+
 /* Run the command in s->cmd (the gate is open). */
 static void execute_command(struct session *s)
+{
+	execute_command_now(s);
+	/* a COMMIT or ROLLBACK under way: a cut-over's gate that waits for a
+	   quiet moment may close now (sessions are freed later, from the loop) */
+	if (s->cmd_ends_trans && s->state == SS_COMMAND)
+		proxy_session_state_changed(s->proxy, s);
+}
+
+static void execute_command_now(struct session *s)
 {
 	struct proxy *p = s->proxy;
 	uint8_t head[4 + 6];        /* header, command byte, statement id, flags */

@@ -1587,6 +1587,7 @@ struct touches {
 	uint64_t ids[SESSION_MAX_TOUCHED];
 	unsigned n;
 	bool any;                 /* may touch any table */
+	bool ends;                /* one COMMIT or ROLLBACK, nothing else */
 };
 
 static void touch_add(struct touches *t, const struct mirror_table *mt)
@@ -1694,6 +1695,7 @@ static void command_touches(struct session *s, const struct mirror_set *m, struc
 		n = sql_parse_dialect(text, len, st, WRITES_MAX_STMTS, &d);
 		if (n > WRITES_MAX_STMTS)
 			t->any = true;
+		t->ends = n == 1 && (st[0].kind == SQL_COMMIT || st[0].kind == SQL_ROLLBACK);
 		for (size_t i = 0; i < n && i < WRITES_MAX_STMTS && !t->any; i++) {
 			if (touches_nothing(st[i].kind))
 				continue;
@@ -1728,6 +1730,7 @@ bool writes_gate(struct session *s)
 	const struct mirror_set *m = s->proxy->mirrors;
 	struct touches t;
 
+	s->cmd_ends_trans = false;
 	if (m == NULL || m->n == 0 || (s->cmd_byte != COM_QUERY && s->cmd_byte != COM_STMT_EXECUTE))
 		return false;
 	if (!s->in_trans) {
@@ -1735,6 +1738,7 @@ bool writes_gate(struct session *s)
 		s->touched_any = false;
 	}
 	command_touches(s, m, &t);
+	s->cmd_ends_trans = t.ends;
 	if (t.n == 0 && !t.any)
 		return false;
 	if (m->ngated > 0) {
@@ -1746,8 +1750,8 @@ bool writes_gate(struct session *s)
 		for (unsigned i = 0; i < m->n; i++) {
 			const struct mirror_table *mt = &m->tables[i];
 
-			if (mt->gate_epoch == 0)
-				continue;
+			if (mt->gate_epoch == 0 || mt->gate_epoch == s->proxy->gate_waiting)
+				continue;   /* open, or waiting for a quiet moment */
 			draining = draining || writes_session_touched(s, mt->deploy_id);
 			named = named || t.any;
 			for (unsigned k = 0; k < t.n && !named; k++)

@@ -230,11 +230,25 @@ def wait_held(p, backend_id, timeout=15):
         time.sleep(0.02)
 
 
+def wait_gate(p, state="closed", timeout=15):
+    """Until `status` shows the cut-over gate in `state` (open; waiting for
+    a moment with no transaction on the table; closed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        st = admin(p, "status")
+        if st.get("cutover_gate") == state:
+            return st
+        if time.monotonic() > deadline:
+            pytest.fail("cut-over gate not %s within %d s: %s" % (state, timeout, st), pytrace=False)
+        time.sleep(0.01)
+
+
 def first_held(p, db, sqls, timeout=15):
-    """Send sqls one at a time, each from a new session through the proxy,
-    until one is held at the gate: the deploy's state changes a moment
-    before the gate closes, so the first ones may still run (they must
-    succeed).  Returns (connection, Bg of the held statement, its index)."""
+    """Once the gate is closed, send sqls one at a time, each from a new
+    session through the proxy, until one is held at the gate (the first
+    should be; any that runs must succeed).  Returns (connection, Bg of the
+    held statement, its index)."""
+    wait_gate(p, "closed", timeout)
     for i, sql in enumerate(sqls):
         c = p.connect(database=db)
         cid = c.thread_id()
@@ -587,12 +601,106 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     assert held.ok(15, "the held statement") == 1
     assert held_packet.ok(15, "the held packet") == [2, ((2,),), (("M",),)]
     s = show(p, did)
+    # a was open on t all along: the gate waited cutover_quiet_wait_ms (1000
+    # by default) for a quiet moment, then closed and drained
+    last = s["history"][-1]
+    assert last["outcome"] == "ok" and last["quiet_wait_ms"] >= 950 and last["drain_ms"] >= 0, last
     assert_new_schema(mariadb, db, "t", True)
     assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id IN (1, 3, 8, 9, %d) ORDER BY id" % (db, cid)) == \
         tuple(sorted([(1, "A1"), (3, "A2"), (8, "M"), (9, "M"), (cid, "C")]))
     compare_common(mariadb, db, "t", standby(s))
     st = admin(p, "status")
     assert st["held"] == 0, st
+
+
+def test_gate_waits_for_a_quiet_moment(cproxy, mariadb, db):
+    """While a transaction through the proxy is open on t, the gate waits
+    (up to cutover_quiet_wait_ms) for a moment with none, holding nothing:
+    other sessions' statements and transactions on t run meanwhile.  When
+    that transaction commits, the gate closes with nothing to drain and
+    the swap happens without holding any statement."""
+    limit()
+    fill(mariadb, db, "t", 500)
+    p = cproxy(cutover_ini(cutover_quiet_wait_ms=30000, cutover_drain_timeout_ms=LONG_DRAIN))
+    did = make_ready(p, db, "t")
+    held0 = admin(p, "stats")["held_commands"]
+    a = p.connect(database=db)
+    q(a, "BEGIN")
+    q(a, "UPDATE t SET name = 'A1' WHERE id = 1")
+    cut = Bg(admin, p, "deploy cutover %d" % did)
+    wait_swapping(p, did, cut)
+    wait_gate(p, "waiting")
+    b = p.connect(database=db)
+    assert Bg(q, b, "UPDATE t SET name = 'B' WHERE id = 2").ok(10, "an autocommit write while the gate waits") == 1
+
+    def txn():
+        q(b, "BEGIN")
+        n = q(b, "UPDATE t SET name = 'B2' WHERE id = 3")
+        q(b, "COMMIT")
+        return n
+
+    assert Bg(txn).ok(10, "a transaction on t while the gate waits") == 1
+    time.sleep(1.0)
+    st = admin(p, "status")
+    assert st["cutover_gate"] == "waiting" and st["held"] == 0, st
+    assert not cut.done(), (cut.result, cut.error)
+    assert show(p, did)["state"] == "cutting_over"
+    assert_new_schema(mariadb, db, "t", False)
+    assert q(a, "UPDATE t SET name = 'A2' WHERE id = 4") == 1
+    q(a, "COMMIT")
+    check_swap(cut.ok(60, "deploy cutover"), "complete", [did])
+    s = show(p, did)
+    last = s["history"][-1]
+    assert last["outcome"] == "ok" and last["attempt"] == 1, last
+    assert last["quiet_wait_ms"] >= 1000, last       # a was open at least that long
+    assert admin(p, "stats")["held_commands"] == held0, "a statement was held"
+    assert admin(p, "status")["cutover_gate"] == "open"
+    assert_new_schema(mariadb, db, "t", True)
+    assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id <= 4 ORDER BY id" % db) == \
+        ((1, "A1"), (2, "B"), (3, "B2"), (4, "A2"))
+    compare_common(mariadb, db, "t", standby(s))
+
+
+def test_gate_closes_while_the_last_transaction_commits(cproxy, mariadb, db):
+    """A transaction whose COMMIT is running does not keep the gate waiting
+    for a quiet moment: the gate closes while it runs, and the drain waits
+    only for that COMMIT.  Its COMMIT is made slow here: its mirrored copy
+    waits for a row lock that a session straight on MariaDB holds in the
+    shadow (released before the RENAME, which would wait for that
+    session's metadata lock)."""
+    limit()
+    fill(mariadb, db, "t", 500)
+    p = cproxy(cutover_ini(cutover_quiet_wait_ms=60000, cutover_drain_timeout_ms=LONG_DRAIN))
+    did = make_ready(p, db, "t")
+    shadow = bare(show(p, did)["shadow_table"])
+    a = p.connect(database=db)
+    q(a, "BEGIN")
+    q(a, "UPDATE t SET name = 'A' WHERE id = 1")
+    cut = Bg(admin, p, "deploy cutover %d" % did)
+    wait_swapping(p, did, cut)
+    wait_gate(p, "waiting")
+    direct = mariadb.connect(database=db)
+    try:
+        q(direct, "BEGIN")
+        q1(direct, "SELECT id FROM `%s` WHERE id = 1 FOR UPDATE" % shadow)
+        commit = Bg(q, a, "COMMIT")
+        wait_gate(p, "closed")          # while that COMMIT still waits
+        time.sleep(0.3)
+        assert not commit.done(), (commit.result, commit.error)
+        assert not cut.done(), (cut.result, cut.error)
+        assert show(p, did)["state"] == "cutting_over"
+    finally:
+        q(direct, "COMMIT")
+        direct.close()
+    commit.ok(30, "the COMMIT that the gate closed behind")
+    check_swap(cut.ok(60, "deploy cutover"), "complete", [did])
+    s = show(p, did)
+    last = s["history"][-1]
+    assert last["outcome"] == "ok" and last["attempt"] == 1, last
+    assert last["quiet_wait_ms"] < 30000 and last["drain_ms"] >= 300, last
+    assert_new_schema(mariadb, db, "t", True)
+    assert rows(mariadb, "SELECT name FROM `%s`.t WHERE id = 1" % db) == (("A",),)
+    compare_common(mariadb, db, "t", standby(s))
 
 
 def test_two_tables_swap_together(cproxy, mariadb, db):
@@ -602,7 +710,8 @@ def test_two_tables_swap_together(cproxy, mariadb, db):
     limit()
     fill(mariadb, db, "a", 300)
     fill(mariadb, db, "b", 300)
-    p = cproxy(cutover_ini(cutover_drain_timeout_ms=LONG_DRAIN))
+    # the gate closes at once, without waiting for a quiet moment
+    p = cproxy(cutover_ini(cutover_drain_timeout_ms=LONG_DRAIN, cutover_quiet_wait_ms=0))
     da = make_ready(p, db, "a")
     dbb = make_ready(p, db, "b")
     s = p.connect(database=db)
@@ -621,6 +730,7 @@ def test_two_tables_swap_together(cproxy, mariadb, db):
     check_swap(cut.ok(60, "deploy cutover of two"), "complete", [da, dbb])
     assert held.ok(10, "the held statement on b") == 1
     sa, sb = show(p, da), show(p, dbb)
+    assert sa["history"][-1]["quiet_wait_ms"] < 450, sa["history"][-1]
     assert sa["state"] == sb["state"] == "complete", (sa, sb)
     for table, st in (("a", sa), ("b", sb)):
         assert_new_schema(mariadb, db, table, True)
@@ -659,6 +769,7 @@ def test_drain_timeout_abandons_and_changes_nothing(cproxy, mariadb, db):
     # shows cutting_over a moment before the gate closes, and the gate is
     # open between attempts: a statement that arrives then just runs)
     others = []
+    wait_gate(p, "closed")
     for n in range(3):
         c = p.connect(database=db)
         bg = Bg(q, c, "UPDATE t SET name = 'C' WHERE id = %d" % (n + 2))
