@@ -613,6 +613,25 @@ def test_gate_holds_only_statements_on_the_table(cproxy, mariadb, db):
     assert st["held"] == 0, st
 
 
+def cutover_waiting_behind(cproxy, mariadb, db, name):
+    """A ready deploy of t (500 rows), a transaction through the proxy open
+    on it (row 1 set to name), and deploy cutover running, its gate waiting
+    for a quiet moment (cutover_quiet_wait_ms 60 s).  Returns (proxy,
+    deploy id, that connection, the Bg of the command, held_commands
+    before)."""
+    fill(mariadb, db, "t", 500)
+    p = cproxy(cutover_ini(cutover_quiet_wait_ms=60000, cutover_drain_timeout_ms=LONG_DRAIN))
+    did = make_ready(p, db, "t")
+    held0 = admin(p, "stats")["held_commands"]
+    a = p.connect(database=db)
+    q(a, "BEGIN")
+    q(a, "UPDATE t SET name = '%s' WHERE id = 1" % name)
+    cut = Bg(admin, p, "deploy cutover %d" % did)
+    wait_swapping(p, did, cut)
+    wait_gate(p, "waiting")
+    return p, did, a, cut, held0
+
+
 def test_gate_waits_for_a_quiet_moment(cproxy, mariadb, db):
     """While a transaction through the proxy is open on t, the gate waits
     (up to cutover_quiet_wait_ms) for a moment with none, holding nothing:
@@ -620,16 +639,7 @@ def test_gate_waits_for_a_quiet_moment(cproxy, mariadb, db):
     that transaction commits, the gate closes with nothing to drain and
     the swap happens without holding any statement."""
     limit()
-    fill(mariadb, db, "t", 500)
-    p = cproxy(cutover_ini(cutover_quiet_wait_ms=30000, cutover_drain_timeout_ms=LONG_DRAIN))
-    did = make_ready(p, db, "t")
-    held0 = admin(p, "stats")["held_commands"]
-    a = p.connect(database=db)
-    q(a, "BEGIN")
-    q(a, "UPDATE t SET name = 'A1' WHERE id = 1")
-    cut = Bg(admin, p, "deploy cutover %d" % did)
-    wait_swapping(p, did, cut)
-    wait_gate(p, "waiting")
+    p, did, a, cut, held0 = cutover_waiting_behind(cproxy, mariadb, db, "A1")
     b = p.connect(database=db)
     assert Bg(q, b, "UPDATE t SET name = 'B' WHERE id = 2").ok(10, "an autocommit write while the gate waits") == 1
 
@@ -669,16 +679,8 @@ def test_gate_closes_while_the_last_transaction_commits(cproxy, mariadb, db):
     shadow (released before the RENAME, which would wait for that
     session's metadata lock)."""
     limit()
-    fill(mariadb, db, "t", 500)
-    p = cproxy(cutover_ini(cutover_quiet_wait_ms=60000, cutover_drain_timeout_ms=LONG_DRAIN))
-    did = make_ready(p, db, "t")
+    p, did, a, cut, _ = cutover_waiting_behind(cproxy, mariadb, db, "A")
     shadow = bare(show(p, did)["shadow_table"])
-    a = p.connect(database=db)
-    q(a, "BEGIN")
-    q(a, "UPDATE t SET name = 'A' WHERE id = 1")
-    cut = Bg(admin, p, "deploy cutover %d" % did)
-    wait_swapping(p, did, cut)
-    wait_gate(p, "waiting")
     direct = mariadb.connect(database=db)
     try:
         q(direct, "BEGIN")
