@@ -28,9 +28,9 @@ import time
 import pymysql
 import pytest
 
-from conftest import TEST_TIMEOUT
+from conftest import TEST_TIMEOUT, free_port
 from cutover_load import Bank, Writers
-from test_deploy import execute, fill, rows, table_exists, tables
+from test_deploy import execute, fill, rows, scrape, table_exists, tables
 
 ALTER = "ADD COLUMN note VARCHAR(40) NULL, ADD INDEX idx_flag (flag)"
 HELD_STATES = ("held",)           # the `clients` state of a session held at the gate
@@ -618,9 +618,12 @@ def cutover_waiting_behind(cproxy, mariadb, db, name):
     on it (row 1 set to name), and deploy cutover running, its gate waiting
     for a quiet moment (cutover_quiet_wait_ms 60 s).  Returns (proxy,
     deploy id, that connection, the Bg of the command, held_commands
-    before)."""
+    before); p.metrics_port serves /metrics."""
     fill(mariadb, db, "t", 500)
-    p = cproxy(cutover_ini(cutover_quiet_wait_ms=60000, cutover_drain_timeout_ms=LONG_DRAIN))
+    port = free_port()
+    p = cproxy(cutover_ini(cutover_quiet_wait_ms=60000, cutover_drain_timeout_ms=LONG_DRAIN),
+               proxy_metrics_listen="127.0.0.1:%d" % port)
+    p.metrics_port = port
     did = make_ready(p, db, "t")
     held0 = admin(p, "stats")["held_commands"]
     a = p.connect(database=db)
@@ -653,6 +656,8 @@ def test_gate_waits_for_a_quiet_moment(cproxy, mariadb, db):
     time.sleep(1.0)
     st = admin(p, "status")
     assert st["cutover_gate"] == "waiting" and st["held"] == 0, st
+    m = scrape(p.metrics_port)
+    assert (m[("cutover_gate_waiting", frozenset())], m[("cutover_gate_closed", frozenset())]) == (1, 0), m
     assert not cut.done(), (cut.result, cut.error)
     assert show(p, did)["state"] == "cutting_over"
     assert_new_schema(mariadb, db, "t", False)
@@ -665,6 +670,8 @@ def test_gate_waits_for_a_quiet_moment(cproxy, mariadb, db):
     assert last["quiet_wait_ms"] >= 1000, last       # a was open at least that long
     assert admin(p, "stats")["held_commands"] == held0, "a statement was held"
     assert admin(p, "status")["cutover_gate"] == "open"
+    m = scrape(p.metrics_port)
+    assert (m[("cutover_gate_waiting", frozenset())], m[("cutover_gate_closed", frozenset())]) == (0, 0), m
     assert_new_schema(mariadb, db, "t", True)
     assert rows(mariadb, "SELECT id, name FROM `%s`.t WHERE id <= 4 ORDER BY id" % db) == \
         ((1, "A1"), (2, "B"), (3, "B2"), (4, "A2"))
@@ -687,6 +694,8 @@ def test_gate_closes_while_the_last_transaction_commits(cproxy, mariadb, db):
         q1(direct, "SELECT id FROM `%s` WHERE id = 1 FOR UPDATE" % shadow)
         commit = Bg(q, a, "COMMIT")
         wait_gate(p, "closed")          # while that COMMIT still waits
+        m = scrape(p.metrics_port)
+        assert (m[("cutover_gate_waiting", frozenset())], m[("cutover_gate_closed", frozenset())]) == (0, 1), m
         time.sleep(0.3)
         assert not commit.done(), (commit.result, commit.error)
         assert not cut.done(), (cut.result, cut.error)
