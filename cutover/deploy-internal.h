@@ -200,9 +200,6 @@ bool deploy_stopping(struct deploy *d);
 /* Sleep up to ms, waking early when the worker must stop or settings change. */
 void deploy_sleep(struct deploy *d, int ms);
 
-/* Milliseconds on the monotonic clock (durations). */
-double deploy_now_ms(void);
-
 /* The CLOCK_REALTIME instant ms from now, for pthread_cond_timedwait(). */
 void deploy_deadline(struct timespec *until, int ms);
 

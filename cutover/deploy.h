@@ -183,10 +183,13 @@ void deploys_count(struct deploys *ds, uint64_t id, bool refused);
  * then to hold the statements that touch them and to report, once, when
  * no open transaction has touched them any more (blockers NULL), or that
  * drain_timeout_ms passed first (blockers: a JSON array of the sessions
- * still in the way; consumed).  closed_ms: when the gate closed
- * (CLOCK_MONOTONIC, in ms).  On the loop thread.
+ * still in the way; consumed).  closed_ms: when the gate closed, as
+ * deploy_now_ms().  On the loop thread.
  */
 void deploys_drained(struct deploys *ds, uint64_t gate_epoch, json_t *blockers, double closed_ms);
+
+/* Milliseconds on the monotonic clock (durations; closed_ms above). */
+double deploy_now_ms(void);
 
 /* The loop published the mirror set of `version` (on the loop thread). */
 void deploys_published(struct deploys *ds, uint64_t version);

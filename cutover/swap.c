@@ -181,14 +181,11 @@ static bool close_gate(struct swap_req *r, json_t **blockers, double *closed_ms)
 		if (pthread_cond_timedwait(&ds->cv, &ds->mu, &until) == ETIMEDOUT)
 			break;
 	}
-	if (ds->drained_epoch >= epoch) {
-		if (ds->drained_epoch == epoch)
-			*closed_ms = ds->drain_closed_ms;
-		drained = ds->drained_epoch == epoch && ds->drain_blockers == NULL;
-		if (!drained && ds->drained_epoch == epoch) {
-			*blockers = ds->drain_blockers;
-			ds->drain_blockers = NULL;
-		}
+	if (ds->drained_epoch == epoch) {
+		*closed_ms = ds->drain_closed_ms;
+		drained = ds->drain_blockers == NULL;
+		*blockers = ds->drain_blockers;
+		ds->drain_blockers = NULL;
 	}
 	pthread_mutex_unlock(&ds->mu);
 	return drained;

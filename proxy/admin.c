@@ -162,8 +162,7 @@ static void cmd_status(struct admin_conn *c, char **argv, int argc)
 	json_object_set_new(r, "paused", json_boolean(p->paused));
 	json_object_set_new(r, "held", json_integer(count_held(p)));
 	/* a cut-over's gate: waiting for a quiet moment (nothing held yet) or closed */
-	json_object_set_new(r, "cutover_gate", json_string(p->drain_epoch == 0 ? "open" :
-							   p->gate_waiting != 0 ? "waiting" : "closed"));
+	json_object_set_new(r, "cutover_gate", json_string(proxy_cutover_gate(p)));
 	json_object_set_new(r, "listen", json_string(p->conf.listen));
 	json_object_set_new(r, "backend", json_sprintf("%s:%d", p->conf.backend_host, p->conf.backend_port));
 	json_object_set_new(r, "shutting_down", json_boolean(p->shutting_down));

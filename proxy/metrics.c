@@ -177,9 +177,9 @@ static void on_metrics(struct evhttp_request *req, void *arg)
 	      proxy_sessions_in_trans(p));
 	gauge(b, "cutover_paused", "1 while the proxy is paused", p->paused);
 	gauge(b, "cutover_gate_waiting", "1 while a cut-over waits for a moment with no transaction on its table",
-	      p->drain_epoch != 0 && p->gate_waiting != 0);
+	      strcmp(proxy_cutover_gate(p), "waiting") == 0);
 	gauge(b, "cutover_gate_closed", "1 while a cut-over's gate holds the statements on its table",
-	      p->drain_epoch != 0 && p->gate_waiting == 0);
+	      strcmp(proxy_cutover_gate(p), "closed") == 0);
 	counter(b, "cutover_connections_total", "client connections accepted", st->connections_total);
 	counter(b, "cutover_connections_refused_total", "connections refused", st->connections_refused);
 	counter(b, "cutover_auth_failures_total", "logins refused by the backend", st->auth_failures);

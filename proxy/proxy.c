@@ -4,6 +4,7 @@
  */
 #include "config.h"
 #include "proxy/proxy.h"
+#include "cutover/deploy.h"
 #include "proxy/admin.h"
 #include "proxy/log.h"
 #include "proxy/stats.h"
@@ -244,14 +245,6 @@ static void drain_done(struct proxy *p, json_t *blockers)
 	deploys_drained(p->deploys, p->drain_epoch, blockers, p->gate_closed_ms);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /*
  * Close the gate of drain_epoch: from now on writes_gate() holds new
  * statements on its tables, and the drain has drain_timeout_ms.
@@ -264,7 +257,7 @@ static void gate_close(struct proxy *p)
 	p->gate_waiting = 0;
 	if (p->quiet_timer != NULL)
 		evtimer_del(p->quiet_timer);
-	p->gate_closed_ms = now_ms();
+	p->gate_closed_ms = deploy_now_ms();
 	if (p->drain_timer == NULL)
 		p->drain_timer = evtimer_new(p->base, on_drain_timeout, p);
 	if (p->drain_timer != NULL)
@@ -282,20 +275,28 @@ static void gate_close(struct proxy *p)
 static void check_drain(struct proxy *p)
 {
 	struct session *s;
+	bool drained = true;
 
 	if (p->drain_epoch == 0 || p->drain_reported || p->mirrors == NULL || p->mirrors->ngated == 0)
 		return;
-	if (p->gate_waiting != 0) {
-		TAILQ_FOREACH(s, &p->sessions, link)
-			if (blocks_drain(p, s) && !(s->state == SS_COMMAND && s->cmd_ends_trans))
-				return;
-		gate_close(p);
-	}
-	TAILQ_FOREACH(s, &p->sessions, link)
-		if (blocks_drain(p, s))
+	TAILQ_FOREACH(s, &p->sessions, link) {
+		if (!blocks_drain(p, s))
+			continue;
+		if (p->gate_waiting == 0 || !(s->state == SS_COMMAND && s->cmd_ends_trans))
 			return;
+		drained = false;       /* ending: the gate may close, the drain waits */
+	}
+	if (p->gate_waiting != 0)
+		gate_close(p);
+	if (!drained)
+		return;
 	log_debug("cut-over gate %llu: drained", (unsigned long long)p->drain_epoch);
 	drain_done(p, NULL);
+}
+
+const char *proxy_cutover_gate(const struct proxy *p)
+{
+	return p->drain_epoch == 0 ? "open" : p->gate_waiting != 0 ? "waiting" : "closed";
 }
 
 /* No quiet moment came within quiet_wait_ms: close and drain. */
@@ -376,7 +377,7 @@ static void gate_changed(struct proxy *p)
 		if (p->quiet_timer != NULL)
 			evtimer_del(p->quiet_timer);
 		if (!p->drain_reported)
-			deploys_drained(p->deploys, p->drain_epoch, json_array(), now_ms());
+			deploys_drained(p->deploys, p->drain_epoch, json_array(), deploy_now_ms());
 		p->drain_epoch = 0;
 		p->gate_waiting = 0;
 		p->drain_reported = false;

@@ -276,6 +276,8 @@ void proxy_resume(struct proxy *p);
 void proxy_release_held(struct proxy *p);
 unsigned proxy_sessions_in_trans(struct proxy *p);
 void proxy_session_state_changed(struct proxy *p, struct session *s);
+/* A cut-over's gate: "open", "waiting" (for a quiet moment; nothing held) or "closed". */
+const char *proxy_cutover_gate(const struct proxy *p);
 bool proxy_reload(struct proxy *p, char *msg, size_t msglen);
 
 #endif
