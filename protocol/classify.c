@@ -17,6 +17,7 @@
  */
 #include "protocol/lexer-internal.h"
 
+#include <limits.h>
 #include <string.h>
 
 /* --- reserved words -------------------------------------------------------- */
@@ -990,6 +991,18 @@ static void parse_set(struct parser *p, unsigned depth)
 	if ((is(p, "GLOBAL") || is(p, "SESSION") || is(p, "LOCAL")) && peek_is(p, 1, "TRANSACTION"))
 		advance(p);
 	p->st->kind = is(p, "TRANSACTION") ? SQL_SET_TRANSACTION : SQL_SET;
+	if (p->st->kind == SQL_SET) {
+		/* each assignment up to a ',' at this level: a target that is
+		   not a user variable (a system variable, NAMES, CHARACTER SET,
+		   ROLE, PASSWORD, ...) changes the session's state */
+		for (;;) {
+			if (p->cur.type != TK_VAR)
+				p->st->sets_session = true;
+			walk(p, 0, 0, S_COMMA);
+			if (!accept_punct(p, ','))
+				break;
+		}
+	}
 	walk_rest(p, 0);
 }
 
@@ -1195,6 +1208,62 @@ static void parse_prepare(struct parser *p)
 		return;
 	p->st->text_pos = p->cur.pos;
 	p->st->text_len = p->cur.len;
+}
+
+/* s[from, to) is only white space. */
+static bool only_space(const char *s, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v')
+			return false;
+	return true;
+}
+
+/* EXECUTE name [USING v, ...]: the values when each is a user variable, a
+   number, a string literal or NULL (st->nusing, st->using_pos/len). */
+static void parse_execute_using(struct parser *p)
+{
+	struct sql_stmt *st = p->st;
+	size_t end = 0;
+	int n = 0;
+
+	if (at_end(p) || p->cur.type == TK_SEMI)
+		return;
+	st->nusing = -1;
+	if (!accept(p, "USING"))
+		return;
+	st->using_pos = p->cur.pos;
+	for (;;) {
+		size_t start = p->cur.pos;
+
+		if (n >= SQL_MAX_USING || p->cur.pos - st->using_pos > UINT_MAX / 2)
+			return;
+		if (is_punct(p, '-') && peek(p, 1).type == TK_NUMBER) {
+			advance(p);
+			if (!only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
+				return;
+		}
+		if (p->cur.type != TK_VAR && p->cur.type != TK_NUMBER && p->cur.type != TK_STRING && !is(p, "NULL"))
+			return;
+		end = p->cur.pos + p->cur.len;
+		if (end - st->using_pos > UINT_MAX / 2)
+			return;
+		st->using_val[n].off = (unsigned)(start - st->using_pos);
+		st->using_val[n].len = (unsigned)(end - start);
+		advance(p);
+		n++;
+		if (at_end(p) || p->cur.type == TK_SEMI)
+			break;
+		/* the list is copied as text: nothing but spaces between its
+		   tokens (an executable comment could hold a ',') */
+		if (!only_space(p->s, end, p->cur.pos) || !accept_punct(p, ',') ||
+		    !only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
+			return;
+	}
+	if (p->lx.unterminated)
+		return;
+	st->nusing = n;
+	st->using_len = end - st->using_pos;
 }
 
 static void parse_drop(struct parser *p)
@@ -1479,8 +1548,11 @@ static void classify(struct parser *p, unsigned depth)
 		st->kind = SQL_EXECUTE;
 		unknown(p);
 		advance(p);
-		if (!is(p, "IMMEDIATE"))
+		if (!is(p, "IMMEDIATE")) {
 			prepared_name(p);
+			if (st->routine.name[0] != '\0')
+				parse_execute_using(p);
+		}
 	} else if (is(p, "DEALLOCATE")) {
 		st->kind = SQL_DEALLOCATE;
 		advance(p);

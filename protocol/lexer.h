@@ -106,6 +106,7 @@ struct sql_table {
 };
 
 #define SQL_MAX_TABLES 16
+#define SQL_MAX_USING 64   /* EXECUTE ... USING values read (more: nusing -1) */
 
 struct sql_stmt {
 	enum sql_kind kind;
@@ -138,6 +139,21 @@ struct sql_stmt {
 				       SQL_EXECUTE, SQL_DEALLOCATE: the prepared
 				       statement's name (db ""); name "" when it
 				       could not be read (EXECUTE IMMEDIATE) */
+	bool sets_session;          /* SQL_SET: assigns something other than user
+				       variables (sql_mode, NAMES, ...) */
+	int nusing;                 /* SQL_EXECUTE name: how many values follow
+				       USING (0: no USING), each a user variable,
+				       a number (with a '-' before it or not), a
+				       string literal or NULL, with only white
+				       space around the commas; -1 when one is
+				       anything else (an expression, a comment),
+				       there are more than SQL_MAX_USING, or
+				       the statement does not end after them */
+	size_t using_pos, using_len; /* sql[using_pos, using_pos + using_len):
+				       those values, USING itself excluded */
+	struct {
+		unsigned off, len;      /* value i: sql[using_pos + off, + len) */
+	} using_val[SQL_MAX_USING];
 	size_t text_pos, text_len;  /* SQL_PREPARE ... FROM 'text': the string
 				       literal, quotes included (sql_string_value
 				       reads it); text_len 0 when the text is not

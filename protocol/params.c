@@ -637,6 +637,71 @@ static char *value_literal(struct pkt_reader *r, uint8_t type, bool is_unsigned,
 	return lit;
 }
 
+/* ---- values read back in a text result ------------------------------------ */
+
+char *params_text_literal(uint8_t type, bool binary, bool charset_ok, const char *v, size_t n, bool nbe,
+			  const char **why)
+{
+	char buf[64], *end, *lit;
+	double d;
+	size_t i;
+
+	if (v == NULL)
+		return strdup("NULL");
+	switch (type) {
+	case PARAMS_T_TINY:
+	case PARAMS_T_SHORT:
+	case PARAMS_T_LONG:
+	case PARAMS_T_LONGLONG:
+	case PARAMS_T_INT24:
+		i = n > 0 && v[0] == '-' ? 1 : 0;
+		if (n == i || n > 21) {
+			*why = "an integer value the server did not write as one";
+			return NULL;
+		}
+		for (; i < n; i++)
+			if (!is_digit((uint8_t)v[i])) {
+				*why = "an integer value the server did not write as one";
+				return NULL;
+			}
+		lit = strndup(v, n);
+		break;
+	case PARAMS_T_DECIMAL:
+	case PARAMS_T_NEWDECIMAL:
+		return decimal_literal((const uint8_t *)v, n, why);
+	case PARAMS_T_FLOAT:
+	case PARAMS_T_DOUBLE:
+		if (n == 0 || n >= sizeof(buf)) {
+			*why = "a DOUBLE value the server did not write as one";
+			return NULL;
+		}
+		memcpy(buf, v, n);
+		buf[n] = '\0';
+		d = strtod(buf, &end);
+		if (*end != '\0' || !format_double(d, buf, sizeof(buf))) {
+			*why = "a DOUBLE value the server did not write as one";
+			return NULL;
+		}
+		lit = strdup(buf);
+		break;
+	default:
+		if (!is_text(type) && !is_blob(type)) {
+			*why = "a value of a type a user variable does not hold";
+			return NULL;
+		}
+		if (!binary && !charset_ok) {
+			*why = "a string value while the connection's character sets differ (character_set_client, "
+			       "_connection and _results must be one, as SET NAMES makes them)";
+			return NULL;
+		}
+		lit = quote_prefixed(binary ? "_binary" : "", (const uint8_t *)v, n, nbe);
+		break;
+	}
+	if (lit == NULL)
+		*why = "out of memory";
+	return lit;
+}
+
 /* ---- the execute ---------------------------------------------------------- */
 
 void params_literals_free(struct params_literals *out)

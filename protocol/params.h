@@ -207,4 +207,19 @@ void params_types_free(struct params_types *t);
  */
 char *params_quote(const char *s, size_t n, bool no_backslash_escapes);
 
+/*
+ * The literal of a value the server wrote in a text result row, for the
+ * parameters of an SQL-level EXECUTE ... USING @var (the proxy reads the
+ * values with a SELECT of its own).  The server binds such a parameter as
+ * the value itself: an integer, a DECIMAL, a DOUBLE, NULL, or a string
+ * converted to the connection's character set and collation, coercible
+ * like a literal (a binary string stays binary).  type: the column's type;
+ * binary: its character set is binary (63); charset_ok: the session's
+ * character_set_client, _connection and _results are one, so that the
+ * bytes read (in _results) quoted are the parameter's value.  v NULL is
+ * SQL NULL.  malloc'ed; NULL with *why when no literal is the value.
+ */
+char *params_text_literal(uint8_t type, bool binary, bool charset_ok, const char *v, size_t n, bool nbe,
+			  const char **why);
+
 #endif

@@ -119,6 +119,8 @@ struct sqlprep {
 	char db[256];             /* the session's database when prepared (s->db) */
 	char *text;               /* the statement, its literal's escapes undone */
 	size_t len;
+	bool nbe;                 /* the lexing it was read with (the server */
+	enum sql_quotes dq;       /* parsed it then): NO_BACKSLASH_ESCAPES, ANSI_QUOTES */
 	struct sqlprep *next;
 };
 
@@ -157,6 +159,15 @@ struct writes {
 	bool pend_unsure;         /* a ROLLBACK TO SAVEPOINT came since: a key
 				     may be in t or not, whatever its last
 				     statement did */
+
+	/* EXECUTE name USING @v, ...: the values, read by a SELECT of the
+	   proxy's before the command runs again (plan_execute); kept until
+	   that command ends */
+	struct params_literals exec_lits;
+	char *exec_cmd;           /* the command they are for */
+	size_t exec_cmd_len;
+	unsigned exec_n;          /* values asked for */
+	uint64_t exec_deploy;     /* the deploy that needs them */
 };
 
 /* [cutover] mirror_max_rows: rows one mirrored statement may change */
@@ -175,6 +186,16 @@ static struct writes *get(struct session *s)
 }
 
 /* --- SQL-level prepared statements ---------------------------------------- */
+
+#define EXEC_MAX_VALUES SQL_MAX_USING  /* EXECUTE ... USING values cutoverd reads */
+
+static void exec_values_clear(struct writes *w)
+{
+	params_literals_free(&w->exec_lits);
+	free(w->exec_cmd);
+	w->exec_cmd = NULL;
+	w->exec_cmd_len = 0;
+}
 
 static void sqlprep_free(struct sqlprep *x)
 {
@@ -220,7 +241,9 @@ static void sqlprep_clear(struct writes *w)
 /*
  * The one statement of the text that PREPARE gave the name of EXECUTE st,
  * parsed into inner[0]; NULL when cutoverd has not seen that text in the
- * session's current database, or it is not exactly one statement.
+ * session's current database and sql_mode lexing, or it is not exactly one
+ * statement.  (A SET of the session's settings or a CALL, which could
+ * change how the server read the text, forgets every text: note_sqlpreps.)
  */
 static const struct sqlprep *sqlprep_stmt(const struct session *s, const struct sql_stmt *st,
 					  const struct sql_dialect *d, struct sql_stmt inner[2])
@@ -231,7 +254,8 @@ static const struct sqlprep *sqlprep_stmt(const struct session *s, const struct 
 	if (s->writes == NULL || st->routine.name[0] == '\0')
 		return NULL;
 	x = *sqlprep_link(s->writes, st->routine.name);
-	if (x == NULL || strcmp(x->db, s->db) != 0)
+	if (x == NULL || strcmp(x->db, s->db) != 0 || x->nbe != d->no_backslash_escapes ||
+	    x->dq != d->double_quotes)
 		return NULL;
 	n = sql_parse_dialect(x->text, x->len, inner, 2, d);
 	if (n == 2 && inner[1].kind == SQL_EMPTY)
@@ -396,6 +420,7 @@ void writes_free(struct session *s)
 	writes_forget_all(s);
 	free(w->pend);
 	wstmt_free(w->preparing);
+	exec_values_clear(w);
 	free(w);
 	s->writes = NULL;
 }
@@ -720,6 +745,35 @@ static bool value_fits(const struct deploy_col *c, const char *v, size_t n)
 }
 
 /*
+ * The head of a captured text result: its column count (*ncols, fewer than
+ * 251), each column's type and character set, and the EOF after them when
+ * the session has no CLIENT_DEPRECATE_EOF.  False when it is not that.
+ */
+static bool captured_columns(struct session *s, unsigned *ncols, uint8_t types[251], uint16_t charsets[251])
+{
+	bool ext = (s->ext_caps & MDB_EXTENDED_METADATA) != 0;
+	uint8_t *p;
+	size_t len;
+	bool ok;
+
+	p = diag_next_packet(s->capture, &len);
+	ok = p != NULL && len >= 1 && p[0] < 251;
+	*ncols = ok ? p[0] : 0;
+	for (unsigned i = 0; ok && i < *ncols; i++) {
+		free(p);
+		p = diag_next_packet(s->capture, &len);
+		ok = p != NULL && coldef_type(p, len, ext, &types[i], &charsets[i]);
+	}
+	if (ok && !(s->caps & CAP_DEPRECATE_EOF)) {
+		free(p);
+		p = diag_next_packet(s->capture, &len);
+		ok = p != NULL && pkt_is_eof(p[0], len, 0);
+	}
+	free(p);
+	return ok;
+}
+
+/*
  * The key tuples of a captured text result (lock_sql, or the shadow's keys)
  * appended to *keys / *nkeys.  Returns false when it cannot be read (or
  * holds too many rows: *too_many).
@@ -729,7 +783,7 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 {
 	const int *pos = s->writes->plan.key_pos;   /* a SELECT's rows: the keys' places */
 	bool twice = s->writes->plan.changes_key;   /* each row: its key, its new key */
-	unsigned ncols = twice ? 2 * t->npk : t->npk;
+	unsigned ncols = twice ? 2 * t->npk : t->npk, got;
 	uint8_t *p = NULL, types[251];
 	uint16_t charsets[251];
 	size_t len;
@@ -741,22 +795,15 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 	for (i = 0; i < *nkeys; i++)
 		bytes += strlen((*keys)[i]) + 2;
 	s->writes->keys_why = NULL;
-	p = diag_next_packet(s->capture, &len);
-	if (p == NULL || len < 1)
+	if (!captured_columns(s, &got, types, charsets))
 		goto out;
 	if (pos != NULL) {
-		ncols = p[0];
+		ncols = got;
 		for (i = 0; i < t->npk; i++)
-			if (p[0] >= 251 || pos[i] < 0 || (unsigned)pos[i] >= ncols)
+			if (pos[i] < 0 || (unsigned)pos[i] >= ncols)
 				goto out;
-	} else if (p[0] != ncols || t->npk > 16) {
+	} else if (got != ncols || t->npk > 16) {
 		goto out;
-	}
-	for (i = 0; i < ncols; i++) {
-		free(p);
-		p = diag_next_packet(s->capture, &len);
-		if (p == NULL || !coldef_type(p, len, (s->ext_caps & MDB_EXTENDED_METADATA) != 0, &types[i], &charsets[i]))
-			goto out;
 	}
 	/* values the proxy did not read from the key columns themselves (a
 	   SELECT's items, an UPDATE's new keys) must be of the key's type:
@@ -777,12 +824,6 @@ static bool read_keys(struct session *s, const struct mirror_table *t, char ***k
 					      "character set for a string one) would be converted as it is stored";
 			goto out;
 		}
-	}
-	if (!(s->caps & CAP_DEPRECATE_EOF)) {
-		free(p);
-		p = diag_next_packet(s->capture, &len);
-		if (p == NULL || !pkt_is_eof(p[0], len, 0))
-			goto out;
 	}
 	for (;;) {
 		struct rs_value v[251];
@@ -2036,6 +2077,9 @@ void writes_command_end(struct session *s)
 {
 	struct writes *w = s->writes;
 
+	if (w != NULL)
+		exec_values_clear(w);
+
 	if (w != NULL && w->sqlprep_sent != NULL) {
 		/* a failed PREPARE leaves no statement of that name */
 		if (!s->rp.is_err) {
@@ -2330,43 +2374,212 @@ start:
 	return true;
 }
 
+/* An error for the client from a step's done(): the write is refused. */
+static void hold_refusal(struct session *s, uint64_t deploy_id, const char *why)
+{
+	char msg[1100];
+
+	snprintf(msg, sizeof(msg), "cutoverd: %s", why);
+	if (deploy_id != 0)
+		deploys_count(s->proxy->deploys, deploy_id, true);
+	s->proxy->stats.refused_writes++;
+	hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
+}
+
 /*
- * EXECUTE name (text protocol, one statement) while deploys run: checked
- * as the text PREPARE gave the name would be.  MIRROR_PASS or
- * MIRROR_REFUSE with *id and why.
+ * The SELECT of an EXECUTE's USING values answered: each value as a
+ * literal in w->exec_lits, and the command runs again (plan_execute), or
+ * the client gets why it cannot.
  */
-static enum mirror_verdict plan_execute(struct session *s, const struct sql_stmt *st,
-					const struct sql_dialect *d, uint64_t *id, char *why, size_t whylen)
+static void exec_values_done(struct session *s, struct step *st, const struct resp_parser *rp)
+{
+	struct writes *w = s->writes;
+	const struct mirror_table *t = find_deploy(s->proxy->mirrors, w->exec_deploy);
+	unsigned n = w->exec_n, ncols = 2 * n + 1, got, i;
+	uint8_t *p = NULL, types[251];
+	uint16_t charsets[251];
+	struct rs_value v[2 * EXEC_MAX_VALUES + 1];
+	bool nbe = (s->status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0, cs_ok;
+	const char *pwhy = "the values could not be read";
+	char why[1000];
+	size_t len;
+
+	(void)st;
+	if (rp->is_err) {
+		hold_captured_err(s);
+		return;
+	}
+	w->exec_lits.lit = calloc(n, sizeof(char *));
+	w->exec_lits.long_data = calloc(n, sizeof(bool));
+	if (w->exec_lits.lit == NULL || w->exec_lits.long_data == NULL)
+		goto fail;
+	w->exec_lits.n = n;
+	if (evbuffer_get_length(s->capture) > WRITES_MAX_TEXT / 2) {
+		pwhy = "the values are longer than 8 MiB";
+		goto fail;
+	}
+	if (!captured_columns(s, &got, types, charsets) || got != ncols)
+		goto fail;
+	p = diag_next_packet(s->capture, &len);
+	if (p == NULL || len == 0 || p[0] == PKT_ERR || pkt_is_eof(p[0], len, s->caps) ||
+	    !rs_parse_text_row(p, len, ncols, v))
+		goto fail;
+	cs_ok = v[2 * n].p != NULL && v[2 * n].len == 1 && v[2 * n].p[0] == '1';
+	for (i = 0; i < n; i++) {
+		/* a string keeps its variable's collation when that has the
+		   connection's character set: a literal would not */
+		if (v[i].p != NULL && charsets[i] != 63 && (types[i] == 15 || types[i] >= 249) &&
+		    (v[n + i].p == NULL || v[n + i].len != 1 || v[n + i].p[0] != '1')) {
+			pwhy = "a string value's collation is not the connection's (collation_connection): "
+			       "a literal would compare by another";
+			goto fail;
+		}
+		w->exec_lits.lit[i] = params_text_literal(types[i], charsets[i] == 63, cs_ok, (const char *)v[i].p,
+							  v[i].len, nbe, &pwhy);
+		if (w->exec_lits.lit[i] == NULL)
+			goto fail;
+	}
+	free(p);
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	return;                   /* the command runs again (session_plan_rerun) */
+fail:
+	free(p);
+	evbuffer_drain(s->capture, evbuffer_get_length(s->capture));
+	exec_values_clear(w);
+	snprintf(why, sizeof(why), "deploy request %llu is changing %s.%s: EXECUTE ... USING of a statement "
+		 "prepared with PREPARE that writes it: cutoverd reads the values to mirror it, and %s",
+		 (unsigned long long)w->exec_deploy, t != NULL ? t->db : "?", t != NULL ? t->table : "?", pwhy);
+	hold_refusal(s, w->exec_deploy, why);
+}
+
+/* Read the values of EXECUTE st's USING list (a SELECT of the proxy's),
+   then run the command again.  False when out of memory. */
+static bool start_exec_values(struct session *s, struct writes *w, const char *cmd, size_t cmdlen,
+			      const struct sql_stmt *st, uint64_t id)
+{
+	char *sql = NULL;
+	bool ok;
+
+	const struct mirror_table *t = find_deploy(s->proxy->mirrors, id);
+	size_t blen = 0;
+	FILE *f;
+	bool fok;
+
+	exec_values_clear(w);
+	w->exec_cmd = malloc(cmdlen + 1);
+	f = open_memstream(&sql, &blen);
+	if (w->exec_cmd == NULL || f == NULL) {
+		if (f != NULL)
+			fclose(f);
+		free(sql);
+		exec_values_clear(w);
+		return false;
+	}
+	/* the values; for each, whether a string of it would be bound with
+	   the connection's collation (one in another character set is
+	   converted to the connection's, one in that character set keeps its
+	   own collation); whether strings come back in the connection's
+	   character set.  Pinned against the session's sql_select_limit. */
+	fputs(t != NULL && t->pin ? "SET STATEMENT sql_select_limit = 18446744073709551615 FOR SELECT " : "SELECT ", f);
+	for (int i = 0; i < st->nusing; i++)
+		fprintf(f, "%.*s, ", (int)st->using_val[i].len, cmd + st->using_pos + st->using_val[i].off);
+	for (int i = 0; i < st->nusing; i++)
+		fprintf(f, "COLLATION(%.*s) = @@collation_connection OR CHARSET(%.*s) <> @@character_set_connection, ",
+			(int)st->using_val[i].len, cmd + st->using_pos + st->using_val[i].off,
+			(int)st->using_val[i].len, cmd + st->using_pos + st->using_val[i].off);
+	fputs("@@character_set_client = @@character_set_connection AND "
+	      "@@character_set_results = @@character_set_connection", f);
+	fok = !ferror(f);
+	if (fclose(f) != 0 || !fok) {
+		free(sql);
+		exec_values_clear(w);
+		return false;
+	}
+	memcpy(w->exec_cmd, cmd, cmdlen);
+	w->exec_cmd[cmdlen] = '\0';
+	w->exec_cmd_len = cmdlen;
+	w->exec_n = (unsigned)st->nusing;
+	w->exec_deploy = id;
+	ok = session_plan_add(s, session_query_packet(sql), RESP_KIND_QUERY, SINK_CAPTURE, false, exec_values_done);
+	free(sql);
+	if (!ok) {
+		exec_values_clear(w);
+		return false;
+	}
+	session_plan_rerun(s);
+	session_plan_start(s);
+	return true;
+}
+
+/*
+ * EXECUTE name (text protocol, one statement) while deploys run: planned
+ * as the text PREPARE gave the name would be, its parameters (USING @v,
+ * ...) as the values they hold, which the proxy reads first: then
+ * *started, and the command runs again, when they are in w->exec_lits.
+ * MIRROR_PASS, MIRROR_PLAN with *plan, or MIRROR_REFUSE with *id and why.
+ */
+static enum mirror_verdict plan_execute(struct session *s, struct writes *w, const char *cmd, size_t cmdlen,
+					const struct sql_stmt *st, const struct sql_dialect *d,
+					struct mirror_plan *plan, uint64_t *id, char *why, size_t whylen,
+					bool *started)
 {
 	const struct mirror_table *t0 = &s->proxy->mirrors->tables[0];
 	struct sql_stmt inner[2];
 	const struct sqlprep *x = sqlprep_stmt(s, st, d, inner);
-	struct mirror_plan plan;
+	struct params_literals lits;
 	enum mirror_verdict v;
 
+	*started = false;
+	memset(&lits, 0, sizeof(lits));
+	if (w->exec_cmd != NULL && w->exec_cmd_len == cmdlen && memcmp(w->exec_cmd, cmd, cmdlen) == 0 &&
+	    w->exec_lits.n > 0) {
+		lits = w->exec_lits;     /* this command's values, read just now */
+		memset(&w->exec_lits, 0, sizeof(w->exec_lits));
+	}
+	exec_values_clear(w);
 	if (x == NULL) {
+		params_literals_free(&lits);
 		*id = t0->deploy_id;
 		snprintf(why, whylen, "deploy request %llu is changing %s.%s: while it runs, EXECUTE is refused "
 			 "for a statement whose text cutoverd has not seen: prepared before the deploy started, "
-			 "with PREPARE ... FROM @variable, in a multi-statement packet, or in another default "
-			 "database (PREPARE it again, FROM a string literal)",
+			 "with PREPARE ... FROM @variable, in a multi-statement packet, in another default "
+			 "database, or before a SET of the session's settings (sql_mode, NAMES, ...) or a CALL "
+			 "(PREPARE it again, FROM a string literal)",
 			 (unsigned long long)t0->deploy_id, t0->db, t0->table);
 		return MIRROR_REFUSE;
 	}
-	v = mirror_plan_stmt(s->proxy->mirrors, x->text, &inner[0], d, s->db, NULL, &plan, id, why, whylen);
-	if (v == MIRROR_PLAN)
-		mirror_plan_free(&plan);
-	if (v == MIRROR_PASS || (v == MIRROR_REFUSE && !mirror_may_write(&inner[0])))
+	if (lits.n > 0) {
+		/* the second time: with the values */
+		v = mirror_plan_stmt(s->proxy->mirrors, x->text, &inner[0], d, s->db, &lits, plan, id, why, whylen);
+		params_literals_free(&lits);
 		return v;
-	/* a write to a table under deploy (refused by the planner too when
-	   it has parameters: they are not in the statement) */
-	for (unsigned i = 0; i < s->proxy->mirrors->n; i++)
-		if (s->proxy->mirrors->tables[i].deploy_id == *id)
-			t0 = &s->proxy->mirrors->tables[i];
+	}
+	v = mirror_plan_stmt(s->proxy->mirrors, x->text, &inner[0], d, s->db, NULL, plan, id, why, whylen);
+	if (v != MIRROR_REFUSE || inner[0].nplaceholders == 0 || !mirror_may_write(&inner[0]))
+		return v;
+	/* a write to a table under deploy, refused because the values of
+	   its parameters are not in the text: read them */
+	t0 = find_deploy(s->proxy->mirrors, *id);
+	if (st->nusing >= 0 && (unsigned)st->nusing != inner[0].nplaceholders) {
+		snprintf(why, whylen, "deploy request %llu is changing %s.%s: EXECUTE ... USING with %d values "
+			 "for a statement with %u parameters", (unsigned long long)*id, t0 != NULL ? t0->db : "?",
+			 t0 != NULL ? t0->table : "?", st->nusing, inner[0].nplaceholders);
+		return MIRROR_REFUSE;
+	}
+	if (st->nusing > 0 && st->nusing <= EXEC_MAX_VALUES) {
+		if (start_exec_values(s, w, cmd, cmdlen, st, *id)) {
+			*started = true;
+			return MIRROR_PASS;
+		}
+		snprintf(why, whylen, "out of memory reading the values of an EXECUTE");
+		return MIRROR_REFUSE;
+	}
 	snprintf(why, whylen, "deploy request %llu is changing %s.%s: EXECUTE of a statement prepared with "
-		 "PREPARE that writes it is refused (cutoverd mirrors such writes only when they are sent "
-		 "as statements, or prepared through the binary protocol)",
-		 (unsigned long long)*id, t0->db, t0->table);
+		 "PREPARE that writes it is mirrored when each value after USING is a user variable, a "
+		 "number, a string literal or NULL, with no comment among them, and at most %u of them; "
+		 "set a variable to an expression first",
+		 (unsigned long long)*id, t0 != NULL ? t0->db : "?", t0 != NULL ? t0->table : "?",
+		 EXEC_MAX_VALUES);
 	return MIRROR_REFUSE;
 }
 
@@ -2377,6 +2590,12 @@ static void note_sqlpreps(struct session *s, struct writes *w, const char *text,
 			  size_t n, const struct sql_dialect *d)
 {
 	for (size_t i = 0; i < n; i++) {
+		if ((st[i].kind == SQL_SET && st[i].sets_session) || st[i].kind == SQL_CALL) {
+			/* sql_mode, the character sets...: the server read the
+			   texts with the settings of their PREPARE */
+			sqlprep_clear(w);
+			continue;
+		}
 		if (st[i].kind != SQL_PREPARE && st[i].kind != SQL_DEALLOCATE)
 			continue;
 		if (st[i].routine.name[0] == '\0') {
@@ -2395,6 +2614,8 @@ static void note_sqlpreps(struct session *s, struct writes *w, const char *text,
 		}
 		snprintf(x->name, sizeof(x->name), "%s", st[0].routine.name);
 		snprintf(x->db, sizeof(x->db), "%s", s->db);
+		x->nbe = d->no_backslash_escapes;
+		x->dq = d->double_quotes;
 		sqlprep_free(w->sqlprep_sent);
 		w->sqlprep_sent = x;
 	}
@@ -2524,12 +2745,15 @@ bool writes_command(struct session *s)
 		struct mirror_plan plan;
 
 		if (st[i].kind == SQL_EXECUTE && s->cmd_byte == COM_QUERY) {
-			if (plan_execute(s, &st[i], &d, &id, why, sizeof(why)) == MIRROR_PASS)
-				continue;
-			refuse(s, id, why);
-			goto out;
+			bool started;
+
+			v = plan_execute(s, w, text, len, &st[i], &d, &plan, &id, why, sizeof(why), &started);
+			if (started)
+				goto out;         /* it runs again with the values */
+		} else {
+			v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why,
+					     sizeof(why));
 		}
-		v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why, sizeof(why));
 		if (v == MIRROR_PASS)
 			continue;
 		if (v == MIRROR_REFUSE) {

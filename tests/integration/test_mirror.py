@@ -1218,7 +1218,7 @@ print "done\n";
 
 # -- concurrent writers while the backfill runs ---------------------------------------------
 
-def writer(env, table, seed, stop, stats, load_path):
+def writer(env, table, seed, stop, stats, load_path, live=None):
     import random
     rnd = random.Random(seed)
     conn = env.connect(database="mir", client_flag=pymysql.constants.CLIENT.MULTI_STATEMENTS, local_infile=True)
@@ -1240,6 +1240,15 @@ def writer(env, table, seed, stop, stats, load_path):
                         key += 2
                         cur.execute("INSERT INTO %s (id, name, created) VALUES (%d, 'k', NOW(6)), (%d, 'k2', NOW(6))"
                                     % (table, key, key + 1))
+                    elif r < 0.45 and live is not None and live.is_set():
+                        # SQL-level prepared, once the deploy runs (cutoverd
+                        # must see the PREPARE): its USING values are read
+                        # by cutoverd, then it is mirrored
+                        cur.execute("SET @wi = %d, @wn = 'p%d'" % (i, seed))
+                        cur.execute("PREPARE pu FROM 'UPDATE %s SET name = ?, amount = amount + 1 "
+                                    "WHERE id BETWEEN ? AND ? + 1'" % table)
+                        cur.execute("EXECUTE pu USING @wn, @wi, @wi")
+                        stats["executes"] = stats.get("executes", 0) + 1
                     elif r < 0.55:
                         cur.execute("UPDATE %s SET name = CONCAT('u', %d), amount = amount + 1 WHERE id = %d"
                                     % (table, seed, i))
@@ -1292,13 +1301,15 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb, tmp_path):
     path = load_file(tmp_path, n=100)
     stop = threading.Event()
     stats = [dict() for _ in range(4)]
-    threads = [threading.Thread(target=writer, args=(env, t, n, stop, stats[n], path)) for n in range(4)]
+    live = threading.Event()
+    threads = [threading.Thread(target=writer, args=(env, t, n, stop, stats[n], path, live)) for n in range(4)]
     for th in threads:
         th.start()
     try:
         time.sleep(0.3)
         r = env.admin("deploy create mir.%s ADD COLUMN note VARCHAR(20) NULL, ADD INDEX (created)" % t, timeout=60)
         assert r["ok"], r
+        live.set()
         # small chunks, so that the copy overlaps the writers
         env.admin("deploy set %d chunk_time_ms=20" % r["id"])
         s = wait_state(env, r["id"], ("ready", "failed"), timeout=120)
@@ -1312,7 +1323,7 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb, tmp_path):
     errors = {}
     for x in stats:
         for code, msgs in x.items():
-            if code != "statements":
+            if code not in ("statements", "executes"):
                 errors.setdefault(code, []).extend(msgs)
     # the same workload straight on MariaDB sees no error: through the
     # proxy with a deploy running, neither may it (no deadlock, no lock
@@ -1321,6 +1332,7 @@ def test_mirror_concurrent_writers_during_backfill(env, mariadb, tmp_path):
     assert s["refused"] == 0, s
     assert s["verify_mismatches"] == 0, s
     assert total > 1000, stats
+    assert sum(x.get("executes", 0) for x in stats) > 0, stats
     assert_same(mariadb, "mir", t, "_%s_shadow" % t, COLS)
     s = env.admin("deploy show %d" % r["id"])
     print("statements %d, mirrored %d, backfill lock retries %d" % (total, s["mirrored"], s["lock_retries"]))

@@ -5,10 +5,13 @@ DEALLOCATE in the text protocol) while a deploy request runs.
 cutoverd cannot see the text behind `EXECUTE name`, except when it saw the
 `PREPARE name FROM 'text'` itself while deploys ran.  Then EXECUTE is
 checked as that text would be: it passes when it reads the table or
-touches other tables, and is refused, with the reason, when it would write
-the table (such writes are not mirrored).  An EXECUTE of a name whose text
-it did not see (prepared before the deploy started, FROM @variable,
-deallocated) is refused as before, and says how to get past it.
+touches other tables, and when it writes the table it is mirrored like the
+text itself, its parameters being the values of its USING list (user
+variables, numbers, strings, NULL), which cutoverd reads with a SELECT of
+its own first.  A USING list with an expression is refused, with the
+reason.  An EXECUTE of a name whose text it did not see (prepared before
+the deploy started, FROM @variable, deallocated) is refused as before, and
+says how to get past it.
 """
 
 import pymysql
@@ -49,27 +52,179 @@ def test_execute_of_statements_prepared_during_the_deploy(dproxy, mariadb, db):
         # escapes in the literal are the server's: the text is read right
         cur.execute(r"PREPARE esc FROM 'SELECT CONCAT(name, \'\\\'\', ''x'') FROM orders WHERE id = ?'")
         assert run(cur, "EXECUTE esc USING @id") == ("ok", (("n6'x",),))
-        # writes the table: refused with the reason, nothing written
+        # writes the table: mirrored (test_execute_using_is_mirrored)
         cur.execute("PREPARE wr FROM 'UPDATE orders SET name = ''changed'' WHERE id = ?'")
-        r = run(cur, "EXECUTE wr USING @id")
+        assert run(cur, "EXECUTE wr USING @id") == ("ok", ())
+        assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id = 7" % db) == (("changed",),)
+        # ... unless a value is an expression: refused, with the reason
+        r = run(cur, "EXECUTE wr USING @id + 1")
         assert r[0] == "error" and r[1] == 1105, r
         assert "deploy request %d is changing %s.orders" % (did, db) in r[2], r
-        assert "prepared with PREPARE that writes it" in r[2], r
-        assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id = 7" % db) == (("n6",),)
+        assert "set a variable to an expression first" in r[2], r
+        assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id = 8" % db) == (("n7",),)
         # a name prepared again is checked by its new text, either way
         cur.execute("PREPARE rd FROM 'DELETE FROM orders WHERE id = ?'")
-        assert run(cur, "EXECUTE rd USING @id")[0] == "error"
+        assert run(cur, "EXECUTE rd USING @id")[0] == "ok"
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.orders WHERE id = 7" % db) == ((0,),)
         cur.execute("PREPARE wr FROM 'SELECT COUNT(*) FROM orders'")
-        assert run(cur, "EXECUTE wr") == ("ok", ((200,),))
+        assert run(cur, "EXECUTE wr") == ("ok", ((199,),))
         # names ignore case, as the server's do
-        assert run(cur, "EXECUTE WR") == ("ok", ((200,),))
+        assert run(cur, "EXECUTE WR") == ("ok", ((199,),))
         # deallocated: the proxy no longer knows the text, the server no
         # longer has it; either way an error
         cur.execute("DEALLOCATE PREPARE wr")
         assert run(cur, "EXECUTE wr")[0] == "error"
     c.close()
     s = dproxy.admin("deploy show %d" % did)
-    assert s["state"] == "ready" and s["refused"] >= 2, s
+    assert s["state"] == "ready" and s["refused"] == 2 and s["mirrored"] >= 2, s
+    assert_same(mariadb, db, "orders", "_orders_shadow", COLS)
+
+
+def affected(cur, sql):
+    """Run sql: ("ok", affected rows, last insert id) or ("error", code)."""
+    try:
+        n = cur.execute(sql)
+        cur.fetchall()
+        return ("ok", n, cur.lastrowid)
+    except pymysql.MySQLError as e:
+        return ("error", e.args[0])
+
+
+# (statement prepared, USING list, variables set first): run through the
+# proxy on orders under deploy and directly on a twin table; the client
+# sees the same, and the shadow ends equal to orders
+USING_CASES = [
+    ("UPDATE orders SET name = ? WHERE id = ?", "@s, @i", "SET @s = 'x\\y''z', @i = 3"),
+    ("UPDATE orders SET amount = ?, flag = ? WHERE id = ?", "@d, @n, @i", "SET @d = 12.50, @n = NULL, @i = 4"),
+    ("UPDATE orders SET amount = ? WHERE id = ?", "@f, 5", "SET @f = 0.1e0 + 0.2e0"),
+    ("UPDATE orders SET flag = ? WHERE id BETWEEN ? AND ?", "-1, @lo, @hi", "SET @lo = 10, @hi = 14"),
+    ("UPDATE orders SET name = CONCAT(name, ?) WHERE id IN (?, ?) ORDER BY id LIMIT 1", "'+', 20, @i",
+     "SET @i = 21"),
+    ("DELETE FROM orders WHERE id = ?", "@i", "SET @i = 30"),
+    ("DELETE FROM orders WHERE id > ? ORDER BY id LIMIT 2", "@i", "SET @i = 190"),
+    ("INSERT INTO orders (id, name, amount, created, flag) VALUES (?, ?, ?, ?, ?)",
+     "@k, @s, @d, @t, NULL", "SET @k = 500, @s = _latin1 X'E9', @d = 1.5, @t = '2024-05-06 07:08:09'"),
+    ("INSERT INTO orders (name, created) VALUES (?, ?), (?, ?)", "@a, @t, 'b', @t",
+     "SET @a = 'auto', @t = '2024-01-01'"),
+    ("INSERT INTO orders (id, name, created) VALUES (?, ?, NOW()) ON DUPLICATE KEY UPDATE name = ?",
+     "@i, 'new', 'dup'", "SET @i = 40"),
+    ("REPLACE INTO orders (id, name, created) VALUES (?, ?, '2020-01-01')", "@i, @b", "SET @i = 41, @b = _binary 'bin'"),
+    ("UPDATE orders SET name = 'no params' WHERE id = 42", "", ""),
+]
+
+
+@pytest.mark.parametrize("mode", ["autocommit", "commit", "rollback"])
+def test_execute_using_is_mirrored(dproxy, mariadb, db, mode):
+    did = ready_deploy(dproxy, mariadb, db)
+    execute(mariadb, "CREATE TABLE `%s`.twin LIKE `%s`.orders" % (db, db))
+    execute(mariadb, "INSERT INTO `%s`.twin SELECT * FROM `%s`.orders" % (db, db))
+    before = dproxy.admin("deploy show %d" % did)
+    c = dproxy.connect(database=db)
+    d = pymysql.connect(host=mariadb.host, port=mariadb.port, user="root", database=db, autocommit=True)
+    seen = {}
+    for conn, table in ((c, "orders"), (d, "twin")):
+        with conn.cursor() as cur:
+            out = []
+            for k, (text, using, setup) in enumerate(USING_CASES):
+                if setup:
+                    cur.execute(setup)
+                if mode != "autocommit":
+                    cur.execute("BEGIN")
+                cur.execute("PREPARE s%d FROM '%s'" % (k, text.replace("orders", table).replace("'", "''")))
+                out.append(affected(cur, "EXECUTE s%d%s" % (k, " USING " + using if using else "")))
+                if mode != "autocommit":
+                    cur.execute(mode.upper())
+            seen[table] = out
+    c.close()
+    d.close()
+    assert seen["orders"] == seen["twin"]
+    assert all(r[0] == "ok" for r in seen["orders"]), seen["orders"]
+    assert_same(mariadb, db, "orders", "twin", COLS)
+    assert_same(mariadb, db, "orders", "_orders_shadow", COLS)
+    after = dproxy.admin("deploy show %d" % did)
+    assert after["state"] == "ready" and after["refused"] == before["refused"], after
+    assert after["mirrored"] >= before["mirrored"] + len(USING_CASES), (before, after)
+
+
+def test_execute_using_values_that_cannot_be_read_exactly(dproxy, mariadb, db):
+    """A string value read back in another character set than the
+    connection's is refused; numbers still go through; a wrong number of
+    values is the server's error."""
+    did = ready_deploy(dproxy, mariadb, db)
+    c = dproxy.connect(database=db)
+    with c.cursor() as cur:
+        cur.execute("SET @s = 'renamed', @i = 9")
+        cur.execute("SET character_set_results = NULL")
+        cur.execute("PREPARE u FROM 'UPDATE orders SET name = ? WHERE id = ?'")
+        r = run(cur, "EXECUTE u USING @s, @i")
+        assert r[0] == "error" and r[1] == 1105 and "character sets differ" in r[2], r
+        assert "deploy request %d" % did in r[2], r
+        assert run(cur, "EXECUTE u USING 7, @i") == ("ok", ())
+        cur.execute("SET NAMES utf8mb4")
+        # SET NAMES forgot the text: PREPARE it again
+        r = run(cur, "EXECUTE u USING @s, @i")
+        assert r[0] == "error" and r[1] == 1105 and "has not seen" in r[2], r
+        cur.execute("PREPARE u FROM 'UPDATE orders SET name = ? WHERE id = ?'")
+        assert run(cur, "EXECUTE u USING @s, @i") == ("ok", ())
+        r = run(cur, "EXECUTE u USING @s")
+        assert r[0] == "error" and r[1] == 1105 and "1 values for a statement with 2 parameters" in r[2], r
+        r = run(cur, "EXECUTE u")
+        assert r[0] == "error" and r[1] == 1105 and "0 values" in r[2], r
+        # a string that keeps another collation than the connection's
+        # (as SELECT ... INTO @s gives): a literal would compare otherwise
+        cur.execute("SET NAMES utf8mb4 COLLATE utf8mb4_bin")
+        cur.execute("SET @cs = 'N1'")
+        cur.execute("SET NAMES utf8mb4")
+        cur.execute("PREPARE c FROM 'UPDATE orders SET name = ''coll'' WHERE id > ? AND ? = name'")
+        r = run(cur, "EXECUTE c USING 0, @cs")
+        assert r[0] == "error" and r[1] == 1105 and "collation" in r[2], r
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.orders WHERE name = 'coll'" % db) == ((0,),)
+        # values among comments are not read (the list is copied as text)
+        cur.execute("PREPARE u FROM 'UPDATE orders SET name = ? WHERE id = ?'")
+        r = run(cur, "EXECUTE u USING @s /*! , @i */")
+        assert r[0] == "error" and r[1] == 1105 and "no comment among them" in r[2], r
+        # the session's sql_select_limit does not hide the values
+        cur.execute("SET sql_select_limit = 0, @s = 'limited'")
+        cur.execute("PREPARE u FROM 'UPDATE orders SET name = ? WHERE id = ?'")
+        assert run(cur, "EXECUTE u USING @s, @i") == ("ok", ())
+        cur.execute("SET sql_select_limit = DEFAULT")
+    c.close()
+    assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id = 9" % db) == (("limited",),)
+    s = dproxy.admin("deploy show %d" % did)
+    assert s["refused"] == 6, s
+    assert_same(mariadb, db, "orders", "_orders_shadow", COLS)
+
+
+def test_execute_after_the_sql_mode_changed(dproxy, mariadb, db):
+    """The server read the text with the settings of its PREPARE; after a
+    SET of sql_mode (or NAMES, or a CALL) cutoverd no longer knows how, and
+    refuses the EXECUTE until it is prepared again."""
+    did = ready_deploy(dproxy, mariadb, db)
+    c = dproxy.connect(database=db)
+    with c.cursor() as cur:
+        cur.execute(r"UPDATE orders SET name = 'a\\b' WHERE id = 1")         # a\b
+        cur.execute(r"UPDATE orders SET name = 'a\\\\b' WHERE id = 2")       # a\\b
+        assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id <= 2 ORDER BY id" % db) == \
+            ((r"a\b",), (r"a\\b",))
+        # the server reads the inner literal 'a\\b' as a\b: row 1
+        cur.execute(r"PREPARE d FROM 'DELETE FROM orders WHERE name = ''a\\\\b'' AND id < ?'")
+        cur.execute("SET @@session.sql_mode = CONCAT(@@session.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+        # read again under NO_BACKSLASH_ESCAPES it would name row 2: refused
+        r = run(cur, "EXECUTE d USING 10")
+        assert r[0] == "error" and r[1] == 1105 and "has not seen" in r[2], r
+        assert rows(mariadb, "SELECT COUNT(*) FROM `%s`.orders WHERE id <= 2" % db) == ((2,),)
+        # prepared again under the new mode, 'a\\b' is a\\b: row 2
+        cur.execute(r"PREPARE d FROM 'DELETE FROM orders WHERE name = ''a\\b'' AND id < ?'")
+        assert run(cur, "EXECUTE d USING 10") == ("ok", ())
+        # a user variable is not a setting: the text stays known
+        cur.execute("SET @x = 1")
+        cur.execute("PREPARE e FROM 'UPDATE orders SET flag = ? WHERE id = 3'")
+        cur.execute("SET @x = 2, @y := 3")
+        assert run(cur, "EXECUTE e USING @x") == ("ok", ())
+    c.close()
+    assert rows(mariadb, "SELECT id FROM `%s`.orders WHERE id <= 2" % db) == ((1,),)
+    assert rows(mariadb, "SELECT flag FROM `%s`.orders WHERE id = 3" % db) == ((2,),)
+    assert dproxy.admin("deploy show %d" % did)["refused"] == 1
     assert_same(mariadb, db, "orders", "_orders_shadow", COLS)
 
 

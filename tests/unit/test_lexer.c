@@ -841,6 +841,100 @@ static void test_prepared_names(void)
 	check(sql_string_value("x'", 0, 2, false, &(size_t){ 0 }) == NULL, "a word has no value");
 }
 
+/* EXECUTE name USING ...: the values cutoverd may read (nusing, span). */
+static void test_execute_using(void)
+{
+	static const struct {
+		const char *sql;
+		int nusing;
+		const char *span;          /* the values' text when nusing > 0 */
+	} c[] = {
+		{ "EXECUTE s", 0, NULL },
+		{ "EXECUTE s ;", 0, NULL },
+		{ "EXECUTE s USING @a", 1, "@a" },
+		{ "execute s using @a,@`b` , 'x''y', -5, 1.5e3, NULL /* c */", 6, "@a,@`b` , 'x''y', -5, 1.5e3, NULL" },
+		{ "EXECUTE s USING @'q'", 1, "@'q'" },
+		{ "EXECUTE s USING @a + 1", -1, NULL },
+		{ "EXECUTE s USING @a := 1", -1, NULL },
+		{ "EXECUTE s USING NOW()", -1, NULL },
+		{ "EXECUTE s USING 'a' 'b'", -1, NULL },
+		{ "EXECUTE s USING _latin1'a'", -1, NULL },
+		{ "EXECUTE s USING @@sql_mode", -1, NULL },
+		{ "EXECUTE s USING", -1, NULL },
+		{ "EXECUTE s USING @a,", -1, NULL },
+		{ "EXECUTE s USING - @a", -1, NULL },
+		{ "EXECUTE s USING 'unterminated", -1, NULL },
+		{ "EXECUTE s junk", -1, NULL },
+		{ "EXECUTE IMMEDIATE 'DELETE FROM t WHERE id = ?' USING @a", 0, NULL },
+		{ "EXECUTE s USING @a /*! , @b */", -1, NULL },
+		{ "EXECUTE s USING @a /* x */, @b", -1, NULL },
+		{ "EXECUTE s USING @a, -- x\n @b", -1, NULL },
+		{ "EXECUTE s USING - /**/ 5", -1, NULL },
+		{ "EXECUTE s USING @a ,\n\t- 5", 2, "@a ,\n\t- 5" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct sql_stmt st;
+		bool span_ok;
+
+		if (sql_parse(c[i].sql, strlen(c[i].sql), &st, 1) != 1) {
+			check(false, "%s: one statement", c[i].sql);
+			continue;
+		}
+		span_ok = c[i].span == NULL || (st.using_len == strlen(c[i].span) &&
+						 memcmp(c[i].sql + st.using_pos, c[i].span, st.using_len) == 0);
+		check(st.kind == SQL_EXECUTE && st.nusing == c[i].nusing && span_ok,
+		      "%s: %d values [%s] (got %d, [%.*s])", c[i].sql, c[i].nusing, c[i].span ? c[i].span : "",
+		      st.nusing, (int)st.using_len, c[i].sql + st.using_pos);
+	}
+	/* each value's own text */
+	{
+		const char *sql = "EXECUTE s USING @a, 'x,''y', -7 ,NULL,@`q`";
+		const char *want[] = { "@a", "'x,''y'", "-7", "NULL", "@`q`" };
+		struct sql_stmt st;
+		bool ok = sql_parse(sql, strlen(sql), &st, 1) == 1 && st.nusing == 5;
+
+		for (int k = 0; ok && k < 5; k++)
+			ok = st.using_val[k].len == strlen(want[k]) &&
+			     memcmp(sql + st.using_pos + st.using_val[k].off, want[k], st.using_val[k].len) == 0;
+		check(ok, "EXECUTE ... USING: each value's text");
+	}
+	/* more values than cutoverd reads */
+	{
+		char sql[1024] = "EXECUTE s USING 1";
+		struct sql_stmt st;
+
+		for (int k = 1; k <= SQL_MAX_USING; k++)
+			strcat(sql, ", 1");
+		check(sql_parse(sql, strlen(sql), &st, 1) == 1 && st.nusing == -1, "EXECUTE with %d values",
+		      SQL_MAX_USING + 1);
+	}
+	/* SET: user variables only, or the session's settings */
+	{
+		static const struct {
+			const char *sql;
+			bool sets;
+		} c2[] = {
+			{ "SET @a = 1", false },
+			{ "SET @a := (SELECT COUNT(*) FROM t), @b = CONCAT('x', ','), @`c` = 2", false },
+			{ "SET @a = 1, sql_mode = ''", true },
+			{ "SET @@session.sql_mode = 'ANSI_QUOTES'", true },
+			{ "SET NAMES latin1", true },
+			{ "SET CHARACTER SET utf8mb4", true },
+			{ "SET autocommit = 0", true },
+			{ "SET @a = 1, @@character_set_client = latin1", true },
+		};
+
+		for (size_t k = 0; k < sizeof(c2) / sizeof(c2[0]); k++) {
+			struct sql_stmt st;
+
+			check(sql_parse(c2[k].sql, strlen(c2[k].sql), &st, 1) == 1 && st.kind == SQL_SET &&
+			      st.sets_session == c2[k].sets, "%s: sets the session's settings: %d", c2[k].sql,
+			      c2[k].sets);
+		}
+	}
+}
+
 /* Append to a growable buffer (test helper; aborts on allocation failure). */
 struct buf {
 	char *p;
@@ -1029,6 +1123,7 @@ int main(void)
 	test_kind_names();
 	test_call_names();
 	test_prepared_names();
+	test_execute_using();
 	test_limits();
 	test_prefixes();
 	test_random();

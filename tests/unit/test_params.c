@@ -831,6 +831,50 @@ static void test_quote_random(void)
 	check(bad == 0, "params_quote: 20000 random strings read back exactly (single-byte and gbk)");
 }
 
+/* Values read back in a text row (EXECUTE ... USING @v) as literals. */
+static void test_text_literals(void)
+{
+	static const struct {
+		uint8_t type;
+		bool binary, cs_ok, nbe;
+		const char *v;              /* NULL: SQL NULL */
+		const char *lit;            /* NULL: refused */
+	} c[] = {
+		{ PARAMS_T_LONGLONG, true, true, false, "-42", "-42" },
+		{ PARAMS_T_LONGLONG, true, true, false, "18446744073709551615", "18446744073709551615" },
+		{ PARAMS_T_LONGLONG, true, true, false, "12a", NULL },
+		{ PARAMS_T_LONGLONG, true, true, false, "", NULL },
+		{ PARAMS_T_LONGLONG, true, true, false, "-", NULL },
+		{ PARAMS_T_NEWDECIMAL, true, true, false, "1.50", "1.50" },
+		{ PARAMS_T_NEWDECIMAL, true, true, false, "-0.001", "-0.001" },
+		{ PARAMS_T_NEWDECIMAL, true, true, false, "1,5", NULL },
+		{ PARAMS_T_DOUBLE, true, true, false, "0.30000000000000004", "3.0000000000000004e-01" },
+		{ PARAMS_T_DOUBLE, true, true, false, "1e300", "1e+300" },
+		{ PARAMS_T_DOUBLE, true, true, false, "inf", NULL },
+		{ PARAMS_T_DOUBLE, true, true, false, "1.5x", NULL },
+		{ PARAMS_T_VAR_STRING, false, true, false, "it's", "'it''s'" },
+		{ PARAMS_T_VAR_STRING, false, true, false, "a\\b", "'a\\\\b'" },
+		{ PARAMS_T_VAR_STRING, false, true, true, "a\\b", "'a\\b'" },
+		{ PARAMS_T_VAR_STRING, false, false, false, "x", NULL },
+		{ PARAMS_T_VAR_STRING, true, false, false, "x", "_binary'x'" },
+		{ PARAMS_T_MEDIUM_BLOB, true, true, false, "", "_binary''" },
+		{ PARAMS_T_VAR_STRING, false, true, false, NULL, "NULL" },
+		{ PARAMS_T_NULL, true, true, false, NULL, "NULL" },
+		{ PARAMS_T_DATETIME, true, true, false, "2024-01-02", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const char *why = NULL;
+		char *lit = params_text_literal(c[i].type, c[i].binary, c[i].cs_ok, c[i].v,
+						c[i].v != NULL ? strlen(c[i].v) : 0, c[i].nbe, &why);
+
+		check(c[i].lit == NULL ? lit == NULL && why != NULL : lit != NULL && strcmp(lit, c[i].lit) == 0,
+		      "text literal %zu [%s]: [%s] (got [%s], %s)", i, c[i].v ? c[i].v : "NULL",
+		      c[i].lit ? c[i].lit : "refused", lit ? lit : "refused", why ? why : "");
+		free(lit);
+	}
+}
+
 int main(void)
 {
 	size_t i;
@@ -843,6 +887,7 @@ int main(void)
 	test_long_strings();
 	test_quote();
 	test_quote_random();
+	test_text_literals();
 	params_literals_free(NULL);
 	params_types_free(NULL);
 	return check_done();
