@@ -969,6 +969,39 @@ static void parse_load(struct parser *p)
 }
 
 /* SET ...: SET [scope] TRANSACTION, SET STATEMENT ... FOR stmt, or SET. */
+/*
+ * The target of the SET assignment at p->cur is a setting that changes how
+ * the server reads statements: sql_mode, NAMES, CHARACTER SET / CHARSET,
+ * character_set_client, character_set_connection, collation_connection
+ * (with or without @@, a scope, SESSION, LOCAL, GLOBAL).  Looks, does not
+ * consume.
+ */
+static bool set_target_lexes(struct parser *p)
+{
+	static const char *const names[] = { "SQL_MODE", "NAMES", "CHARACTER", "CHARSET", "CHARACTER_SET_CLIENT",
+					     "CHARACTER_SET_CONNECTION", "COLLATION_CONNECTION" };
+	struct tok t = p->cur;
+	const char *name;
+	size_t len;
+
+	if (t.type == TK_WORD && (tok_is(p->s, &t, "SESSION") || tok_is(p->s, &t, "LOCAL") ||
+				  tok_is(p->s, &t, "GLOBAL")))
+		t = peek(p, 1);
+	if (t.type == TK_SYSVAR) {
+		name = p->s + t.npos;
+		len = t.nlen;
+	} else if (t.type == TK_WORD) {
+		name = p->s + t.pos;
+		len = t.len;
+	} else {
+		return t.type != TK_VAR;    /* a quoted name: not known */
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bytes_is_n(name, len, names[i], strlen(names[i])))
+			return true;
+	return false;
+}
+
 static void parse_set(struct parser *p, unsigned depth)
 {
 	advance(p);
@@ -992,11 +1025,9 @@ static void parse_set(struct parser *p, unsigned depth)
 		advance(p);
 	p->st->kind = is(p, "TRANSACTION") ? SQL_SET_TRANSACTION : SQL_SET;
 	if (p->st->kind == SQL_SET) {
-		/* each assignment up to a ',' at this level: a target that is
-		   not a user variable (a system variable, NAMES, CHARACTER SET,
-		   ROLE, PASSWORD, ...) changes the session's state */
+		/* each assignment up to a ',' at this level */
 		for (;;) {
-			if (p->cur.type != TK_VAR)
+			if (set_target_lexes(p))
 				p->st->sets_session = true;
 			walk(p, 0, 0, S_COMMA);
 			if (!accept_punct(p, ','))

@@ -139,8 +139,10 @@ struct sql_stmt {
 				       SQL_EXECUTE, SQL_DEALLOCATE: the prepared
 				       statement's name (db ""); name "" when it
 				       could not be read (EXECUTE IMMEDIATE) */
-	bool sets_session;          /* SQL_SET: assigns something other than user
-				       variables (sql_mode, NAMES, ...) */
+	bool sets_session;          /* SQL_SET: assigns a setting that changes how
+				       the server reads statements (sql_mode,
+				       NAMES, CHARACTER SET, character_set_client,
+				       _connection, collation_connection) */
 	int nusing;                 /* SQL_EXECUTE name: how many values follow
 				       USING (0: no USING), each a user variable,
 				       a number (with a '-' before it or not), a

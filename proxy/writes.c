@@ -89,6 +89,8 @@ struct wstmt {
 	char *sql;                /* may_write only */
 	size_t len;
 	enum sql_kind kind;       /* SQL_UNKNOWN unless one statement */
+	bool nbe;                 /* the lexing the server read it with: */
+	enum sql_quotes dq;       /* NO_BACKSLASH_ESCAPES, ANSI_QUOTES */
 	unsigned nparams;
 	struct params_types types;
 	bool *long_data;          /* nparams flags: COM_STMT_SEND_LONG_DATA seen */
@@ -539,6 +541,8 @@ void writes_prepare(struct session *s)
 	}
 	x->may_write = n == 1 && mirror_may_write(&st[0]);
 	x->kind = n == 1 ? st[0].kind : SQL_UNKNOWN;
+	x->nbe = d.no_backslash_escapes;
+	x->dq = d.double_quotes;
 	if (x->may_write) {
 		x->sql = q;
 		x->len = len;
@@ -2753,6 +2757,17 @@ bool writes_command(struct session *s)
 		} else {
 			v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why,
 					     sizeof(why));
+			if (v != MIRROR_PASS && x != NULL && (x->nbe != d.no_backslash_escapes ||
+							      x->dq != d.double_quotes)) {
+				/* the server read the text otherwise */
+				if (v == MIRROR_PLAN)
+					mirror_plan_free(&plan);
+				snprintf(why, sizeof(why), "deploy request %llu is changing a table it writes: the "
+					 "statement was prepared under another sql_mode (NO_BACKSLASH_ESCAPES or "
+					 "ANSI_QUOTES) than the session's now, so cutoverd would not read its text "
+					 "as the server did; prepare it again", (unsigned long long)id);
+				v = MIRROR_REFUSE;
+			}
 		}
 		if (v == MIRROR_PASS)
 			continue;

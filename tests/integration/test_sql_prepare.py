@@ -286,3 +286,36 @@ def test_prepared_statements_after_the_deploy_ends(dproxy, mariadb, db):
         assert res[0] == "error" and "has not seen" in res[2], res
     c.close()
     assert_same(mariadb, db, "orders", "_orders_shadow", COLS)
+
+
+def test_binary_prepared_write_after_the_sql_mode_changed(dproxy, mariadb, db):
+    """COM_STMT_PREPARE'd the same way: the server read the text under the
+    sql_mode of its prepare; executed under another NO_BACKSLASH_ESCAPES,
+    a write to the table is refused rather than read otherwise."""
+    import struct
+    from test_deferred import prepare
+
+    did = ready_deploy(dproxy, mariadb, db)
+    c = dproxy.connect(database=db)
+
+    def execute_int(stmt, v):
+        c._execute_command(0x17, struct.pack("<IBI", stmt, 0, 1) + b"\x00" + b"\x01" + b"\x03\x00" +
+                           struct.pack("<i", v))
+        try:
+            return ("ok", c._read_packet().is_ok_packet())
+        except pymysql.MySQLError as e:
+            return ("error", e.args[0], e.args[1])
+
+    stmt = prepare(c, r"UPDATE orders SET name = 'a\\b' WHERE id = ?")      # a\b
+    with c.cursor() as cur:
+        cur.execute("SET @@session.sql_mode = CONCAT(@@session.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+    r = execute_int(stmt, 4)
+    assert r[0] == "error" and r[1] == 1105 and "prepared under another sql_mode" in r[2], r
+    with c.cursor() as cur:
+        cur.execute("SET @@session.sql_mode = REPLACE(@@session.sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
+    assert execute_int(stmt, 4) == ("ok", True)
+    c.close()
+    assert rows(mariadb, "SELECT name FROM `%s`.orders WHERE id = 4" % db) == ((r"a\b",),)
+    s = dproxy.admin("deploy show %d" % did)
+    assert s["refused"] == 1 and s["mirrored"] >= 1, s
+    assert_same(mariadb, db, "orders", "_orders_shadow", COLS)

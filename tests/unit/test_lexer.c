@@ -921,15 +921,21 @@ static void test_execute_using(void)
 			{ "SET @@session.sql_mode = 'ANSI_QUOTES'", true },
 			{ "SET NAMES latin1", true },
 			{ "SET CHARACTER SET utf8mb4", true },
-			{ "SET autocommit = 0", true },
+			{ "SET autocommit = 0", false },
+			{ "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", false },
+			{ "SET @@session.time_zone = '+00:00', @x = 1", false },
+			{ "SET GLOBAL sql_mode = ''", true },
+			{ "SET LOCAL collation_connection = utf8mb4_bin", true },
+			{ "SET @@local.character_set_connection = latin1", true },
+			{ "SET CHARSET latin1", true },
 			{ "SET @a = 1, @@character_set_client = latin1", true },
 		};
 
 		for (size_t k = 0; k < sizeof(c2) / sizeof(c2[0]); k++) {
 			struct sql_stmt st;
 
-			check(sql_parse(c2[k].sql, strlen(c2[k].sql), &st, 1) == 1 && st.kind == SQL_SET &&
-			      st.sets_session == c2[k].sets, "%s: sets the session's settings: %d", c2[k].sql,
+			check(sql_parse(c2[k].sql, strlen(c2[k].sql), &st, 1) == 1 &&
+			      (st.kind == SQL_SET || st.kind == SQL_SET_TRANSACTION) && st.sets_session == c2[k].sets, "%s: sets the session's settings: %d", c2[k].sql,
 			      c2[k].sets);
 		}
 	}
