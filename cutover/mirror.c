@@ -327,6 +327,11 @@ static void put_pin(FILE *f, const struct mirror_table *t, enum pin pin)
 	fputs(PIN_LIMIT, f);
 }
 
+void mirror_put_listing_pin(FILE *f, const struct mirror_table *t)
+{
+	put_pin(f, t, PIN_LIST);
+}
+
 /*
  * The SET STATEMENT of a client's statement restricted to its keys: the
  * IN-list setting where the server has it (t->pin_in), then `more` (NULL:

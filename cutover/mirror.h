@@ -10,6 +10,7 @@
 #define CUTOVER_MIRROR_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "cutover/deploy.h"
@@ -221,6 +222,12 @@ char *mirror_key_none(const struct mirror_table *t, const char *qualifier);
  */
 char *mirror_recopy_insert(const struct mirror_table *t, char *const *keys, unsigned n, bool upsert,
 			   bool for_update);
+/*
+ * "SET STATEMENT ... FOR " (nothing on MySQL): the pin of the proxy's
+ * listings (mirror.c, put_pin), for a SELECT of the proxy's own in the
+ * client's session: the session's sql_select_limit cannot cut it.
+ */
+void mirror_put_listing_pin(FILE *f, const struct mirror_table *t);
 char *mirror_recopy_delete(const struct mirror_table *t, char *const *keys, unsigned n);
 /*
  * The copy of the new rows whose one-column key is lo to hi: keys an

@@ -968,7 +968,6 @@ static void parse_load(struct parser *p)
 	walk_rest(p, 0);
 }
 
-/* SET ...: SET [scope] TRANSACTION, SET STATEMENT ... FOR stmt, or SET. */
 /*
  * The target of the SET assignment at p->cur is a setting that changes how
  * the server reads statements: sql_mode, NAMES, CHARACTER SET / CHARSET,
@@ -978,8 +977,10 @@ static void parse_load(struct parser *p)
  */
 static bool set_target_lexes(struct parser *p)
 {
-	static const char *const names[] = { "SQL_MODE", "NAMES", "CHARACTER", "CHARSET", "CHARACTER_SET_CLIENT",
-					     "CHARACTER_SET_CONNECTION", "COLLATION_CONNECTION" };
+	static const struct kw names[] = {
+		KW("SQL_MODE"), KW("NAMES"), KW("CHARACTER"), KW("CHARSET"), KW("CHARACTER_SET_CLIENT"),
+		KW("CHARACTER_SET_CONNECTION"), KW("COLLATION_CONNECTION"),
+	};
 	struct tok t = p->cur;
 	const char *name;
 	size_t len;
@@ -997,11 +998,12 @@ static bool set_target_lexes(struct parser *p)
 		return t.type != TK_VAR;    /* a quoted name: not known */
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (bytes_is_n(name, len, names[i], strlen(names[i])))
+		if (bytes_is_n(name, len, names[i].s, names[i].n))
 			return true;
 	return false;
 }
 
+/* SET ...: SET [scope] TRANSACTION, SET STATEMENT ... FOR stmt, or SET. */
 static void parse_set(struct parser *p, unsigned depth)
 {
 	advance(p);
@@ -1241,15 +1243,6 @@ static void parse_prepare(struct parser *p)
 	p->st->text_len = p->cur.len;
 }
 
-/* s[from, to) is only white space. */
-static bool only_space(const char *s, size_t from, size_t to)
-{
-	for (size_t i = from; i < to; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v')
-			return false;
-	return true;
-}
-
 /* EXECUTE name [USING v, ...]: the values when each is a user variable, a
    number, a string literal or NULL (st->nusing, st->using_pos/len). */
 static void parse_execute_using(struct parser *p)
@@ -1271,7 +1264,7 @@ static void parse_execute_using(struct parser *p)
 			return;
 		if (is_punct(p, '-') && peek(p, 1).type == TK_NUMBER) {
 			advance(p);
-			if (!only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
+			if (!lex_only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
 				return;
 		}
 		if (p->cur.type != TK_VAR && p->cur.type != TK_NUMBER && p->cur.type != TK_STRING && !is(p, "NULL"))
@@ -1287,8 +1280,8 @@ static void parse_execute_using(struct parser *p)
 			break;
 		/* the list is copied as text: nothing but spaces between its
 		   tokens (an executable comment could hold a ',') */
-		if (!only_space(p->s, end, p->cur.pos) || !accept_punct(p, ',') ||
-		    !only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
+		if (!lex_only_space(p->s, end, p->cur.pos) || !accept_punct(p, ',') ||
+		    !lex_only_space(p->s, p->last.pos + p->last.len, p->cur.pos))
 			return;
 	}
 	if (p->lx.unterminated)

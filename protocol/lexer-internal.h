@@ -103,6 +103,9 @@ static inline bool tok_punct(const struct tok *t, const char *s, char ch)
 /* lexer.c: read the next token of *lx into *t (TK_EOF at lx->end). */
 void lex_next(struct lex *lx, struct tok *t);
 
+/* lexer.c: s[from, to) is only white space, as the lexer skips it. */
+bool lex_only_space(const char *s, size_t from, size_t to);
+
 /*
  * lexer.c: does the statement whose first token is *first (*after is the
  * lexer just past it) carry a body of ';'-separated statements?

@@ -558,7 +558,7 @@ static size_t split_next(struct lex *lx, bool *semi)
 
 /* --- public ---------------------------------------------------------------- */
 
-static bool only_space(const char *s, size_t from, size_t len)
+bool lex_only_space(const char *s, size_t from, size_t len)
 {
 	for (size_t i = from; i < len; i++)
 		if (!is_space((unsigned char)s[i]))
@@ -587,7 +587,7 @@ size_t sql_parse_dialect(const char *sql, size_t len, struct sql_stmt *out, size
 		start = lx;
 		end = split_next(&lx, &semi);
 
-		if (!semi && n > 0 && only_space(lx.s, start.pos, len))
+		if (!semi && n > 0 && lex_only_space(lx.s, start.pos, len))
 			break;
 		if (n < max && out != NULL) {
 			classify_stmt(&out[n], &start, end);

@@ -189,6 +189,12 @@ static struct writes *get(struct session *s)
 
 /* --- SQL-level prepared statements ---------------------------------------- */
 
+/* A text read with (nbe, dq) reads the same under the session's dialect d. */
+static bool same_lexing(bool nbe, enum sql_quotes dq, const struct sql_dialect *d)
+{
+	return nbe == d->no_backslash_escapes && dq == d->double_quotes;
+}
+
 #define EXEC_MAX_VALUES SQL_MAX_USING  /* EXECUTE ... USING values cutoverd reads */
 
 static void exec_values_clear(struct writes *w)
@@ -256,8 +262,7 @@ static const struct sqlprep *sqlprep_stmt(const struct session *s, const struct 
 	if (s->writes == NULL || st->routine.name[0] == '\0')
 		return NULL;
 	x = *sqlprep_link(s->writes, st->routine.name);
-	if (x == NULL || strcmp(x->db, s->db) != 0 || x->nbe != d->no_backslash_escapes ||
-	    x->dq != d->double_quotes)
+	if (x == NULL || strcmp(x->db, s->db) != 0 || !same_lexing(x->nbe, x->dq, d))
 		return NULL;
 	n = sql_parse_dialect(x->text, x->len, inner, 2, d);
 	if (n == 2 && inner[1].kind == SQL_EMPTY)
@@ -1822,15 +1827,21 @@ bool writes_gate(struct session *s)
 
 /* --- the decision ------------------------------------------------------------------ */
 
+/* A write refused: counted (deploy show, stats); msg is the client's error. */
+static void count_refusal(struct session *s, uint64_t deploy_id, const char *why, char *msg, size_t msglen)
+{
+	snprintf(msg, msglen, "cutoverd: %s", why);
+	if (deploy_id != 0)
+		deploys_count(s->proxy->deploys, deploy_id, true);
+	s->proxy->stats.refused_writes++;
+}
+
 static void refuse(struct session *s, uint64_t deploy_id, const char *why)
 {
 	char msg[1100];
 
-	snprintf(msg, sizeof(msg), "cutoverd: %s", why);
+	count_refusal(s, deploy_id, why, msg, sizeof(msg));
 	evbuffer_drain(s->cmd, evbuffer_get_length(s->cmd));
-	if (deploy_id != 0)
-		deploys_count(s->proxy->deploys, deploy_id, true);
-	s->proxy->stats.refused_writes++;
 	session_command_error(s, ER_PROXY_BACKEND, "HY000", msg);
 }
 
@@ -2383,10 +2394,7 @@ static void hold_refusal(struct session *s, uint64_t deploy_id, const char *why)
 {
 	char msg[1100];
 
-	snprintf(msg, sizeof(msg), "cutoverd: %s", why);
-	if (deploy_id != 0)
-		deploys_count(s->proxy->deploys, deploy_id, true);
-	s->proxy->stats.refused_writes++;
+	count_refusal(s, deploy_id, why, msg, sizeof(msg));
 	hold_err(s, ER_PROXY_BACKEND, "HY000", msg);
 }
 
@@ -2461,13 +2469,11 @@ fail:
 static bool start_exec_values(struct session *s, struct writes *w, const char *cmd, size_t cmdlen,
 			      const struct sql_stmt *st, uint64_t id)
 {
-	char *sql = NULL;
-	bool ok;
-
 	const struct mirror_table *t = find_deploy(s->proxy->mirrors, id);
+	char *sql = NULL;
 	size_t blen = 0;
 	FILE *f;
-	bool fok;
+	bool ok;
 
 	exec_values_clear(w);
 	w->exec_cmd = malloc(cmdlen + 1);
@@ -2484,7 +2490,9 @@ static bool start_exec_values(struct session *s, struct writes *w, const char *c
 	   converted to the connection's, one in that character set keeps its
 	   own collation); whether strings come back in the connection's
 	   character set.  Pinned against the session's sql_select_limit. */
-	fputs(t != NULL && t->pin ? "SET STATEMENT sql_select_limit = 18446744073709551615 FOR SELECT " : "SELECT ", f);
+	if (t != NULL)
+		mirror_put_listing_pin(f, t);
+	fputs("SELECT ", f);
 	for (int i = 0; i < st->nusing; i++)
 		fprintf(f, "%.*s, ", (int)st->using_val[i].len, cmd + st->using_pos + st->using_val[i].off);
 	for (int i = 0; i < st->nusing; i++)
@@ -2493,8 +2501,8 @@ static bool start_exec_values(struct session *s, struct writes *w, const char *c
 			(int)st->using_val[i].len, cmd + st->using_pos + st->using_val[i].off);
 	fputs("@@character_set_client = @@character_set_connection AND "
 	      "@@character_set_results = @@character_set_connection", f);
-	fok = !ferror(f);
-	if (fclose(f) != 0 || !fok) {
+	ok = !ferror(f);
+	if (fclose(f) != 0 || !ok) {
 		free(sql);
 		exec_values_clear(w);
 		return false;
@@ -2757,8 +2765,7 @@ bool writes_command(struct session *s)
 		} else {
 			v = mirror_plan_stmt(p->mirrors, text, &st[i], &d, s->db, params, &plan, &id, why,
 					     sizeof(why));
-			if (v != MIRROR_PASS && x != NULL && (x->nbe != d.no_backslash_escapes ||
-							      x->dq != d.double_quotes)) {
+			if (v != MIRROR_PASS && x != NULL && !same_lexing(x->nbe, x->dq, &d)) {
 				/* the server read the text otherwise */
 				if (v == MIRROR_PLAN)
 					mirror_plan_free(&plan);
